@@ -1,0 +1,62 @@
+#pragma once
+// Counter-based random numbers (Philox4x32-10, Salmon et al., SC'11). A generator is fully
+// described by (seed, stream, counter): every worker draws from its own stream of the run's
+// seed, so streams never overlap, a worker's draws do not depend on how threads or
+// processes are scheduled, and a checkpoint is three integers.
+#include <array>
+#include <cstdint>
+#include <span>
+
+namespace herd {
+
+// Well-known stream ids, so that distinct purposes never share a stream.
+namespace streams {
+inline constexpr std::uint64_t worker_base = 0;         // worker k samples on stream k
+inline constexpr std::uint64_t data_generation = 1ull << 40;
+inline constexpr std::uint64_t partition = (1ull << 40) + 1;
+inline constexpr std::uint64_t init = (1ull << 40) + 2;
+inline constexpr std::uint64_t problem = (1ull << 40) + 3;
+}  // namespace streams
+
+class Rng {
+ public:
+  struct State {
+    std::uint64_t seed = 0, stream = 0, counter = 0;
+    std::uint32_t used = 4;  // outputs of the current block already consumed
+  };
+
+  Rng(std::uint64_t seed, std::uint64_t stream) { state_.seed = seed, state_.stream = stream; }
+  // Resumes exactly where state() was taken.
+  explicit Rng(State s) : state_(s) {
+    if (s.used < 4) refill_block(s.counter - 1);
+  }
+
+  std::uint32_t next_u32();
+  std::uint64_t next_u64();
+  double uniform();                        // [0, 1), 53 random bits
+  double uniform_open();                   // (0, 1)
+  double normal();                         // standard normal
+  std::uint64_t below(std::uint64_t n);    // uniform in [0, n), unbiased
+  double gamma(double shape);              // Gamma(shape, 1)
+  double exponential();                    // Exp(1)
+  template <class T>
+  void shuffle(std::span<T> v) {  // Fisher-Yates
+    for (std::size_t i = v.size(); i > 1; --i) {
+      const std::size_t j = below(i);
+      std::swap(v[i - 1], v[j]);
+    }
+  }
+
+  State state() const { return state_; }
+
+ private:
+  void refill_block(std::uint64_t counter);
+  State state_;
+  std::array<std::uint32_t, 4> block_{};
+};
+
+// The raw Philox4x32-10 bijection, exposed for the known-answer test.
+std::array<std::uint32_t, 4> philox4x32_10(std::array<std::uint32_t, 4> counter,
+                                           std::array<std::uint32_t, 2> key);
+
+}  // namespace herd

@@ -1,0 +1,30 @@
+#pragma once
+// Partitions of a data set's rows across K workers.
+#include <string>
+#include <vector>
+
+#include "herd/core/rng.hpp"
+#include "herd/data/dataset.hpp"
+
+namespace herd::data {
+
+enum class PartitionKind {
+  iid,        // shuffled, then equal contiguous pieces (sizes differ by at most one)
+  shards,     // sorted by label, cut into 2K shards, each worker gets 2 (McMahan et al. 2017)
+  dirichlet,  // per class, proportions over workers ~ Dirichlet(alpha) (Hsu et al. 2019)
+  source,     // by Dataset::source (rows generated for worker k go to worker k)
+};
+
+struct PartitionSpec {
+  PartitionKind kind = PartitionKind::iid;
+  double alpha = 0.5;  // dirichlet concentration
+};
+
+// Every row goes to exactly one worker; every worker gets at least one row, otherwise
+// InvalidInput explains which worker came out empty and why.
+std::vector<std::vector<Index>> partition(const Dataset& data, int workers,
+                                          const PartitionSpec& spec, Rng& rng);
+
+PartitionKind parse_partition_kind(const std::string& name);  // InvalidInput on unknown names
+
+}  // namespace herd::data

@@ -1,0 +1,61 @@
+#pragma once
+// The distributed objective as algorithms and the run driver see it:
+//   F(x) = (1/K) sum_k F_k(x),
+// worker k owning F_k (its data shard, or its quadratic). An algorithm touches only a
+// LocalObjective (a stochastic gradient oracle of F_k); the driver evaluates F itself.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "herd/core/kernels.hpp"
+
+namespace herd::model {
+
+// Stochastic first-order oracle of one worker's F_k; owns its sampler and RNG stream.
+class LocalObjective {
+ public:
+  virtual ~LocalObjective() = default;
+  // Draws the next minibatch, writes its mean gradient (regularisation included) into g and
+  // returns the minibatch loss.
+  virtual double grad(CSpan x, Span g) = 0;
+  // Samples per gradient (b), so drivers and simulators can count and charge work.
+  virtual std::size_t batch() const = 0;
+  // Passes over this worker's local data so far (0 when F_k has no finite data).
+  virtual double epochs() const = 0;
+};
+
+struct Evaluation {
+  double train_loss = 0;   // F(x), equal weight per worker, regularisation included
+  double grad_norm2 = 0;   // ||grad F(x)||^2
+  std::optional<double> train_acc;
+  std::optional<double> test_loss, test_acc;
+};
+
+// Smoothness and strong convexity constants (estimates where exact ones are not cheap),
+// for theory-driven step sizes such as Stich's 4 / (mu (a + t)).
+struct Curvature {
+  double mu = 0, L = 0;
+};
+
+class Problem {
+ public:
+  virtual ~Problem() = default;
+  virtual std::string describe() const = 0;
+  virtual std::size_t dim() const = 0;
+  virtual int workers() const = 0;
+  // The common starting point x_0 (deterministic given the problem).
+  virtual void initial_point(Span x) const = 0;
+  // Worker k's oracle; its randomness is stream k of `seed`.
+  virtual std::unique_ptr<LocalObjective> local(int k, std::uint64_t seed) const = 0;
+  // Full evaluation of F (and of the test set, when there is one) at x.
+  virtual Evaluation evaluate(CSpan x) const = 0;
+  // F* = min F, exact or solved to high precision; nullopt when unknown (non-convex).
+  virtual std::optional<double> optimum_value() const = 0;
+  virtual Curvature curvature() const = 0;
+  // Samples in worker k's shard (0 for data-free problems).
+  virtual std::size_t shard_size(int k) const = 0;
+};
+
+}  // namespace herd::model
