@@ -1,0 +1,44 @@
+#include "herd/comm/communicator.hpp"
+
+#include "herd/comm/traffic.hpp"
+
+namespace herd::comm {
+
+void Communicator::count(std::uint64_t bytes, bool collective) {
+  if (!metered_) return;
+  traffic_.bytes_sent += bytes;
+  (collective ? traffic_.collectives : traffic_.messages) += 1;
+}
+
+void Communicator::allreduce(Span buf, ReduceOp op) {
+  count(traffic::allreduce_bytes(buf.size_bytes(), size()), true);
+  do_allreduce(buf.data(), buf.size(), DType::f32, op);
+}
+void Communicator::allreduce(std::span<double> buf, ReduceOp op) {
+  count(traffic::allreduce_bytes(buf.size_bytes(), size()), true);
+  do_allreduce(buf.data(), buf.size(), DType::f64, op);
+}
+void Communicator::broadcast(Span buf, int root) {
+  count(traffic::broadcast_bytes(buf.size_bytes(), size(), rank() == root), true);
+  do_broadcast(buf.data(), buf.size(), DType::f32, root);
+}
+void Communicator::broadcast(std::span<double> buf, int root) {
+  count(traffic::broadcast_bytes(buf.size_bytes(), size(), rank() == root), true);
+  do_broadcast(buf.data(), buf.size(), DType::f64, root);
+}
+void Communicator::allgather(CSpan mine, Span all) {
+  count(traffic::allgather_bytes(mine.size_bytes(), size()), true);
+  do_allgather(mine.data(), all.data(), mine.size(), DType::f32);
+}
+void Communicator::allgather(std::span<const double> mine, std::span<double> all) {
+  count(traffic::allgather_bytes(mine.size_bytes(), size()), true);
+  do_allgather(mine.data(), all.data(), mine.size(), DType::f64);
+}
+void Communicator::barrier() { do_barrier(); }
+void Communicator::send(int dest, int tag, CSpan data) {
+  count(data.size_bytes(), false);
+  do_send(dest, tag, data);
+}
+Message Communicator::recv(int source, int tag) { return do_recv(source, tag); }
+
+}  // namespace herd::comm

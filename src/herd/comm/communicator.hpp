@@ -1,0 +1,100 @@
+#pragma once
+// The communicator: everything an algorithm may ask of the runtime. Each algorithm is a
+// per-rank program over this interface and runs unchanged on every runtime (threads, and
+// later mpi and sim). Collectives must be called by every rank of the communicator in the
+// same order (they are matched by sequence, as in MPI).
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "herd/core/kernels.hpp"
+
+namespace herd::comm {
+
+enum class ReduceOp { sum, mean };
+inline constexpr int any_source = -1;
+inline constexpr int any_tag = -1;
+
+struct Message {
+  int source = 0;
+  int tag = 0;
+  std::vector<float> data;
+};
+
+// Bytes and messages this rank put on the network, by the cost model of traffic.hpp.
+struct Traffic {
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t collectives = 0;
+  std::uint64_t messages = 0;
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+
+  void allreduce(Span buf, ReduceOp op);
+  void allreduce(std::span<double> buf, ReduceOp op);
+  void broadcast(Span buf, int root);
+  void broadcast(std::span<double> buf, int root);
+  // all.size() == size() * mine.size(); rank r's contribution lands at [r * n, (r + 1) * n).
+  void allgather(CSpan mine, Span all);
+  void allgather(std::span<const double> mine, std::span<double> all);
+  void barrier();
+  void send(int dest, int tag, CSpan data);
+  // Blocks until a message from `source` (or any_source) with `tag` (or any_tag) arrives;
+  // messages from one source are received in the order they were sent.
+  Message recv(int source, int tag);
+
+  // A sub-communicator of the ranks that pass the same color, ordered by (key, rank).
+  // Collective over this communicator.
+  virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
+
+  // Ends the job: every rank's pending and later calls throw CommError with `reason`.
+  virtual void abort(const std::string& reason) = 0;
+
+  // Declares work (one gradient on `samples` samples): a simulator charges virtual time for
+  // it, the real runtimes ignore it because the work itself took the time.
+  virtual void compute(double samples) { (void)samples; }
+  // Seconds since the job started: wall clock, or the virtual clock of a simulator.
+  virtual double now() const = 0;
+
+  const Traffic& traffic() const { return traffic_; }
+  // Traffic counting on or off (evaluation and monitoring traffic is not the algorithm's).
+  bool metered() const { return metered_; }
+  void set_metered(bool on) { metered_ = on; }
+
+ protected:
+  enum class DType { f32, f64 };
+  static std::size_t size_of(DType t) { return t == DType::f32 ? 4 : 8; }
+  virtual void do_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) = 0;
+  virtual void do_broadcast(void* buf, std::size_t n, DType type, int root) = 0;
+  virtual void do_allgather(const void* mine, void* all, std::size_t n, DType type) = 0;
+  virtual void do_barrier() = 0;
+  virtual void do_send(int dest, int tag, CSpan data) = 0;
+  virtual Message do_recv(int source, int tag) = 0;
+
+ private:
+  void count(std::uint64_t bytes, bool collective);
+  Traffic traffic_;
+  bool metered_ = true;
+};
+
+// Scope in which the communicator does not count traffic.
+class Unmetered {
+ public:
+  explicit Unmetered(Communicator& c) : comm_(c), before_(c.metered()) { c.set_metered(false); }
+  ~Unmetered() { comm_.set_metered(before_); }
+  Unmetered(const Unmetered&) = delete;
+  Unmetered& operator=(const Unmetered&) = delete;
+
+ private:
+  Communicator& comm_;
+  bool before_;
+};
+
+}  // namespace herd::comm

@@ -1,0 +1,297 @@
+#include "herd/comm/inproc.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+
+#include "herd/core/error.hpp"
+
+namespace herd::comm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+enum class CollKind { allreduce, broadcast, allgather, barrier, split };
+const char* kind_name(CollKind k) {
+  switch (k) {
+    case CollKind::allreduce: return "allreduce";
+    case CollKind::broadcast: return "broadcast";
+    case CollKind::allgather: return "allgather";
+    case CollKind::barrier: return "barrier";
+    case CollKind::split: return "split";
+  }
+  return "?";
+}
+
+// What a rank posts when it enters a collective.
+struct Post {
+  CollKind kind = CollKind::barrier;
+  std::size_t count = 0;
+  int root = 0;
+  const void* in = nullptr;
+  int color = 0, key = 0;
+};
+
+}  // namespace
+
+// State shared by every rank and every sub-communicator of one job. One mutex guards it all:
+// contention is irrelevant at the scale of in-process worlds, and one lock makes abort
+// simple (one flag, one condition variable to wake everyone).
+class InProcWorld {
+ public:
+  explicit InProcWorld(int size) : mailboxes(std::size_t(size)), start(Clock::now()) {}
+  std::mutex mu;
+  std::condition_variable cv;
+  bool aborted = false;
+  std::string abort_reason;
+  struct Mailbox {
+    std::deque<Message> queue;
+  };
+  std::vector<Mailbox> mailboxes;  // by world rank
+  Clock::time_point start;
+
+  void throw_if_aborted() const {
+    if (aborted) throw CommError(abort_reason);
+  }
+};
+
+namespace {
+
+// The ranks of one communicator (the world, or a split of it).
+class Group {
+ public:
+  Group(std::shared_ptr<InProcWorld> w, std::vector<int> members)
+      : world(std::move(w)), world_rank(std::move(members)), posts(world_rank.size()) {}
+
+  // The phases of one collective: every rank posts, waits for all posts (phase 1), works
+  // on the posted buffers, waits for all to finish (phase 2), and only then may it reuse or
+  // modify its buffers. Throws CommError when the job is aborted while waiting.
+  void arrive_and_wait(std::unique_lock<std::mutex>& lock) {
+    const std::uint64_t gen = generation;
+    if (++arrived == size()) {
+      arrived = 0;
+      ++generation;
+      world->cv.notify_all();
+    } else {
+      world->cv.wait(lock, [&] { return generation != gen || world->aborted; });
+    }
+    world->throw_if_aborted();
+  }
+
+  int size() const { return int(world_rank.size()); }
+
+  void check_matched(int rank) const {
+    const Post& me = posts[std::size_t(rank)];
+    for (int r = 0; r < size(); ++r) {
+      const Post& other = posts[std::size_t(r)];
+      if (other.kind != me.kind || other.count != me.count || other.root != me.root)
+        throw CommError("collective mismatch on a communicator of " + std::to_string(size()) +
+                        " ranks: rank " + std::to_string(rank) + " called " +
+                        kind_name(me.kind) + "(" + std::to_string(me.count) + ") while rank " +
+                        std::to_string(r) + " called " + kind_name(other.kind) + "(" +
+                        std::to_string(other.count) + ")");
+    }
+  }
+
+  std::shared_ptr<InProcWorld> world;
+  std::vector<int> world_rank;  // group rank -> world rank
+  std::vector<Post> posts;
+  std::vector<std::byte> scratch;  // reduction result, written slice by slice
+  std::map<int, std::shared_ptr<Group>> split_groups;
+  std::uint64_t generation = 0;
+  int arrived = 0;
+};
+
+template <class T>
+void reduce_slice(const std::vector<Post>& posts, std::size_t begin, std::size_t end, T* out,
+                  ReduceOp op) {
+  // Rank order 0..P-1 for every element: the fixed order that makes runs reproducible.
+  const T* first = static_cast<const T*>(posts[0].in);
+  for (std::size_t j = begin; j < end; ++j) out[j] = first[j];
+  for (std::size_t r = 1; r < posts.size(); ++r) {
+    const T* in = static_cast<const T*>(posts[r].in);
+    for (std::size_t j = begin; j < end; ++j) out[j] += in[j];
+  }
+  if (op == ReduceOp::mean) {
+    const T inv = T(1) / T(posts.size());
+    for (std::size_t j = begin; j < end; ++j) out[j] *= inv;
+  }
+}
+
+class InProcComm final : public Communicator {
+ public:
+  InProcComm(std::shared_ptr<Group> g, int rank) : group_(std::move(g)), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return group_->size(); }
+
+  double now() const override {
+    return std::chrono::duration<double>(Clock::now() - group_->world->start).count();
+  }
+
+  void abort(const std::string& reason) override {
+    InProcWorld& w = *group_->world;
+    std::lock_guard lock(w.mu);
+    if (!w.aborted) {
+      w.aborted = true;
+      w.abort_reason = reason;
+    }
+    w.cv.notify_all();
+  }
+
+  std::unique_ptr<Communicator> split(int color, int key) override {
+    Post p{CollKind::split, 0, 0, nullptr, color, key};
+    std::shared_ptr<Group> mine;
+    run_collective(p, [&](Group& g) {
+      // The lowest rank of each color builds that color's group; the others pick it up
+      // after the second phase.
+      if (first_of_color(g, color) != rank_) return;
+      std::vector<std::pair<int, int>> order;  // (key, group rank)
+      for (int r = 0; r < g.size(); ++r)
+        if (g.posts[std::size_t(r)].color == color) order.emplace_back(g.posts[std::size_t(r)].key, r);
+      std::sort(order.begin(), order.end());
+      std::vector<int> members;
+      for (auto [k, r] : order) members.push_back(g.world_rank[std::size_t(r)]);
+      g.split_groups[color] = std::make_shared<Group>(g.world, std::move(members));
+    }, [&](Group& g) {
+      mine = g.split_groups.at(color);
+    });
+    const int world_me = group_->world_rank[std::size_t(rank_)];
+    const auto& members = mine->world_rank;
+    const int new_rank = int(std::find(members.begin(), members.end(), world_me) - members.begin());
+    return std::make_unique<InProcComm>(mine, new_rank);
+  }
+
+ protected:
+  void do_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) override {
+    if (size() == 1) {  // one rank: the sum is the buffer, the mean divides by one
+      return;
+    }
+    Post p{CollKind::allreduce, n, 0, buf, 0, 0};
+    const std::size_t bytes = n * size_of(type);
+    run_collective(
+        p,
+        [&](Group& g) {
+          // Each rank reduces its own slice into the shared scratch buffer.
+          const std::size_t P = std::size_t(g.size()), r = std::size_t(rank_);
+          const std::size_t begin = n * r / P, end = n * (r + 1) / P;
+          if (type == DType::f32)
+            reduce_slice(g.posts, begin, end, reinterpret_cast<float*>(g.scratch.data()), op);
+          else
+            reduce_slice(g.posts, begin, end, reinterpret_cast<double*>(g.scratch.data()), op);
+        },
+        [&](Group& g) { std::memcpy(buf, g.scratch.data(), bytes); }, bytes);
+  }
+
+  void do_broadcast(void* buf, std::size_t n, DType type, int root) override {
+    if (size() == 1) return;
+    Post p{CollKind::broadcast, n, root, buf, 0, 0};
+    run_collective(p, [&](Group& g) {
+      if (rank_ != root) std::memcpy(buf, g.posts[std::size_t(root)].in, n * size_of(type));
+    });
+  }
+
+  void do_allgather(const void* mine, void* all, std::size_t n, DType type) override {
+    const std::size_t bytes = n * size_of(type);
+    Post p{CollKind::allgather, n, 0, mine, 0, 0};
+    run_collective(p, [&](Group& g) {
+      for (int r = 0; r < g.size(); ++r)
+        std::memcpy(static_cast<std::byte*>(all) + std::size_t(r) * bytes,
+                    g.posts[std::size_t(r)].in, bytes);
+    });
+  }
+
+  void do_barrier() override {
+    Post p{CollKind::barrier, 0, 0, nullptr, 0, 0};
+    run_collective(p, [](Group&) {});
+  }
+
+  void do_send(int dest, int tag, CSpan data) override {
+    InProcWorld& w = *group_->world;
+    check_rank(dest, "send to");
+    std::lock_guard lock(w.mu);
+    w.throw_if_aborted();
+    const int world_dest = group_->world_rank[std::size_t(dest)];
+    w.mailboxes[std::size_t(world_dest)].queue.push_back(
+        Message{rank_, tag, std::vector<float>(data.begin(), data.end())});
+    w.cv.notify_all();
+  }
+
+  Message do_recv(int source, int tag) override {
+    if (source != any_source) check_rank(source, "receive from");
+    InProcWorld& w = *group_->world;
+    auto& box = w.mailboxes[std::size_t(group_->world_rank[std::size_t(rank_)])].queue;
+    std::unique_lock lock(w.mu);
+    while (true) {
+      w.throw_if_aborted();
+      for (auto it = box.begin(); it != box.end(); ++it) {
+        if ((source == any_source || it->source == source) && (tag == any_tag || it->tag == tag)) {
+          Message m = std::move(*it);
+          box.erase(it);
+          return m;
+        }
+      }
+      w.cv.wait(lock);
+    }
+  }
+
+ private:
+  void check_rank(int r, const char* what) const {
+    if (r < 0 || r >= size())
+      throw CommError(std::string("rank ") + std::to_string(rank_) + ": cannot " + what +
+                      " rank " + std::to_string(r) + " of a communicator of " +
+                      std::to_string(size()));
+  }
+
+  static int first_of_color(const Group& g, int color) {
+    for (int r = 0; r < g.size(); ++r)
+      if (g.posts[std::size_t(r)].color == color) return r;
+    return -1;
+  }
+
+  // Post, wait for all; work(g) on the posted buffers; wait for all; finish(g).
+  // scratch_bytes > 0 sizes the shared scratch buffer before anyone works on it.
+  template <class Work, class Finish = void (*)(Group&)>
+  void run_collective(
+      const Post& post, Work&& work, Finish&& finish = [](Group&) {},
+      std::size_t scratch_bytes = 0) {
+    Group& g = *group_;
+    std::unique_lock lock(g.world->mu);
+    g.world->throw_if_aborted();
+    g.posts[std::size_t(rank_)] = post;
+    if (g.arrived + 1 == g.size() && g.scratch.size() < scratch_bytes)
+      g.scratch.resize(scratch_bytes);  // the last to arrive sizes it; nobody is using it now
+    g.arrive_and_wait(lock);
+    g.check_matched(rank_);
+    lock.unlock();
+    work(g);
+    lock.lock();
+    g.arrive_and_wait(lock);
+    // No third meeting is needed: shared state (posts, scratch) is only rewritten once
+    // every rank has posted its next collective, so after it has finished this one.
+    lock.unlock();
+    finish(g);
+  }
+
+  std::shared_ptr<Group> group_;
+  int rank_;
+};
+
+}  // namespace
+
+std::vector<std::unique_ptr<Communicator>> make_inproc(int size) {
+  assert(size >= 1);
+  auto world = std::make_shared<InProcWorld>(size);
+  std::vector<int> all(static_cast<std::size_t>(size));
+  for (int r = 0; r < size; ++r) all[std::size_t(r)] = r;
+  auto group = std::make_shared<Group>(world, all);
+  std::vector<std::unique_ptr<Communicator>> comms;
+  for (int r = 0; r < size; ++r) comms.push_back(std::make_unique<InProcComm>(group, r));
+  return comms;
+}
+
+}  // namespace herd::comm

@@ -1,0 +1,19 @@
+#pragma once
+// The in-process communicator of the threads runtime: P ranks are P threads of one process.
+// Collectives meet at a generation barrier; each call is matched by its sequence number and
+// checked for the same kind and length on every rank, and reductions add the ranks'
+// contributions in rank order 0..P-1, so results are reproducible bit for bit whatever the
+// thread schedule. Point-to-point messages go through per-rank mailboxes.
+#include <memory>
+#include <vector>
+
+#include "herd/comm/communicator.hpp"
+
+namespace herd::comm {
+
+class InProcWorld;  // shared by all ranks (and sub-communicators) of one job
+
+// One communicator per rank, all made at once: make_inproc(P)[r] is rank r.
+std::vector<std::unique_ptr<Communicator>> make_inproc(int size);
+
+}  // namespace herd::comm

@@ -1,0 +1,43 @@
+#include "herd/comm/threads.hpp"
+
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "herd/comm/inproc.hpp"
+
+namespace herd::comm {
+
+void run_threads(int ranks, const std::function<void(Communicator&)>& program) {
+  auto comms = make_inproc(ranks);
+  std::mutex mu;
+  std::exception_ptr root_cause;
+  auto body = [&](int r) {
+    try {
+      program(*comms[std::size_t(r)]);
+    } catch (...) {
+      std::string what = "unknown error";
+      try {
+        throw;
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      {
+        std::lock_guard lock(mu);
+        if (!root_cause) root_cause = std::current_exception();
+      }
+      comms[std::size_t(r)]->abort("rank " + std::to_string(r) + " failed: " + what);
+    }
+  };
+  if (ranks == 1) {
+    body(0);  // no thread for a single rank: cheaper and easier to debug
+  } else {
+    std::vector<std::jthread> threads;
+    for (int r = 0; r < ranks; ++r) threads.emplace_back(body, r);
+  }
+  if (root_cause) std::rethrow_exception(root_cause);
+}
+
+}  // namespace herd::comm
