@@ -1,0 +1,44 @@
+#include "herd/algo/job.hpp"
+
+#include <mutex>
+
+namespace herd::algo {
+
+JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partial) {
+  std::vector<float> x0(spec.problem->dim());
+  spec.problem->initial_point(x0);
+  const optim::Schedule schedule(spec.schedule);
+  JobResult result;
+  result.final_x.resize(std::size_t(spec.workers));
+  std::mutex mu;
+  try {
+    runtime(spec.workers, [&](comm::Communicator& c) {
+      auto objective = spec.problem->local(c.rank(), spec.seed);
+      optim::LocalOptimizer optimizer(spec.optimizer, x0.size());
+      Monitor monitor(spec.monitor);
+      Worker worker(c, *objective, optimizer, schedule, spec.settings, monitor, x0);
+      auto algorithm = make_algorithm(spec.algorithm);
+      auto keep = [&] {
+        std::lock_guard lock(mu);
+        if (c.rank() == 0) {
+          result.last = monitor.last_row();
+          result.stop_reason = monitor.stop_reason();
+        }
+        result.final_x[std::size_t(c.rank())] = worker.x;
+      };
+      try {
+        algorithm->run(worker);
+      } catch (...) {
+        keep();
+        throw;
+      }
+      keep();
+    });
+  } catch (...) {
+    if (partial != nullptr) *partial = std::move(result);
+    throw;
+  }
+  return result;
+}
+
+}  // namespace herd::algo

@@ -1,0 +1,21 @@
+#include "herd/algo/minibatch_sgd.hpp"
+
+namespace herd::algo {
+
+void minibatch_step(Worker& w, comm::Communicator& c, std::int64_t step) {
+  w.compute_gradient(step);
+  c.allreduce(w.g, comm::ReduceOp::mean);
+  ++w.rounds;
+  w.local_step(step);
+}
+
+void MinibatchSgd::run(Worker& w) {
+  const ReportedModel model{"average", w.x};
+  w.monitor.evaluate(w, 0, {&model, 1});
+  for (std::int64_t t = 0; w.monitor.keep_going(t); ++t) {
+    minibatch_step(w, w.comm, t);
+    if (w.monitor.due(t + 1)) w.monitor.evaluate(w, t + 1, {&model, 1});
+  }
+}
+
+}  // namespace herd::algo

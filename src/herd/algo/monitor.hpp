@@ -1,0 +1,71 @@
+#pragma once
+// Evaluation and stopping, collectively: every rank calls the monitor at the same steps;
+// rank 0 evaluates the reported models on the full problem, records a metrics row and
+// decides whether to stop, and every rank learns the decision. Evaluation traffic is not
+// metered, and its duration is not counted in the reported time.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "herd/algo/metrics.hpp"
+#include "herd/core/kernels.hpp"
+#include "herd/model/problem.hpp"
+
+namespace herd::algo {
+
+class Worker;
+
+struct StopRule {
+  std::int64_t max_steps = 0;         // local steps per worker (required > 0)
+  double max_time = 0;                // seconds; 0 = none (checked at evaluations)
+  double target_loss = 0;             // stop once train_loss <= this; 0 = none
+  double target_suboptimality = 0;    // stop once F(x) - F* <= this; 0 = none
+};
+
+// A model an algorithm wants evaluated: the mean of all ranks' `x` (the average model of
+// Local SGD), or rank `rank`'s `x` (a leader, a server).
+struct ReportedModel {
+  std::string name;  // "average", "weighted_average", "leader", "center", ...
+  CSpan x;
+  bool average_over_ranks = true;
+  int rank = 0;
+};
+
+struct MonitorShared {
+  const model::Problem* problem = nullptr;
+  std::optional<double> f_star;
+  std::size_t train_rows = 0;      // for the epoch count (0: epochs not reported)
+  StopRule stop;
+  std::int64_t eval_every = 1;
+  MetricsSink* sink = nullptr;     // rank 0 records here
+};
+
+class Monitor {
+ public:
+  explicit Monitor(const MonitorShared& shared) : shared_(shared) {}
+  // Before step t (0-based): false once the run must end.
+  bool keep_going(std::int64_t t) const { return !stopped_ && t < shared_.stop.max_steps; }
+  // After `steps_done` steps: is an evaluation due (the same answer on every rank)?
+  bool due(std::int64_t steps_done) const {
+    return steps_done % shared_.eval_every == 0 || steps_done == shared_.stop.max_steps;
+  }
+  // Collective. models[0] is the model the algorithm is judged by; the others are reported
+  // beside it as "<name>_loss" and "<name>_suboptimality".
+  void evaluate(Worker& w, std::int64_t steps_done, std::span<const ReportedModel> models,
+                const MetricsRow& extra = {});
+  bool stopped() const { return stopped_; }
+  const std::string& stop_reason() const { return stop_reason_; }
+  const MetricsRow& last_row() const { return last_row_; }
+
+ private:
+  const MonitorShared& shared_;
+  bool stopped_ = false;
+  std::string stop_reason_;
+  double eval_seconds_ = 0;  // time spent evaluating, excluded from the reported time
+  MetricsRow last_row_;
+  std::vector<float> buffer_;
+};
+
+}  // namespace herd::algo

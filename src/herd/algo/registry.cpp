@@ -1,0 +1,32 @@
+#include "herd/algo/algorithm.hpp"
+#include "herd/algo/local_sgd.hpp"
+#include "herd/algo/minibatch_sgd.hpp"
+#include "herd/core/error.hpp"
+
+namespace herd::algo {
+
+const std::vector<std::string>& algorithm_names() {
+  static const std::vector<std::string> names{
+      "minibatch_sgd",   "local_sgd",  "async_local_sgd",     "easgd",
+      "eamsgd",          "lsgd",       "asgd",                "rescaled_asgd",
+      "delay_adaptive_asgd", "ringmaster_asgd", "ia2sgd",     "malenia_sgd",
+      "rennala_sgd",     "ringleader_asgd"};
+  return names;
+}
+
+bool is_implemented(const std::string& name) {
+  return name == "minibatch_sgd" || name == "local_sgd";
+}
+
+std::unique_ptr<Algorithm> make_algorithm(const std::string& name) {
+  if (name == "minibatch_sgd") return std::make_unique<MinibatchSgd>();
+  if (name == "local_sgd") return std::make_unique<LocalSgd>();
+  for (const auto& known : algorithm_names())
+    if (known == name)
+      throw InvalidInput("algo.name = \"" + name +
+                         "\" is specified but not available in this build yet; available: "
+                         "minibatch_sgd, local_sgd");
+  throw InvalidInput("algo.name: unknown algorithm \"" + name + "\"");
+}
+
+}  // namespace herd::algo

@@ -1,0 +1,39 @@
+#include "herd/algo/worker.hpp"
+
+#include <cmath>
+
+#include "herd/core/error.hpp"
+
+namespace herd::algo {
+
+Worker::Worker(comm::Communicator& c, model::LocalObjective& obj, optim::LocalOptimizer& opt,
+               const optim::Schedule& sched, const AlgoSettings& s, Monitor& mon, CSpan x0)
+    : comm(c),
+      objective(obj),
+      optimizer(opt),
+      schedule(sched),
+      settings(s),
+      monitor(mon),
+      x(x0.begin(), x0.end()),
+      g(x0.size()) {}
+
+double Worker::compute_gradient(std::int64_t step) {
+  last_loss = objective.grad(x, g);
+  const std::size_t b = objective.batch();
+  comm.compute(double(b));
+  gradients += b;
+  if (!std::isfinite(last_loss) || !all_finite(g))
+    throw Diverged("diverged: worker " + std::to_string(comm.rank()) + " got a non-finite " +
+                   (std::isfinite(last_loss) ? "gradient" : "minibatch loss (" +
+                                                                std::to_string(last_loss) + ")") +
+                   " at step " + std::to_string(step) + " with step size " +
+                   std::to_string(schedule.at(step)) + "; lower algo.lr");
+  return last_loss;
+}
+
+void Worker::average(comm::Communicator& c) {
+  c.allreduce(x, comm::ReduceOp::mean);
+  ++rounds;
+}
+
+}  // namespace herd::algo

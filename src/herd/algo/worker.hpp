@@ -1,0 +1,56 @@
+#pragma once
+// What one rank of an algorithm works with: its communicator, its stochastic oracle, its
+// local optimizer and parameters, and the monitor that evaluates and decides when to stop.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "herd/algo/monitor.hpp"
+#include "herd/comm/communicator.hpp"
+#include "herd/model/problem.hpp"
+#include "herd/optim/optimizer.hpp"
+#include "herd/optim/schedule.hpp"
+
+namespace herd::algo {
+
+// The knobs of the synchronous family (ALGORITHMS.md section 1).
+struct AlgoSettings {
+  std::int64_t period = 1;            // H: local steps between averaging rounds
+  std::int64_t post_local_steps = 0;  // W: minibatch-SGD steps before local steps start
+  int group_size = 0;                 // hierarchical averaging: groups of this many ranks
+  std::int64_t global_period = 0;     // H2: global averaging period when groups are used
+  bool outer_nesterov = false;        // DiLoCo outer step on the averaged pseudo-gradient
+  float outer_lr = 0.7f;
+  float outer_momentum = 0.9f;
+};
+
+class Worker {
+ public:
+  Worker(comm::Communicator& comm, model::LocalObjective& objective,
+         optim::LocalOptimizer& optimizer, const optim::Schedule& schedule,
+         const AlgoSettings& settings, Monitor& monitor, CSpan x0);
+
+  comm::Communicator& comm;
+  model::LocalObjective& objective;
+  optim::LocalOptimizer& optimizer;
+  const optim::Schedule& schedule;
+  const AlgoSettings& settings;
+  Monitor& monitor;
+  std::vector<float> x;  // this worker's parameters
+  std::vector<float> g;  // gradient buffer
+
+  // g <- a stochastic gradient at x. Declares the work to the runtime, counts it, and
+  // throws Diverged on a non-finite loss, naming the worker and step.
+  double compute_gradient(std::int64_t step);
+  // One local optimizer step with the scheduled step size eta_t.
+  void local_step(std::int64_t step) { optimizer.step(x, g, float(schedule.at(step))); }
+  // x <- mean over the ranks of `c` of x: one communication round.
+  void average(comm::Communicator& c);
+
+  std::int64_t rounds = 0;        // communication rounds taken
+  std::uint64_t gradients = 0;    // samples whose gradient this worker computed
+  double last_loss = 0;           // last minibatch loss
+};
+
+}  // namespace herd::algo

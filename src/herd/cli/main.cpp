@@ -1,0 +1,122 @@
+// herd: the command line. Each subcommand is a thin shell over the library; every error of
+// the library's hierarchy becomes its own exit code (core/error.hpp).
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+
+#include "herd/cli/plot.hpp"
+#include "herd/core/error.hpp"
+#include "herd/run/compare.hpp"
+#include "herd/run/config.hpp"
+#include "herd/run/options.hpp"
+#include "herd/run/output.hpp"
+
+namespace {
+
+using namespace herd;
+
+// herd run CONFIG [key=value ...] [--out DIR]
+int run_command(const std::string& config_path, const std::vector<std::string>& overrides,
+                std::string out_dir) {
+  run::Config config = run::Config::from_toml_file(config_path);
+  for (const auto& o : overrides) config.apply_override(o);
+  if (out_dir.empty())
+    out_dir = (std::filesystem::path("runs") / std::filesystem::path(config_path).stem()).string();
+  const auto progress = run::resolve_progress(config.get_string("run.progress"));
+  const auto results = run::run_all(config, out_dir, progress);
+
+  const std::string table = run::results_markdown(results);
+  fmt::print("\n{}", table);
+  if (config.compare().empty()) {
+    fmt::print("\nrun directory: {}\n", out_dir);
+    return exit_codes::ok;
+  }
+  // A comparison also leaves its table and plots beside the runs.
+  const std::filesystem::path out(out_dir);
+  run::write_file_atomically(out / "comparison.md", table);
+  run::write_file_atomically(out / "comparison.csv", run::results_csv(results));
+  cli::PlotRequest request;
+  for (const auto& r : results) request.run_dirs.push_back(r.dir.string());
+  const bool has_subopt = !std::isnan(results.front().last.number("suboptimality"));
+  request.y = has_subopt ? "suboptimality" : "train_loss";
+  std::vector<std::string> written;
+  for (const char* x : {"grads", "rounds"}) {
+    request.x = x;
+    request.output = (out / fmt::format("comparison_{}.png", x)).string();
+    request.title = fmt::format("{} against {}", request.y, x);
+    try {
+      cli::plot_runs(request);
+      written.push_back(request.output);
+    } catch (const Error& e) {  // the runs and the table stand even when plotting cannot
+      fmt::print(stderr, "herd: warning: no plot: {}\n", e.what());
+    }
+  }
+  fmt::print("\ntable: {}\n", (out / "comparison.md").string());
+  for (const auto& w : written) fmt::print("plot:  {}\n", w);
+  return exit_codes::ok;
+}
+
+int main_impl(int argc, char** argv) {
+  CLI::App app{"herd: communication-efficient distributed SGD (Local SGD, LSGD, Rescaled ASGD)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "herd 0.1.0");
+
+  auto* run_cmd = app.add_subcommand("run", "Run one algorithm, or every [[compare]] entry of a config");
+  std::string config_path, out_dir;
+  std::vector<std::string> overrides;
+  run_cmd->add_option("config", config_path, "Configuration file (TOML)")->required();
+  run_cmd->add_option("overrides", overrides, "key=value settings that override the file");
+  run_cmd->add_option("--out,-o", out_dir, "Output directory (default runs/<config name>)");
+  run_cmd->footer("\nOptions of the configuration file (also settable as key=value):\n\n" +
+                  run::options_help());
+
+  auto* plot_cmd = app.add_subcommand("plot", "Plot metrics of one or more run directories");
+  cli::PlotRequest plot;
+  plot_cmd->add_option("dirs", plot.run_dirs, "Run directories")->required();
+  plot_cmd->add_option("-o,--output", plot.output, "Output file (.png, .pdf, .svg)")->required();
+  plot_cmd->add_option("--x", plot.x, "x axis: time, grads, rounds, bytes, epoch")
+      ->capture_default_str();
+  plot_cmd->add_option("--y", plot.y, "metric on the y axis (a key of metrics.jsonl)")
+      ->capture_default_str();
+  plot_cmd->add_option("--title", plot.title, "Figure title");
+  plot_cmd->add_option("--logy", plot.logy, "auto, on or off")->capture_default_str();
+
+  auto* config_cmd = app.add_subcommand("config", "Print the configuration reference");
+  bool markdown = false;
+  config_cmd->add_flag("--markdown", markdown, "As docs/configuration.md (Markdown)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? exit_codes::ok : exit_codes::invalid_input;
+  }
+  if (*run_cmd) return run_command(config_path, overrides, out_dir);
+  if (*plot_cmd) {
+    cli::plot_runs(plot);
+    fmt::print("{}\n", plot.output);
+    return exit_codes::ok;
+  }
+  if (*config_cmd) {
+    fmt::print("{}", markdown ? run::options_markdown() : run::options_help());
+    return exit_codes::ok;
+  }
+  return exit_codes::invalid_input;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return main_impl(argc, argv);
+  } catch (const herd::Error& e) {
+    fmt::print(stderr, "\nherd: error: {}\n", e.what());
+    return herd::exit_code(e.kind());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "\nherd: internal error: {}\n", e.what());
+    return herd::exit_codes::internal;
+  }
+}

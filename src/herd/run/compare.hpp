@@ -1,0 +1,25 @@
+#pragma once
+// Runs one configuration, or every [[compare]] entry of it, and summarises the results.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "herd/run/driver.hpp"
+
+namespace herd::run {
+
+// Plans every run first (so bad input in any entry stops the whole command before anything
+// is written), then executes them one after another. A config without [[compare]] entries
+// is a single run in out_dir itself; with entries, each runs in out_dir/<slug of label>.
+std::vector<RunResult> run_all(const Config& config, const std::filesystem::path& out_dir,
+                               Progress progress);
+
+// The comparison table: one row per run (rounds, bytes, final loss and suboptimality,
+// time, ...), as Markdown (also readable on a terminal) and as CSV.
+std::string results_markdown(const std::vector<RunResult>& results);
+std::string results_csv(const std::vector<RunResult>& results);
+
+// "Local SGD, H = 8" -> "local_sgd_h_8"
+std::string slug(const std::string& label);
+
+}  // namespace herd::run

@@ -1,0 +1,313 @@
+#include "herd/run/driver.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "herd/algo/job.hpp"
+#include "herd/comm/threads.hpp"
+#include "herd/core/error.hpp"
+#include "herd/data/libsvm.hpp"
+#include "herd/data/partition.hpp"
+#include "herd/data/sampler.hpp"
+#include "herd/data/synthetic.hpp"
+#include "herd/model/factory.hpp"
+#include "herd/run/output.hpp"
+
+namespace herd::run {
+namespace {
+
+data::Sampling parse_sampling(const std::string& s) {
+  return s == "shuffled_epochs" ? data::Sampling::shuffled_epochs
+                                : data::Sampling::with_replacement;
+}
+
+// Loads (or generates) the training and test sets the configuration names.
+void load_data(const Config& c, int workers, RunPlan& p) {
+  const std::string format = c.get_string("data.format");
+  if (format == "synthetic") {
+    data::SyntheticSpec spec;
+    spec.kind = c.get_string("data.synthetic_kind");
+    spec.rows = std::size_t(c.get_int("data.rows"));
+    spec.cols = std::size_t(c.get_int("data.features"));
+    spec.density = c.get_number("data.density");
+    spec.noise = c.get_number("data.noise");
+    spec.sources = c.get_string("data.partition") == "source" ? workers : 1;
+    spec.heterogeneity = c.get_number("data.heterogeneity");
+    spec.seed = p.job.seed;
+    if (spec.rows < std::size_t(workers))
+      throw InvalidInput(fmt::format("data.rows = {} is less than algo.workers = {}: every "
+                                     "worker needs at least one row",
+                                     spec.rows, workers));
+    auto pair = data::make_synthetic_pair(spec, std::size_t(c.get_int("data.test_rows")));
+    p.train = std::make_shared<data::Dataset>(std::move(pair.train));
+    if (pair.test.rows > 0) p.test = std::make_shared<data::Dataset>(std::move(pair.test));
+    p.data_description = fmt::format("synthetic {} data, {} x {} (density {}), {} test rows",
+                                     spec.kind, spec.rows, spec.cols, spec.density,
+                                     p.test ? p.test->rows : 0);
+    return;
+  }
+  const std::string train_path = c.data_path("data.train").string();
+  if (c.get_string("data.train").empty())
+    throw InvalidInput("data.train: data.format = \"" + format + "\" needs a training file");
+  auto train = std::make_shared<data::Dataset>(data::read_libsvm(train_path));
+  p.data_description = fmt::format("{}: {} x {}, {} non-zeros, labels {}", train_path,
+                                    train->rows, train->cols, train->nnz(), train->label_mapping);
+  if (!c.get_string("data.test").empty()) {
+    data::LibsvmOptions options;
+    options.num_features = train->cols;
+    options.class_values = train->class_values;
+    const std::string test_path = c.data_path("data.test").string();
+    p.test = std::make_shared<data::Dataset>(data::read_libsvm(test_path, options));
+    p.data_description += fmt::format("; test {}: {} rows", test_path, p.test->rows);
+  }
+  p.train = std::move(train);
+}
+
+void build_problem(const Config& c, RunPlan& p) {
+  const int K = p.job.workers;
+  const std::size_t batch = std::size_t(c.get_int("algo.batch"));
+  const std::string model = c.get_string("model.name");
+  if (model == "quadratic") {
+    model::QuadraticSpec q;
+    q.dim = std::size_t(c.get_int("model.dim"));
+    q.workers = K;
+    q.mu = c.get_number("model.mu");
+    q.L = c.get_number("model.smoothness");
+    q.spread = c.get_number("model.spread");
+    q.sigma = c.get_number("model.noise");
+    q.batch = batch;
+    if (q.L < q.mu)
+      throw InvalidInput(fmt::format("model.smoothness = {} is below model.mu = {}", q.L, q.mu));
+    p.problem = model::make_quadratic_problem(q, p.job.seed);
+    p.data_description = fmt::format("quadratic, d = {}, K = {}, mu = {}, L = {}", q.dim, K,
+                                     q.mu, q.L);
+    return;
+  }
+  load_data(c, K, p);
+  if (p.train->rows < std::size_t(K))
+    throw InvalidInput(fmt::format("algo.workers = {} exceeds the {} rows of {}", K,
+                                   p.train->rows, p.train->name));
+  data::PartitionSpec part;
+  part.kind = data::parse_partition_kind(c.get_string("data.partition"));
+  part.alpha = c.get_number("data.alpha");
+  Rng rng(p.job.seed, streams::partition);
+  auto shards = data::partition(*p.train, K, part, rng);
+  for (int k = 0; k < K; ++k) {
+    if (shards[std::size_t(k)].size() < batch)
+      throw InvalidInput(fmt::format(
+          "algo.batch = {} is larger than worker {}'s shard of {} rows ({} rows over {} "
+          "workers, partition {}); lower algo.batch or algo.workers",
+          batch, k, shards[std::size_t(k)].size(), p.train->rows, K,
+          c.get_string("data.partition")));
+  }
+  model::DataProblemSpec spec;
+  spec.train = p.train;
+  if (c.get_bool("eval.test")) spec.test = p.test;
+  spec.shards = std::move(shards);
+  spec.model = model::parse_model_kind(model);
+  spec.lambda = c.get_number("model.l2") + c.get_number("model.l2_over_n") / double(p.train->rows);
+  spec.batch = batch;
+  spec.sampling = parse_sampling(c.get_string("data.sampling"));
+  spec.init.kind = model::parse_init_kind(c.get_string("model.init"));
+  spec.init.scale = c.get_number("model.init_scale");
+  spec.seed = p.job.seed;
+  p.problem = model::make_data_problem(std::move(spec));
+}
+
+}  // namespace
+
+RunPlan plan(const Config& config, const std::string& label) {
+  config.check();
+  RunPlan p;
+  p.config = config;
+  p.label = label;
+  p.job.algorithm = config.get_string("algo.name");
+  algo::make_algorithm(p.job.algorithm);  // refuses names this build does not provide
+  p.job.workers = int(config.get_int("algo.workers"));
+  p.job.seed = std::uint64_t(config.get_int("run.seed"));
+
+  auto& s = p.job.settings;
+  s.period = config.get_int("algo.period");
+  s.post_local_steps = config.get_int("algo.post_local_steps");
+  s.group_size = int(config.get_int("algo.group_size"));
+  s.global_period = config.get_int("algo.global_period");
+  s.outer_nesterov = config.get_string("algo.outer_optimizer") == "nesterov";
+  s.outer_lr = float(config.get_number("algo.outer_lr"));
+  s.outer_momentum = float(config.get_number("algo.outer_momentum"));
+  if (s.group_size > 0) {
+    if (p.job.workers % s.group_size != 0)
+      throw InvalidInput(fmt::format("algo.group_size = {} does not divide algo.workers = {}",
+                                     s.group_size, p.job.workers));
+    if (s.global_period == 0) s.global_period = s.period;
+  }
+
+  p.job.optimizer.rule = optim::parse_rule(config.get_string("optim.name"));
+  p.job.optimizer.momentum = float(config.get_number("optim.momentum"));
+  p.job.optimizer.weight_decay = float(config.get_number("optim.weight_decay"));
+
+  build_problem(config, p);
+  p.job.monitor.f_star = p.problem->optimum_value();
+
+  // Stopping: steps and epochs are both converted to a step count; time and targets are
+  // checked at evaluations.
+  auto& stop = p.job.monitor.stop;
+  const std::int64_t steps = config.get_int("stop.steps");
+  const double epochs = config.get_number("stop.epochs");
+  stop.max_time = config.get_number("stop.time");
+  stop.target_loss = config.get_number("stop.target_loss");
+  stop.target_suboptimality = config.get_number("stop.target_suboptimality");
+  if (stop.target_suboptimality > 0 && !p.job.monitor.f_star)
+    throw InvalidInput("stop.target_suboptimality is set but this problem's optimum F* is "
+                       "unknown (it needs a strongly convex model: model.l2 > 0 or "
+                       "model.l2_over_n > 0)");
+  stop.max_steps = steps > 0 ? steps : std::numeric_limits<std::int64_t>::max() / 2;
+  if (epochs > 0) {
+    if (!p.train)
+      throw InvalidInput("stop.epochs needs a data set; model.name = \"quadratic\" has none");
+    const double per_step = double(p.job.workers) * double(config.get_int("algo.batch"));
+    stop.max_steps = std::min(
+        stop.max_steps, std::int64_t(std::ceil(epochs * double(p.train->rows) / per_step)));
+  }
+  if (steps == 0 && epochs == 0 && stop.max_time == 0 && stop.target_loss == 0 &&
+      stop.target_suboptimality == 0)
+    throw InvalidInput("[stop]: no stopping rule; set stop.steps, stop.epochs, stop.time, "
+                       "stop.target_loss or stop.target_suboptimality");
+  p.job.monitor.eval_every = config.get_int("eval.every");
+
+  const model::Curvature curv = p.problem->curvature();
+  auto& sch = p.job.schedule;
+  sch.kind = optim::parse_schedule(config.get_string("algo.schedule"));
+  sch.lr = config.get_number("algo.lr");
+  sch.warmup_steps = config.get_int("algo.warmup_steps");
+  sch.decay_every = config.get_int("algo.decay_every");
+  sch.decay_factor = config.get_number("algo.decay_factor");
+  sch.min_lr = config.get_number("algo.min_lr");
+  sch.total_steps = steps;
+  sch.mu = curv.mu;
+  sch.L = curv.L;
+  sch.period = s.period;
+  optim::Schedule check_schedule(sch);  // refuses unusable schedules now, not mid-run
+  return p;
+}
+
+Progress resolve_progress(const std::string& setting) {
+  if (setting == "none") return Progress::none;
+  if (setting == "lines") return Progress::lines;
+  if (setting == "bar") return Progress::bar;
+  return isatty(STDERR_FILENO) ? Progress::bar : Progress::lines;
+}
+
+namespace {
+
+// Forwards every row to metrics.jsonl and shows progress on stderr: a bar on a terminal,
+// a plain line at most every few seconds otherwise.
+class ProgressSink final : public algo::MetricsSink {
+ public:
+  ProgressSink(algo::MetricsSink& file, Progress mode, std::string label, std::int64_t max_steps)
+      : file_(file), mode_(mode), label_(std::move(label)), max_steps_(max_steps) {}
+  void record(const algo::MetricsRow& row) override {
+    file_.record(row);
+    last_ = row;
+    if (mode_ == Progress::none) return;
+    const auto now = std::chrono::steady_clock::now();
+    const std::int64_t step = std::int64_t(row.number("step"));
+    const bool last = step >= max_steps_;
+    std::string status = fmt::format("step {:>7}  loss {:.6g}", step, row.number("train_loss"));
+    if (const double s = row.number("suboptimality"); !std::isnan(s))
+      status += fmt::format("  subopt {:.3e}", s);
+    status += fmt::format("  rounds {}  {:.1f} s", std::int64_t(row.number("rounds")),
+                          row.number("time"));
+    if (mode_ == Progress::bar) {
+      const bool bounded = max_steps_ < std::numeric_limits<std::int64_t>::max() / 4;
+      const double frac = bounded ? std::min(1.0, double(step) / double(max_steps_)) : 0.0;
+      const int width = 24, filled = int(frac * width);
+      fmt::print(stderr, "\r{} [{}{}] {:3.0f}%  {}\033[K", label_, std::string(std::size_t(filled), '#'),
+                 std::string(std::size_t(width - filled), '.'), 100 * frac, status);
+      if (last) fmt::print(stderr, "\n");
+    } else if (last || step == 0 || now - last_line_ >= std::chrono::seconds(2)) {
+      fmt::print(stderr, "{}: {}\n", label_, status);
+      last_line_ = now;
+    }
+    std::fflush(stderr);
+  }
+
+  const algo::MetricsRow& last() const { return last_; }
+
+ private:
+  algo::MetricsSink& file_;
+  algo::MetricsRow last_;
+  Progress mode_;
+  std::string label_;
+  std::int64_t max_steps_;
+  std::chrono::steady_clock::time_point last_line_{};
+};
+
+std::string summary_json(const RunPlan& p, const RunResult& r, const std::string& status,
+                         const std::string& error) {
+  std::string out = "{\n";
+  auto field = [&](const std::string& key, const std::string& json_value) {
+    out += "  " + json_string(key) + ": " + json_value + ",\n";
+  };
+  field("label", json_string(p.label));
+  field("algorithm", json_string(p.job.algorithm));
+  field("status", json_string(status));
+  if (!error.empty()) field("error", json_string(error));
+  field("stop_reason", json_string(r.stop_reason));
+  field("workers", std::to_string(p.job.workers));
+  field("seed", std::to_string(p.job.seed));
+  field("data", json_string(p.data_description));
+  field("f_star", p.job.monitor.f_star ? fmt::format("{}", *p.job.monitor.f_star) : "null");
+  field("wall_seconds", fmt::format("{}", r.wall_seconds));
+  out += "  \"final\": " + to_json(r.last) + "\n}\n";
+  return out;
+}
+
+}  // namespace
+
+RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress progress) {
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) throw IoError(fmt::format("{}: cannot create the output directory: {}", out_dir.string(), ec.message()));
+  write_file_atomically(out_dir / "config.toml", p.config.to_toml());
+
+  RunResult result;
+  result.dir = out_dir;
+  result.label = p.label;
+  result.algorithm = p.job.algorithm;
+  JsonlSink file(out_dir / "metrics.jsonl");
+  ProgressSink sink(file, progress, p.label, p.job.monitor.stop.max_steps);
+  algo::JobSpec job = p.job;
+  job.problem = p.problem.get();
+  job.monitor.problem = p.problem.get();
+  job.monitor.train_rows = p.train ? p.train->rows : 0;
+  job.monitor.sink = &sink;
+
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    algo::JobResult job_result = algo::run_job(job, comm::run_threads);
+    result.last = std::move(job_result.last);
+    result.stop_reason = std::move(job_result.stop_reason);
+  } catch (const std::exception& e) {
+    result.wall_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    // What was recorded up to the failure stays: metrics.jsonl holds every completed
+    // evaluation, and summary.json says how and where the run ended.
+    result.last = sink.last();
+    const auto* herd_error = dynamic_cast<const Error*>(&e);
+    const bool diverged = herd_error && herd_error->kind() == ErrorKind::divergence;
+    result.stop_reason = diverged ? "diverged" : "error";
+    write_file_atomically(out_dir / "summary.json",
+                          summary_json(p, result, diverged ? "diverged" : "failed", e.what()));
+    throw;
+  }
+  result.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  write_file_atomically(out_dir / "summary.json", summary_json(p, result, "ok", ""));
+  return result;
+}
+
+}  // namespace herd::run

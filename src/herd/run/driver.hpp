@@ -1,0 +1,48 @@
+#pragma once
+// The run driver: from a resolved configuration to a finished run directory.
+// Everything that can be wrong with the input (options, data files, shard sizes, stopping
+// rules) is found by plan() before anything is written, so a refused run leaves no output.
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "herd/algo/job.hpp"
+#include "herd/data/dataset.hpp"
+#include "herd/model/problem.hpp"
+#include "herd/optim/optimizer.hpp"
+#include "herd/optim/schedule.hpp"
+#include "herd/run/config.hpp"
+
+namespace herd::run {
+
+// A validated run, ready to execute: the problem is built and its data loaded.
+struct RunPlan {
+  Config config;
+  std::string label;      // for tables, plots and summary.json
+  std::shared_ptr<const data::Dataset> train, test;
+  std::unique_ptr<model::Problem> problem;
+  // Algorithm, workers, seed, knobs, optimizer, schedule, stopping and evaluation rules;
+  // execute() adds the problem and the metrics sink.
+  algo::JobSpec job;
+  std::string data_description;  // what was loaded, for the log and summary.json
+};
+
+struct RunResult {
+  std::filesystem::path dir;
+  std::string label, algorithm, stop_reason;
+  algo::MetricsRow last;  // the final evaluation
+  double wall_seconds = 0;
+};
+
+// Validates the configuration and loads what it needs; InvalidInput names the key or file.
+RunPlan plan(const Config& config, const std::string& label);
+
+// How a run reports its progress on the terminal.
+enum class Progress { none, lines, bar };
+Progress resolve_progress(const std::string& setting);  // "auto" looks at the terminal
+
+// Executes the plan into out_dir (created if needed): config.toml, metrics.jsonl,
+// summary.json. On failure summary.json records the error, then the error is rethrown.
+RunResult execute(RunPlan& plan, const std::filesystem::path& out_dir, Progress progress);
+
+}  // namespace herd::run

@@ -1,0 +1,95 @@
+#include "herd/run/output.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+
+#include "herd/core/error.hpp"
+
+namespace herd::run {
+
+void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out)
+      throw IoError(fmt::format("{}: cannot write: {}", tmp.string(), std::strerror(errno)));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec)
+    throw IoError(fmt::format("{}: cannot rename into place: {}", path.string(), ec.message()));
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    switch (ch) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (static_cast<unsigned char>(ch) < 0x20)
+          out += fmt::format("\\u{:04x}", int(ch));
+        else
+          out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+std::string to_json(const algo::MetricValue& v) {
+  if (const auto* d = std::get_if<double>(&v)) {
+    // JSON has no NaN or infinity: they are written as null.
+    return std::isfinite(*d) ? fmt::format("{}", *d) : "null";
+  }
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return fmt::format("{}", *i);
+  if (const auto* s = std::get_if<std::string>(&v)) return json_string(*s);
+  return "null";
+}
+
+std::string to_json(const algo::MetricsRow& row) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < row.fields.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += json_string(row.fields[i].first) + ": " + to_json(row.fields[i].second);
+  }
+  return out + "}";
+}
+
+JsonlSink::JsonlSink(const std::filesystem::path& path)
+    : path_(path), file_(std::fopen(path.c_str(), "w")) {
+  if (file_ == nullptr)
+    throw IoError(
+        fmt::format("{}: cannot open for writing: {}", path.string(), std::strerror(errno)));
+}
+
+JsonlSink::~JsonlSink() {
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+void JsonlSink::record(const algo::MetricsRow& row) {
+  const std::string line = to_json(row) + "\n";
+  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
+    throw IoError(
+        fmt::format("{}: cannot append a metrics row: {}", path_.string(), std::strerror(errno)));
+}
+
+}  // namespace herd::run

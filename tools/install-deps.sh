@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages herd builds with, when any is missing (root, or sudo).
+set -euo pipefail
+packages=(cmake ninja-build g++ pkg-config
+          libeigen3-dev libtomlplusplus-dev libcli11-dev libfmt-dev zlib1g-dev
+          libgtest-dev libgmock-dev libbenchmark-dev python3-matplotlib)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "herd: installing missing Debian packages: ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
