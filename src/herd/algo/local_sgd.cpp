@@ -1,5 +1,6 @@
 #include "herd/algo/local_sgd.hpp"
 
+#include <algorithm>
 #include <memory>
 
 #include "herd/algo/minibatch_sgd.hpp"
@@ -37,8 +38,9 @@ void LocalSgd::run(Worker& w) {
   std::unique_ptr<OuterNesterov> outer;
   if (s.outer_nesterov) outer = std::make_unique<OuterNesterov>(w.x, s.outer_lr, s.outer_momentum);
 
-  // Stich's weights w_t = (a + t)^2 over the iterates x_0 .. x_T.
-  const double a = w.schedule.stich_shift();
+  // Stich's weights w_t = (a + t)^2 over the iterates x_0 .. x_T; a = max(16 kappa, H), or
+  // H when the problem's curvature is unknown.
+  const double a = std::max(w.schedule.stich_shift(), double(std::max<std::int64_t>(s.period, 1)));
   std::vector<double> weighted_sum(w.x.size(), 0.0);
   double weight_total = 0.0;
   std::vector<float> weighted_average(w.x.size());

@@ -27,6 +27,10 @@ struct Dataset {
   std::vector<float> y;
   int num_classes = 0;
   std::string label_mapping;  // how file labels became classes, e.g. "-1 -> 0, +1 -> 1"
+  // Classification: class_values[c] is the label value class c stands for (ascending; for a
+  // file, the label written in it), so a test file can be read with the training file's
+  // mapping. Empty for regression.
+  std::vector<double> class_values;
   // Optional: which generating source (e.g. synthetic worker) produced each row.
   std::vector<Index> source;
 

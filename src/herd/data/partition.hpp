@@ -26,5 +26,6 @@ std::vector<std::vector<Index>> partition(const Dataset& data, int workers,
                                           const PartitionSpec& spec, Rng& rng);
 
 PartitionKind parse_partition_kind(const std::string& name);  // InvalidInput on unknown names
+const char* partition_kind_name(PartitionKind kind);          // the name parse_partition_kind reads
 
 }  // namespace herd::data

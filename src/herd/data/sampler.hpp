@@ -2,6 +2,7 @@
 // Minibatch samplers over one worker's shard.
 #include <cstddef>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "herd/core/rng.hpp"
@@ -13,6 +14,10 @@ enum class Sampling {
   with_replacement,  // each batch: b indices drawn uniformly with replacement
   shuffled_epochs,   // a fresh permutation per epoch, consumed b at a time (wraps into the next)
 };
+
+// "with_replacement" | "shuffled_epochs"; InvalidInput on unknown names.
+Sampling parse_sampling(const std::string& name);
+const char* sampling_name(Sampling mode);
 
 class BatchSampler {
  public:

@@ -1,0 +1,52 @@
+#include "herd/data/sampler.hpp"
+
+#include "herd/core/error.hpp"
+
+namespace herd::data {
+
+const char* sampling_name(Sampling mode) {
+  switch (mode) {
+    case Sampling::with_replacement:
+      return "with_replacement";
+    case Sampling::shuffled_epochs:
+      return "shuffled_epochs";
+  }
+  return "unknown";
+}
+
+Sampling parse_sampling(const std::string& name) {
+  for (const auto mode : {Sampling::with_replacement, Sampling::shuffled_epochs}) {
+    if (name == sampling_name(mode)) return mode;
+  }
+  throw InvalidInput("unknown sampling '" + name +
+                     "' (expected with_replacement or shuffled_epochs)");
+}
+
+BatchSampler::BatchSampler(std::vector<Index> shard, std::size_t batch, Sampling mode, Rng rng)
+    : shard_(std::move(shard)), out_(batch), batch_(batch), mode_(mode), rng_(rng) {
+  if (shard_.empty()) throw InvalidInput("batch sampler: the shard has no rows");
+  if (batch_ == 0) throw InvalidInput("batch sampler: the batch size must be at least 1");
+  if (mode_ == Sampling::shuffled_epochs) {
+    order_ = shard_;
+    pos_ = order_.size();  // the first call draws the first permutation
+  }
+}
+
+std::span<const Index> BatchSampler::next() {
+  if (mode_ == Sampling::with_replacement) {
+    for (Index& i : out_) i = shard_[rng_.below(shard_.size())];
+  } else {
+    for (Index& i : out_) {
+      if (pos_ == order_.size()) {
+        // Reshuffling the previous permutation gives a fresh uniform one.
+        rng_.shuffle(std::span<Index>(order_));
+        pos_ = 0;
+      }
+      i = order_[pos_++];
+    }
+  }
+  drawn_ += batch_;
+  return out_;
+}
+
+}  // namespace herd::data

@@ -1,0 +1,318 @@
+#include "herd/run/config.hpp"
+
+#include <fmt/format.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "herd/core/error.hpp"
+
+namespace herd::run {
+namespace {
+
+constexpr std::string_view compare_key = "compare";
+constexpr std::string_view label_key = "label";
+
+std::size_t index_in_table(const OptionSpec& spec) {
+  return static_cast<std::size_t>(&spec - option_table().data());
+}
+
+std::string location(std::string_view source, const toml::source_region& region) {
+  if (region.begin.line == 0) return std::string(source);
+  return fmt::format("{}:{}:{}", source, region.begin.line, region.begin.column);
+}
+
+bool is_section(std::string_view name) {
+  const auto& sections = section_table();
+  return std::any_of(sections.begin(), sections.end(),
+                     [&](const SectionSpec& s) { return s.name == name; });
+}
+
+std::string describe_node(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "a value of another type";
+  }
+}
+
+Value node_to_value(const OptionSpec& spec, const toml::node& node, std::string_view where) {
+  switch (node.type()) {
+    case toml::node_type::boolean:
+      return validate(spec, node.as_boolean()->get(), where);
+    case toml::node_type::integer:
+      return validate(spec, node.as_integer()->get(), where);
+    case toml::node_type::floating_point:
+      return validate(spec, node.as_floating_point()->get(), where);
+    case toml::node_type::string:
+      return validate(spec, node.as_string()->get(), where);
+    default:
+      throw_wrong_type(spec, describe_node(node), where);
+  }
+}
+
+// Reads the option sections of `table` (the document, or one [[compare]] entry), calling
+// on_value(spec, value) for each option. `context` goes into messages after the location;
+// keys listed in `skip` are the caller's.
+template <class OnValue>
+void read_sections(const toml::table& table, std::string_view source, std::string_view context,
+                   std::initializer_list<std::string_view> skip, OnValue&& on_value) {
+  for (auto&& [key, node] : table) {
+    const std::string_view name = key.str();
+    if (std::find(skip.begin(), skip.end(), name) != skip.end()) continue;
+    const std::string where = location(source, key.source()) + std::string(context);
+    if (!is_section(name)) {
+      if (!node.is_table()) {
+        const std::string suggestion = closest_key(name);
+        throw InvalidInput(
+            fmt::format("{}: unknown key {} (options belong in [section] tables){}", where, name,
+                        suggestion.empty() ? "" : fmt::format("; did you mean {}?", suggestion)));
+      }
+      const std::string closest = closest_section(name);
+      std::vector<std::string> names;
+      for (const auto& s : section_table()) names.push_back(s.name);
+      throw InvalidInput(
+          fmt::format("{}: unknown section [{}]{}; the sections are {}", where, name,
+                      closest.empty() ? "" : fmt::format("; did you mean [{}]?", closest),
+                      fmt::join(names, ", ")));
+    }
+    const toml::table* options = node.as_table();
+    if (!options) {
+      throw InvalidInput(
+          fmt::format("{}: {} is a section: write [{}] or {} = {{ key = value }}, "
+                      "not {}",
+                      where, name, name, name, describe_node(node)));
+    }
+    for (auto&& [option_key, value] : *options) {
+      const std::string full_key = fmt::format("{}.{}", name, option_key.str());
+      const std::string option_where = location(source, option_key.source()) + std::string(context);
+      const OptionSpec& spec = option_or_throw(full_key, option_where);
+      on_value(spec, node_to_value(spec, value, option_where));
+    }
+  }
+}
+
+std::vector<CompareEntry> read_compare(const toml::node& node, std::string_view source) {
+  const toml::array* entries = node.as_array();
+  if (!entries || !entries->is_array_of_tables()) {
+    throw InvalidInput(fmt::format(
+        "{}: compare must be an array of tables: write each entry as [[compare]] with a label",
+        location(source, node.source())));
+  }
+  std::vector<CompareEntry> out;
+  for (std::size_t i = 0; i < entries->size(); ++i) {
+    const toml::table& table = *entries->get(i)->as_table();
+    const std::string entry_where = location(source, table.source());
+    const toml::node* label = table.get(label_key);
+    if (!label || !label->is_string() || label->as_string()->get().empty()) {
+      throw InvalidInput(fmt::format("{}: [[compare]] entry {} needs a non-empty label = \"...\"",
+                                     entry_where, i + 1));
+    }
+    CompareEntry entry;
+    entry.label = label->as_string()->get();
+    for (std::size_t j = 0; j < out.size(); ++j) {
+      if (out[j].label == entry.label) {
+        throw InvalidInput(fmt::format("{}: [[compare]] entries {} and {} share the label \"{}\"",
+                                       entry_where, j + 1, i + 1, entry.label));
+      }
+    }
+    const std::string context = fmt::format(": [[compare]] entry {} (\"{}\")", i + 1, entry.label);
+    read_sections(table, source, context, {label_key}, [&](const OptionSpec& spec, Value value) {
+      entry.overrides.emplace_back(spec.key, std::move(value));
+    });
+    std::sort(entry.overrides.begin(), entry.overrides.end(), [](const auto& a, const auto& b) {
+      return index_in_table(*find_option(a.first)) < index_in_table(*find_option(b.first));
+    });
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
+}
+
+}  // namespace
+
+Config::Config() : explicit_(option_table().size(), false) {
+  for (const auto& spec : option_table()) values_.push_back(spec.default_value);
+}
+
+Config Config::from_toml_string(std::string_view text, std::string_view source_name) {
+  toml::table document;
+  try {
+    document = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    throw InvalidInput(fmt::format("{}: TOML syntax error: {}", location(source_name, e.source()),
+                                   e.description()));
+  }
+  Config config;
+  config.source_ = source_name;
+  read_sections(document, source_name, "", {compare_key}, [&](const OptionSpec& spec, Value v) {
+    const std::size_t i = index_in_table(spec);
+    config.values_[i] = std::move(v);
+    config.explicit_[i] = true;
+  });
+  if (const toml::node* compare = document.get(compare_key)) {
+    config.compare_ = read_compare(*compare, source_name);
+  }
+  return config;
+}
+
+Config Config::from_toml_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    throw InvalidInput(fmt::format("{}: configuration file does not exist", path));
+  }
+  if (std::filesystem::is_directory(path, ec)) {
+    throw InvalidInput(fmt::format("{}: is a directory, not a configuration file", path));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in || !text) throw IoError(fmt::format("{}: cannot read the configuration file", path));
+  Config config = from_toml_string(text.str(), path);
+  config.base_dir_ = std::filesystem::absolute(path).parent_path();
+  return config;
+}
+
+void Config::apply_override(std::string_view assignment) {
+  const std::string where = fmt::format("override '{}'", assignment);
+  const auto eq = assignment.find('=');
+  if (eq == std::string_view::npos) {
+    throw InvalidInput(fmt::format("{}: expected section.key=value", where));
+  }
+  const OptionSpec& spec = option_or_throw(trim(assignment.substr(0, eq)), where);
+  const std::size_t i = index_in_table(spec);
+  values_[i] = parse_value(spec, assignment.substr(eq + 1), where);
+  explicit_[i] = true;
+}
+
+void Config::set(std::string_view key, Value value) {
+  const OptionSpec& spec = option_or_throw(key, "");
+  const std::size_t i = index_in_table(spec);
+  values_[i] = validate(spec, std::move(value), "");
+  explicit_[i] = true;
+}
+
+std::size_t Config::index_of(std::string_view key) const {
+  const OptionSpec* spec = find_option(key);
+  if (!spec) throw std::logic_error(fmt::format("Config: no option named {}", key));
+  return index_in_table(*spec);
+}
+
+const Value& Config::get(std::string_view key) const {
+  return values_[index_of(key)];
+}
+
+namespace {
+template <class T>
+const T& typed(const Value& value, std::string_view key) {
+  if (const T* v = std::get_if<T>(&value)) return *v;
+  throw std::logic_error(fmt::format("Config: option {} read as the wrong type", key));
+}
+}  // namespace
+
+bool Config::get_bool(std::string_view key) const {
+  return typed<bool>(get(key), key);
+}
+std::int64_t Config::get_int(std::string_view key) const {
+  return typed<std::int64_t>(get(key), key);
+}
+double Config::get_number(std::string_view key) const {
+  return typed<double>(get(key), key);
+}
+const std::string& Config::get_string(std::string_view key) const {
+  return typed<std::string>(get(key), key);
+}
+bool Config::is_set_explicitly(std::string_view key) const {
+  return explicit_[index_of(key)];
+}
+
+Config Config::variant(const CompareEntry& entry) const {
+  Config out = *this;
+  out.compare_.clear();
+  for (const auto& [key, value] : entry.overrides) out.set(key, value);
+  return out;
+}
+
+void Config::check() const {
+  const std::string where = source_.empty() ? "configuration" : source_;
+  const auto group_size = get_int("algo.group_size"), period = get_int("algo.period");
+  const auto global_period = get_int("algo.global_period");
+  if (group_size > 0 && global_period > 0 && global_period % period != 0) {
+    throw InvalidInput(
+        fmt::format("{}: algo.global_period = {} must be a multiple of algo.period = {} when "
+                    "algo.group_size > 0",
+                    where, global_period, period));
+  }
+  if (get_string("model.name") == "quadratic" &&
+      get_number("model.smoothness") < get_number("model.mu")) {
+    throw InvalidInput(fmt::format("{}: model.smoothness = {} must be at least model.mu = {}",
+                                   where, get_number("model.smoothness"), get_number("model.mu")));
+  }
+  if (get_string("model.name") != "quadratic" && get_string("data.format") == "libsvm" &&
+      get_string("data.train").empty()) {
+    throw InvalidInput(
+        fmt::format("{}: data.format = \"libsvm\" needs data.train (the training file)", where));
+  }
+  if (get_int("stop.steps") == 0 && get_number("stop.epochs") == 0 &&
+      get_number("stop.time") == 0 && get_number("stop.target_loss") == 0 &&
+      get_number("stop.target_suboptimality") == 0) {
+    throw InvalidInput(
+        fmt::format("{}: nothing would stop the run: set stop.steps, stop.epochs, stop.time, "
+                    "stop.target_loss or stop.target_suboptimality",
+                    where));
+  }
+}
+
+std::filesystem::path Config::data_path(std::string_view key) const {
+  const std::filesystem::path file = get_string(key);
+  if (file.empty() || file.is_absolute()) return file;
+  std::filesystem::path base = get_string("data.dir");
+  if (base.empty()) {
+    const char* env = std::getenv("HERD_DATA");
+    base = env && *env ? std::filesystem::path(env) : base_dir_;
+  } else if (base.is_relative()) {
+    base = base_dir_ / base;  // a relative data.dir is relative to the configuration file
+  }
+  return (base / file).lexically_normal();
+}
+
+std::string Config::to_toml() const {
+  std::string out =
+      "# herd configuration, fully resolved: every option with the value in effect.\n"
+      "# Options and their meaning: docs/configuration.md or `herd run --help`.\n";
+  const auto& table = option_table();
+  for (const auto& section : section_table()) {
+    out += fmt::format("\n[{}]\n", section.name);
+    for (std::size_t i = 0; i < table.size(); ++i) {
+      if (table[i].section() != section.name) continue;
+      out += fmt::format("{} = {}\n", table[i].name(), to_toml_literal(values_[i]));
+    }
+  }
+  for (const auto& entry : compare_) {
+    out += fmt::format("\n[[compare]]\nlabel = {}\n", to_toml_literal(entry.label));
+    for (const auto& [key, value] : entry.overrides) {
+      out += fmt::format("{} = {}\n", key, to_toml_literal(value));
+    }
+  }
+  return out;
+}
+
+}  // namespace herd::run

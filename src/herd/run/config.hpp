@@ -1,0 +1,80 @@
+#pragma once
+// A resolved configuration: one value for every option of option_table(), read from TOML and
+// key=value overrides, validated against the table, plus the [[compare]] entries of a
+// comparison. Errors are InvalidInput naming the file, line and key at fault.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "herd/run/options.hpp"
+
+namespace herd::run {
+
+// One [[compare]] table: a labelled set of settings applied on top of the base config.
+struct CompareEntry {
+  std::string label;
+  std::vector<std::pair<std::string, Value>> overrides;  // validated, in option_table() order
+  bool operator==(const CompareEntry&) const = default;
+};
+
+class Config {
+ public:
+  Config();  // every option at its default
+  static Config defaults() { return Config(); }
+  // InvalidInput when the file is missing or invalid; IoError when it cannot be read.
+  static Config from_toml_file(const std::string& path);
+  // source_name stands for the file in error messages.
+  static Config from_toml_string(std::string_view text, std::string_view source_name);
+
+  // "algo.lr=0.05": the value is read by the option's declared type (see parse_value).
+  void apply_override(std::string_view assignment);
+  void set(std::string_view key, Value value);  // validated like a value from a file
+
+  // Typed access. Asking for an unknown key or the wrong type is a programming error
+  // (std::logic_error), not bad input.
+  const Value& get(std::string_view key) const;
+  bool get_bool(std::string_view key) const;
+  std::int64_t get_int(std::string_view key) const;
+  double get_number(std::string_view key) const;
+  const std::string& get_string(std::string_view key) const;
+  // Whether a file, an override, set() or a compare entry gave the option a value.
+  bool is_set_explicitly(std::string_view key) const;
+
+  const std::vector<CompareEntry>& compare() const { return compare_; }
+  // This config with the entry's settings applied (they win over earlier overrides), and no
+  // compare entries of its own.
+  Config variant(const CompareEntry& entry) const;
+
+  // Rules that involve several options (e.g. algo.global_period a multiple of algo.period
+  // with groups). Call once all overrides are applied, on each variant of a comparison.
+  void check() const;
+
+  // The file or source name this config was read from; "" for defaults.
+  const std::string& source() const { return source_; }
+  // data.train or data.test as a path to open: "" stays empty, absolute paths stay as they
+  // are, relative ones are taken from data.dir; an empty data.dir means $HERD_DATA when set,
+  // else the configuration file's directory (the working directory for non-file configs).
+  std::filesystem::path data_path(std::string_view key) const;
+
+  // Every option, by section, then the compare entries: reading it back gives an equal Config.
+  std::string to_toml() const;
+
+  // Equal values and compare entries (where they came from does not matter).
+  bool operator==(const Config& other) const {
+    return values_ == other.values_ && compare_ == other.compare_;
+  }
+
+ private:
+  std::size_t index_of(std::string_view key) const;  // std::logic_error when unknown
+
+  std::vector<Value> values_;  // parallel to option_table()
+  std::vector<bool> explicit_;
+  std::vector<CompareEntry> compare_;
+  std::string source_;
+  std::filesystem::path base_dir_;  // the config file's directory, empty when not from a file
+};
+
+}  // namespace herd::run

@@ -1,0 +1,231 @@
+// The synchronous family against mathematics: the noise ball of constant-step SGD, exact
+// reductions between algorithms, determinism, and Local SGD's communication saving on a9a.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <memory>
+
+#include "herd/algo/job.hpp"
+#include "herd/comm/threads.hpp"
+#include "herd/data/libsvm.hpp"
+#include "herd/data/partition.hpp"
+#include "herd/data/synthetic.hpp"
+#include "herd/model/factory.hpp"
+
+namespace herd::algo {
+namespace {
+
+// Keeps every evaluation row (rank 0 records).
+class RowSink final : public MetricsSink {
+ public:
+  void record(const MetricsRow& row) override { rows.push_back(row); }
+  std::vector<MetricsRow> rows;
+};
+
+std::unique_ptr<model::Problem> logistic_problem(int workers, std::size_t batch,
+                                                 std::shared_ptr<const data::Dataset> train) {
+  Rng rng(5, streams::partition);
+  model::DataProblemSpec spec;
+  spec.train = train;
+  spec.shards = data::partition(*train, workers, {}, rng);
+  spec.model = model::ModelKind::logistic;
+  spec.lambda = 1.0 / double(train->rows);
+  spec.batch = batch;
+  return model::make_data_problem(std::move(spec));
+}
+
+std::shared_ptr<const data::Dataset> synthetic_logistic(std::size_t rows = 2000) {
+  data::SyntheticSpec s;
+  s.rows = rows;
+  s.cols = 20;
+  s.noise = 0.05;
+  s.seed = 3;
+  return std::make_shared<data::Dataset>(data::make_synthetic(s));
+}
+
+JobSpec job_for(const model::Problem& p, const std::string& algo, int workers,
+                std::int64_t steps, double lr, MetricsSink* sink = nullptr) {
+  JobSpec j;
+  j.problem = &p;
+  j.algorithm = algo;
+  j.workers = workers;
+  j.seed = 11;
+  j.schedule.lr = lr;
+  j.monitor.problem = &p;
+  j.monitor.f_star = p.optimum_value();
+  j.monitor.stop.max_steps = steps;
+  j.monitor.eval_every = std::max<std::int64_t>(1, steps / 10);
+  j.monitor.sink = sink;
+  return j;
+}
+
+TEST(MinibatchSgd, ConstantStepSettlesInThePredictedNoiseBall) {
+  // F_k(x) = 0.5 ||x - a_k||^2, gradient noise sigma / sqrt(b) per coordinate. The averaged
+  // gradient has noise variance s^2 = sigma^2 / (b K) per coordinate, and
+  // e_{t+1} = (1 - eta) e_t - eta xi_t has the stationary E||e||^2 = d eta s^2 / (2 - eta),
+  // i.e. E[F(x) - F*] = 0.5 d eta s^2 / (2 - eta).
+  const int K = 4, d = 10;
+  const std::size_t b = 2;
+  const double sigma = 1.0, eta = 0.2;
+  std::vector<Eigen::VectorXd> diag, centers;
+  for (int k = 0; k < K; ++k) {
+    diag.push_back(Eigen::VectorXd::Ones(d));
+    centers.push_back(Eigen::VectorXd::LinSpaced(d, -1.0 - k, 1.0 + k));
+  }
+  const auto problem = model::QuadraticProblem::diagonal(diag, centers, sigma, b);
+  RowSink sink;
+  JobSpec j = job_for(problem, "minibatch_sgd", K, 12000, eta, &sink);
+  j.monitor.eval_every = 1;
+  run_job(j, comm::run_threads);
+  double sum = 0;
+  int n = 0;
+  for (const auto& row : sink.rows)
+    if (row.number("step") >= 1000) sum += row.number("suboptimality"), ++n;
+  const double s2 = sigma * sigma / double(b * K);
+  const double predicted = 0.5 * d * eta * s2 / (2 - eta);
+  EXPECT_NEAR(sum / n, predicted, 0.05 * predicted);
+}
+
+TEST(LocalSgd, OneWorkerEqualsSequentialSgdBitForBit) {
+  const auto train = synthetic_logistic();
+  const auto problem = logistic_problem(1, 8, train);
+  JobSpec j = job_for(*problem, "local_sgd", 1, 300, 0.5);
+  j.settings.period = 4;
+  j.optimizer.rule = optim::Rule::nesterov;
+  const JobResult r = run_job(j, comm::run_threads);
+
+  std::vector<float> x(problem->dim()), g(problem->dim());
+  problem->initial_point(x);
+  auto oracle = problem->local(0, j.seed);
+  optim::LocalOptimizer opt(j.optimizer, x.size());
+  const optim::Schedule schedule(j.schedule);
+  for (std::int64_t t = 0; t < 300; ++t) {
+    oracle->grad(x, g);
+    opt.step(x, g, float(schedule.at(t)));
+  }
+  EXPECT_EQ(r.final_x[0], x);
+}
+
+class SyncWorlds : public ::testing::TestWithParam<int> {};
+
+TEST_P(SyncWorlds, LocalSgdWithPeriodOneMatchesMinibatchSgd) {
+  // Averaging parameters after one plain SGD step is averaging gradients, up to the order
+  // of floating-point operations.
+  const int K = GetParam();
+  const auto train = synthetic_logistic();
+  const auto problem = logistic_problem(K, 8, train);
+  RowSink local_rows, minibatch_rows;
+  JobSpec local = job_for(*problem, "local_sgd", K, 400, 0.5, &local_rows);
+  local.settings.period = 1;
+  const JobResult a = run_job(local, comm::run_threads);
+  const JobResult b =
+      run_job(job_for(*problem, "minibatch_sgd", K, 400, 0.5, &minibatch_rows), comm::run_threads);
+  ASSERT_EQ(local_rows.rows.size(), minibatch_rows.rows.size());
+  for (std::size_t i = 0; i < local_rows.rows.size(); ++i) {
+    const double la = local_rows.rows[i].number("train_loss");
+    const double lb = minibatch_rows.rows[i].number("train_loss");
+    EXPECT_LT(std::abs(la - lb) / lb, 1e-5) << "evaluation " << i;
+  }
+  for (int k = 0; k < K; ++k) {
+    double diff = 0, norm = 0;
+    for (std::size_t j = 0; j < a.final_x[0].size(); ++j) {
+      diff += std::pow(a.final_x[std::size_t(k)][j] - b.final_x[std::size_t(k)][j], 2);
+      norm += std::pow(b.final_x[std::size_t(k)][j], 2);
+    }
+    EXPECT_LT(std::sqrt(diff / norm), 1e-5);
+  }
+  // Minibatch SGD keeps every rank on the same point.
+  for (int k = 1; k < K; ++k) EXPECT_EQ(b.final_x[std::size_t(k)], b.final_x[0]);
+}
+
+TEST_P(SyncWorlds, SameSeedSameMetricsDifferentSeedDifferentMetrics) {
+  const int K = GetParam();
+  const auto train = synthetic_logistic();
+  const auto problem = logistic_problem(K, 4, train);
+  auto run = [&](std::uint64_t seed) {
+    RowSink sink;
+    JobSpec j = job_for(*problem, "local_sgd", K, 200, 0.5, &sink);
+    j.settings.period = 5;
+    j.seed = seed;
+    run_job(j, comm::run_threads);
+    for (auto& row : sink.rows)  // wall-clock time aside
+      std::erase_if(row.fields, [](const auto& f) { return f.first == "time"; });
+    return sink.rows;
+  };
+  const auto a = run(1), b = run(1), c = run(2);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].fields, b[i].fields);
+  EXPECT_NE(a.back().number("train_loss"), c.back().number("train_loss"));
+}
+
+TEST_P(SyncWorlds, HierarchyOfOneGroupAndFullPostLocalPhaseReduceExactly) {
+  const int K = GetParam();
+  const auto train = synthetic_logistic();
+  const auto problem = logistic_problem(K, 4, train);
+  JobSpec flat = job_for(*problem, "local_sgd", K, 120, 0.5);
+  flat.settings.period = 6;
+  JobSpec grouped = flat;  // one group of K: group rounds are global rounds
+  grouped.settings.group_size = K;
+  grouped.settings.global_period = 12;
+  EXPECT_EQ(run_job(flat, comm::run_threads).final_x, run_job(grouped, comm::run_threads).final_x);
+
+  JobSpec warm = flat;  // post-local phase over the whole run: minibatch SGD itself
+  warm.settings.post_local_steps = 120;
+  EXPECT_EQ(run_job(warm, comm::run_threads).final_x,
+            run_job(job_for(*problem, "minibatch_sgd", K, 120, 0.5), comm::run_threads).final_x);
+
+  JobSpec outer = flat;  // outer SGD with lr 1 and no momentum takes the average itself
+  outer.settings.outer_nesterov = true;
+  outer.settings.outer_lr = 1.0f;
+  outer.settings.outer_momentum = 0.0f;
+  const auto a = run_job(flat, comm::run_threads).final_x;
+  const auto o = run_job(outer, comm::run_threads).final_x;
+  for (std::size_t j = 0; j < a[0].size(); ++j) EXPECT_NEAR(a[0][j], o[0][j], 1e-5);
+}
+
+TEST_P(SyncWorlds, HierarchicalAveragingKeepsGroupsApartBetweenGlobalRounds) {
+  const int K = GetParam();
+  if (K % 2 != 0 || K < 4) GTEST_SKIP() << "needs two groups of at least two";
+  const auto train = synthetic_logistic();
+  const auto problem = logistic_problem(K, 4, train);
+  JobSpec j = job_for(*problem, "local_sgd", K, 12, 0.5);
+  j.settings.period = 4;
+  j.settings.group_size = K / 2;
+  j.settings.global_period = 8;
+  const auto x = run_job(j, comm::run_threads).final_x;  // 12 = group round, not global
+  for (int k = 1; k < K; ++k) {
+    const bool same_group = k < K / 2;
+    EXPECT_EQ(x[std::size_t(k)] == x[0], same_group) << "rank " << k;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(WorldSizes, SyncWorlds, ::testing::Values(1, 2, 3, 5, 8));
+
+TEST(LocalSgd, OnA9aReachesTheTargetWithAtMostASixthOfTheRounds) {
+  const std::string path = std::string(HERD_DATA_DIR) + "/libsvm/a9a";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not found (set HERD_DATA_DIR)";
+  const auto train = std::make_shared<data::Dataset>(data::read_libsvm(path));
+  const int K = 8;
+  const auto problem = logistic_problem(K, 64, train);
+  auto rounds_to_target = [&](const std::string& algo) {
+    JobSpec j = job_for(*problem, algo, K, 10000, 0.5);
+    j.settings.period = 8;
+    j.monitor.stop.target_suboptimality = 1e-3;
+    j.monitor.eval_every = 8;
+    const JobResult r = run_job(j, comm::run_threads);
+    EXPECT_EQ(r.stop_reason, "target_suboptimality") << algo;
+    return std::pair{r.last.number("rounds"), r.last.number("grads")};
+  };
+  const auto [local_rounds, local_grads] = rounds_to_target("local_sgd");
+  const auto [mb_rounds, mb_grads] = rounds_to_target("minibatch_sgd");
+  RecordProperty("local_rounds", std::to_string(local_rounds));
+  RecordProperty("minibatch_rounds", std::to_string(mb_rounds));
+  std::printf("a9a, K = 8, H = 8, b = 64, lr = 0.5: Local SGD %g rounds / %g grads, minibatch SGD %g "
+              "rounds / %g grads to suboptimality 1e-3\n",
+              local_rounds, local_grads, mb_rounds, mb_grads);
+  EXPECT_LE(local_rounds, mb_rounds / 6.0);
+}
+
+}  // namespace
+}  // namespace herd::algo

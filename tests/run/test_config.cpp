@@ -1,0 +1,487 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "herd/core/error.hpp"
+#include "herd/run/config.hpp"
+#include "herd/run/options.hpp"
+
+namespace herd::run {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Runs f, expects InvalidInput, and checks that its message contains every fragment.
+void expect_invalid(const std::function<void()>& f,
+                    std::initializer_list<std::string_view> fragments) {
+  try {
+    f();
+  } catch (const InvalidInput& e) {
+    const std::string message = e.what();
+    for (const auto fragment : fragments) {
+      EXPECT_NE(message.find(fragment), std::string::npos)
+          << "message \"" << message << "\" lacks \"" << fragment << "\"";
+    }
+    return;
+  }
+  ADD_FAILURE() << "no InvalidInput thrown";
+}
+
+void expect_invalid_toml(const std::string& text,
+                         std::initializer_list<std::string_view> fragments) {
+  expect_invalid([&] { Config::from_toml_string(text, "bad.toml"); }, fragments);
+}
+
+void expect_invalid_override(const std::string& assignment,
+                             std::initializer_list<std::string_view> fragments) {
+  expect_invalid(
+      [&] {
+        Config c;
+        c.apply_override(assignment);
+      },
+      fragments);
+}
+
+// A temporary directory removed at scope exit.
+struct TempDir {
+  fs::path path = fs::temp_directory_path() / ("herd_test_config_" + std::to_string(getpid()));
+  TempDir() { fs::create_directories(path); }
+  ~TempDir() { fs::remove_all(path); }
+  fs::path write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name) << text;
+    return path / name;
+  }
+};
+
+TEST(OptionTable, KeysAreUniqueSnakeCaseAndInDeclaredSections) {
+  std::set<std::string> keys;
+  std::set<std::string> sections;
+  for (const auto& s : section_table()) sections.insert(s.name);
+  for (const auto& spec : option_table()) {
+    EXPECT_TRUE(keys.insert(spec.key).second) << spec.key;
+    EXPECT_EQ(spec.key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_."),
+              std::string::npos)
+        << spec.key;
+    EXPECT_TRUE(sections.count(std::string(spec.section()))) << spec.key;
+    EXPECT_FALSE(spec.help.empty()) << spec.key;
+    // Every default passes its own checks, unchanged.
+    EXPECT_EQ(validate(spec, spec.default_value, ""), spec.default_value) << spec.key;
+  }
+  EXPECT_EQ(option_table().size(), 53u);
+  // Options of a section are declared together, sections in section_table() order.
+  std::size_t section = 0;
+  for (const auto& spec : option_table()) {
+    while (section < section_table().size() && section_table()[section].name != spec.section())
+      ++section;
+    EXPECT_LT(section, section_table().size()) << spec.key << " out of section order";
+  }
+}
+
+TEST(OptionTable, AlgorithmChoicesInDocumentedOrder) {
+  const std::vector<std::string> expected = {"minibatch_sgd",
+                                             "local_sgd",
+                                             "async_local_sgd",
+                                             "easgd",
+                                             "eamsgd",
+                                             "lsgd",
+                                             "asgd",
+                                             "rescaled_asgd",
+                                             "delay_adaptive_asgd",
+                                             "ringmaster_asgd",
+                                             "ia2sgd",
+                                             "malenia_sgd",
+                                             "rennala_sgd",
+                                             "ringleader_asgd"};
+  EXPECT_EQ(find_option("algo.name")->choices, expected);
+}
+
+TEST(Config, DefaultsResolve) {
+  const Config c = Config::defaults();
+  EXPECT_EQ(c.get_int("run.seed"), 1);
+  EXPECT_EQ(c.get_string("run.runtime"), "threads");
+  EXPECT_EQ(c.get_string("data.format"), "synthetic");
+  EXPECT_EQ(c.get_int("data.rows"), 20000);
+  EXPECT_EQ(c.get_number("data.alpha"), 0.5);
+  EXPECT_EQ(c.get_number("model.l2_over_n"), 1.0);
+  EXPECT_EQ(c.get_string("algo.name"), "local_sgd");
+  EXPECT_EQ(c.get_int("algo.workers"), 8);
+  EXPECT_EQ(c.get_int("algo.period"), 8);
+  EXPECT_EQ(c.get_int("algo.batch"), 32);
+  EXPECT_EQ(c.get_number("algo.lr"), 0.1);
+  EXPECT_EQ(c.get_number("algo.outer_lr"), 0.7);
+  EXPECT_EQ(c.get_string("optim.name"), "sgd");
+  EXPECT_EQ(c.get_int("stop.steps"), 1000);
+  EXPECT_EQ(c.get_number("stop.target_loss"), 0.0);
+  EXPECT_EQ(c.get_int("eval.every"), 50);
+  EXPECT_TRUE(c.get_bool("eval.test"));
+  EXPECT_FALSE(c.is_set_explicitly("algo.workers"));
+  EXPECT_TRUE(c.compare().empty());
+  EXPECT_EQ(c, Config::from_toml_string("", "empty.toml"));
+  EXPECT_NO_THROW(c.check());
+}
+
+TEST(Config, WrongGetterIsAProgrammingError) {
+  const Config c;
+  EXPECT_THROW(c.get_number("algo.workers"), std::logic_error);
+  EXPECT_THROW(c.get_int("algo.nope"), std::logic_error);
+}
+
+constexpr const char* full_file = R"(# every section, every type, some defaults repeated
+[run]
+seed = 7
+progress = "none"
+
+[data]
+format = "libsvm"
+train = "libsvm/a9a"
+test = "libsvm/a9a.t"
+partition = "dirichlet"
+alpha = 0.1
+density = 1
+
+[model]
+name = "logistic"
+l2 = 1e-4
+init = "normal"
+
+[algo]
+name = "easgd"
+workers = 16
+period = 4
+lr = 0.05
+schedule = "cosine"
+min_lr = 0.001
+
+[optim]
+name = "nesterov"
+momentum = 0.95
+
+[stop]
+steps = 0
+time = 12.5
+
+[eval]
+every = 10
+test = false
+
+[[compare]]
+label = "Local SGD, H = 8"
+algo = { name = "local_sgd", period = 8 }
+
+[[compare]]
+label = "minibatch \"SGD\""
+algo.name = "minibatch_sgd"
+optim.momentum = 0
+)";
+
+TEST(Config, ReadsEveryTypeFromToml) {
+  const Config c = Config::from_toml_string(full_file, "full.toml");
+  EXPECT_EQ(c.source(), "full.toml");
+  EXPECT_EQ(c.get_int("run.seed"), 7);
+  EXPECT_EQ(c.get_string("data.train"), "libsvm/a9a");
+  EXPECT_EQ(c.get_number("data.alpha"), 0.1);
+  EXPECT_EQ(c.get_number("data.density"), 1.0);  // an integer for a number option
+  EXPECT_EQ(c.get_number("model.l2"), 1e-4);
+  EXPECT_EQ(c.get_int("algo.workers"), 16);
+  EXPECT_EQ(c.get_number("stop.time"), 12.5);
+  EXPECT_FALSE(c.get_bool("eval.test"));
+  EXPECT_TRUE(c.is_set_explicitly("algo.workers"));
+  EXPECT_FALSE(c.is_set_explicitly("algo.batch"));
+  EXPECT_EQ(c.get_int("algo.batch"), 32);
+}
+
+TEST(Config, ToTomlRoundTrips) {
+  const Config c = Config::from_toml_string(full_file, "full.toml");
+  const std::string text = c.to_toml();
+  const Config back = Config::from_toml_string(text, "resolved.toml");
+  EXPECT_EQ(back, c);
+  EXPECT_EQ(back.to_toml(), text);
+  EXPECT_EQ(text.rfind("# herd configuration", 0), 0u);
+  EXPECT_NE(text.find("\n[algo]\nname = \"easgd\"\nworkers = 16\nperiod = 4\n"), std::string::npos);
+  EXPECT_NE(text.find("l2 = 0.0001\n"), std::string::npos);
+  EXPECT_NE(text.find("density = 1.0\n"), std::string::npos);
+  EXPECT_NE(text.find("label = \"minibatch \\\"SGD\\\"\"\n"), std::string::npos);
+  // Every key appears.
+  for (const auto& spec : option_table()) {
+    std::string line(1, '\n');
+    line.append(spec.name()).append(" = ");
+    EXPECT_NE(text.find(line), std::string::npos) << spec.key;
+  }
+  EXPECT_EQ(Config::from_toml_string(Config().to_toml(), "d.toml"), Config());
+  // Values that need escaping or full precision survive.
+  Config odd;
+  odd.set("data.train", std::string("dir with \"quotes\"\\and\ttab"));
+  odd.set("algo.lr", 0.1 + 0.2);
+  odd.set("stop.target_loss", 1e-300);
+  EXPECT_EQ(Config::from_toml_string(odd.to_toml(), "odd.toml"), odd);
+}
+
+TEST(Config, OverridesOfEveryType) {
+  Config c;
+  c.apply_override("algo.lr=1e-3");
+  EXPECT_EQ(c.get_number("algo.lr"), 1e-3);
+  c.apply_override("algo.lr=2");
+  EXPECT_EQ(c.get_number("algo.lr"), 2.0);
+  c.apply_override(" algo.workers = 16 ");
+  EXPECT_EQ(c.get_int("algo.workers"), 16);
+  c.apply_override("eval.test=false");
+  EXPECT_FALSE(c.get_bool("eval.test"));
+  c.apply_override("algo.name=minibatch_sgd");
+  EXPECT_EQ(c.get_string("algo.name"), "minibatch_sgd");
+  c.apply_override("data.train=\"my data.txt\"");
+  EXPECT_EQ(c.get_string("data.train"), "my data.txt");
+  c.apply_override("data.test='t=1.txt'");  // only the first '=' splits
+  EXPECT_EQ(c.get_string("data.test"), "t=1.txt");
+  c.apply_override("data.test=");
+  EXPECT_EQ(c.get_string("data.test"), "");
+  EXPECT_TRUE(c.is_set_explicitly("algo.lr"));
+  EXPECT_FALSE(c.is_set_explicitly("algo.period"));
+  c.set("algo.outer_lr", std::int64_t{1});  // set() validates and converts the same way
+  EXPECT_EQ(c.get_number("algo.outer_lr"), 1.0);
+}
+
+TEST(ConfigErrors, UnknownKeySuggestsTheClosest) {
+  expect_invalid_toml("[algo]\nworkers = 2\nperod = 4\n",
+                      {"bad.toml:3:1", "unknown key algo.perod", "did you mean algo.period?"});
+  expect_invalid_toml("seed = 3\n", {"bad.toml:1:1", "seed", "did you mean run.seed?"});
+  expect_invalid_toml("[optim]\nlr = 0.1\n", {"optim.lr", "did you mean algo.lr?"});
+  expect_invalid_toml("[algo]\nxyzzy_frobnicate = 1\n", {"unknown key algo.xyzzy_frobnicate"});
+  expect_invalid_toml("[algo.foo]\nx = 1\n", {"unknown key algo.foo"});
+  expect_invalid_toml("[algo.workers]\nx = 1\n", {"algo.workers", "got a table"});
+}
+
+TEST(ConfigErrors, UnknownSection) {
+  expect_invalid_toml("[run]\nseed = 2\n\n[algos]\nworkers = 2\n",
+                      {"bad.toml:4:", "unknown section [algos]", "did you mean [algo]?"});
+  expect_invalid_toml("[optimizer]\nname = \"sgd\"\n", {"[optimizer]", "did you mean [optim]?"});
+  expect_invalid_toml("algo = 3\n", {"bad.toml:1:1", "algo is a section"});
+}
+
+TEST(ConfigErrors, WrongType) {
+  expect_invalid_toml("[algo]\nworkers = \"8\"\n",
+                      {"bad.toml:2:", "algo.workers", "expected an integer", "\"8\""});
+  expect_invalid_toml("[algo]\nworkers = 8.0\n", {"algo.workers", "expected an integer"});
+  expect_invalid_toml("[algo]\nlr = [0.1]\n", {"algo.lr", "expected a number, got an array"});
+  expect_invalid_toml("[eval]\ntest = 1\n", {"eval.test", "expected a boolean"});
+  expect_invalid_toml("[algo]\nname = 3\n", {"algo.name", "expected a string"});
+}
+
+TEST(ConfigErrors, OutOfRange) {
+  expect_invalid_toml("[algo]\nworkers = 0\n",
+                      {"bad.toml:2:", "algo.workers = 0 is out of range: must be >= 1"});
+  expect_invalid_toml("\n[algo]\nperiod = 0\n",
+                      {"bad.toml:3:", "algo.period = 0 is out of range: must be >= 1"});
+  expect_invalid_toml("[algo]\nlr = -1\n", {"algo.lr = -1.0 is out of range: must be > 0"});
+  expect_invalid_toml("[optim]\nmomentum = 1\n", {"optim.momentum", "must be in [0, 1)"});
+  expect_invalid_toml("[data]\ndensity = 0.0\n", {"data.density", "must be in (0, 1]"});
+  expect_invalid_toml("[stop]\ntime = nan\n", {"stop.time", "not a finite number"});
+  expect_invalid([] { Config().set("algo.workers", std::int64_t{0}); }, {"algo.workers"});
+}
+
+TEST(ConfigErrors, NotAChoice) {
+  expect_invalid_toml("[algo]\nname = \"local-sgd\"\n",
+                      {"bad.toml:2:",
+                       "algo.name = \"local-sgd\" is not one of: minibatch_sgd, "
+                       "local_sgd, async_local_sgd",
+                       "did you mean local_sgd?"});
+  expect_invalid_toml("[data]\npartition = \"random\"\n",
+                      {"data.partition", "iid, shards, dirichlet, source"});
+}
+
+TEST(ConfigErrors, SyntaxErrorGivesLineAndColumn) {
+  expect_invalid_toml("[algo]\nworkers = 4\nperiod = = 3\n", {"bad.toml:3:", "TOML syntax error"});
+  expect_invalid_toml("[algo]\nworkers = 4\nworkers = 5\n", {"bad.toml:3:", "TOML syntax error"});
+}
+
+TEST(ConfigErrors, MissingFile) {
+  expect_invalid([] { Config::from_toml_file("/nonexistent/herd.toml"); },
+                 {"/nonexistent/herd.toml", "does not exist"});
+}
+
+TEST(ConfigErrors, MalformedOverride) {
+  expect_invalid_override("algo.workers",
+                          {"override 'algo.workers'", "expected section.key=value"});
+  expect_invalid_override("algo.wrkers=3", {"algo.wrkers", "did you mean algo.workers?"});
+  expect_invalid_override("algo.workers=abc", {"algo.workers", "expected an integer, got 'abc'"});
+  expect_invalid_override("algo.workers=1.5", {"algo.workers", "expected an integer"});
+  expect_invalid_override("algo.workers=0", {"override 'algo.workers=0'", "must be >= 1"});
+  expect_invalid_override("algo.lr=fast", {"algo.lr", "expected a number"});
+  expect_invalid_override("algo.lr=inf", {"algo.lr", "not a finite number"});
+  expect_invalid_override("eval.test=yes", {"eval.test", "expected a boolean"});
+  expect_invalid_override("algo.name=sgd", {"algo.name", "is not one of"});
+  expect_invalid_override("=3", {"unknown key"});
+}
+
+TEST(Compare, ParsesEntriesAndBuildsVariants) {
+  const Config base = Config::from_toml_string(R"([algo]
+workers = 4
+
+[[compare]]
+label = "minibatch"
+algo = { name = "minibatch_sgd" }
+
+[[compare]]
+label = "Local SGD, H = 8"
+algo.period = 8
+algo.name = "local_sgd"
+optim.name = "momentum"
+
+[[compare]]
+label = "sub-table"
+[compare.algo]
+lr = 1
+)",
+                                               "cmp.toml");
+  ASSERT_EQ(base.compare().size(), 3u);
+  const auto& entries = base.compare();
+  EXPECT_EQ(entries[0].label, "minibatch");
+  EXPECT_EQ(entries[0].overrides,
+            (std::vector<std::pair<std::string, Value>>{{"algo.name", "minibatch_sgd"}}));
+  // Overrides come in option_table() order, whatever the order in the file.
+  EXPECT_EQ(entries[1].overrides,
+            (std::vector<std::pair<std::string, Value>>{{"algo.name", "local_sgd"},
+                                                        {"algo.period", std::int64_t{8}},
+                                                        {"optim.name", "momentum"}}));
+  EXPECT_EQ(entries[2].overrides, (std::vector<std::pair<std::string, Value>>{{"algo.lr", 1.0}}));
+
+  Config with_cli = base;
+  with_cli.apply_override("algo.period=2");
+  with_cli.apply_override("algo.batch=64");
+  const Config v = with_cli.variant(entries[1]);
+  EXPECT_EQ(v.get_int("algo.workers"), 4);  // from the base file
+  EXPECT_EQ(v.get_int("algo.batch"), 64);   // from the command line
+  EXPECT_EQ(v.get_int("algo.period"), 8);   // the entry wins
+  EXPECT_EQ(v.get_string("optim.name"), "momentum");
+  EXPECT_TRUE(v.compare().empty());
+  EXPECT_EQ(with_cli.variant(entries[0]).get_int("algo.period"), 2);
+}
+
+TEST(Compare, ValidatesEntries) {
+  expect_invalid_toml(
+      "[[compare]]\nlabel = \"a\"\n\n[[compare]]\nlabel = \"H = 8\"\nalgo.perod = 8\n",
+      {"bad.toml:6:", "[[compare]] entry 2 (\"H = 8\")", "unknown key algo.perod",
+       "did you mean algo.period?"});
+  expect_invalid_toml("[[compare]]\nlabel = \"a\"\nalgo = { workers = 0 }\n",
+                      {"bad.toml:3:", "entry 1 (\"a\")", "algo.workers = 0 is out of range"});
+  expect_invalid_toml("[[compare]]\nlabel = \"a\"\nalgos = { workers = 2 }\n",
+                      {"entry 1", "unknown section [algos]"});
+  expect_invalid_toml("[[compare]]\nalgo.workers = 2\n",
+                      {"bad.toml:1:", "[[compare]] entry 1 needs a non-empty label"});
+  expect_invalid_toml("[[compare]]\nlabel = \"\"\n", {"entry 1 needs a non-empty label"});
+  expect_invalid_toml("[[compare]]\nlabel = 3\n", {"entry 1 needs a non-empty label"});
+  expect_invalid_toml("[[compare]]\nlabel = \"x\"\n[[compare]]\nlabel = \"x\"\n",
+                      {"bad.toml:3:", "entries 1 and 2 share the label \"x\""});
+  expect_invalid_toml("[compare]\nlabel = \"x\"\n", {"compare must be an array of tables"});
+}
+
+TEST(Config, CheckCrossOptionRules) {
+  Config c;
+  c.apply_override("algo.group_size=2");
+  c.apply_override("algo.global_period=12");
+  expect_invalid([&] { c.check(); }, {"algo.global_period = 12", "multiple of algo.period = 8"});
+  c.apply_override("algo.global_period=16");
+  EXPECT_NO_THROW(c.check());
+
+  Config q;
+  q.apply_override("model.name=quadratic");
+  q.apply_override("model.smoothness=0.5");
+  expect_invalid([&] { q.check(); }, {"model.smoothness"});
+
+  Config libsvm;
+  libsvm.apply_override("data.format=libsvm");
+  expect_invalid([&] { libsvm.check(); }, {"data.train"});
+
+  Config endless;
+  endless.apply_override("stop.steps=0");
+  expect_invalid([&] { endless.check(); }, {"stop.steps", "stop.time"});
+}
+
+TEST(Config, DataPathsResolveAgainstDirEnvAndFile) {
+  const TempDir dir;
+  const fs::path file = dir.write("run.toml", "[data]\ntrain = \"libsvm/a9a\"\n");
+  const char* saved = std::getenv("HERD_DATA");
+  const std::string saved_value = saved ? saved : "";
+  unsetenv("HERD_DATA");
+
+  Config c = Config::from_toml_file(file.string());
+  EXPECT_EQ(c.source(), file.string());
+  EXPECT_EQ(c.data_path("data.train"), fs::absolute(dir.path) / "libsvm/a9a");
+  EXPECT_EQ(c.data_path("data.test"), fs::path());
+  setenv("HERD_DATA", "/srv/data", 1);
+  EXPECT_EQ(c.data_path("data.train"), fs::path("/srv/data/libsvm/a9a"));
+  c.apply_override("data.dir=/mnt/sets");  // an explicit data.dir wins over HERD_DATA
+  EXPECT_EQ(c.data_path("data.train"), fs::path("/mnt/sets/libsvm/a9a"));
+  c.apply_override("data.dir=sets");  // relative to the configuration file
+  EXPECT_EQ(c.data_path("data.train"), fs::absolute(dir.path) / "sets/libsvm/a9a");
+  c.apply_override("data.train=/abs/file");
+  EXPECT_EQ(c.data_path("data.train"), fs::path("/abs/file"));
+
+  if (saved) {
+    setenv("HERD_DATA", saved_value.c_str(), 1);
+  } else {
+    unsetenv("HERD_DATA");
+  }
+}
+
+TEST(Config, ReadsFilesAndNamesThemInErrors) {
+  const TempDir dir;
+  const fs::path good = dir.write("good.toml", full_file);
+  EXPECT_EQ(Config::from_toml_file(good.string()), Config::from_toml_string(full_file, "x"));
+  const fs::path bad = dir.write("bad.toml", "[algo]\n\nworkers = -2\n");
+  expect_invalid([&] { Config::from_toml_file(bad.string()); },
+                 {bad.string() + ":3:", "algo.workers = -2"});
+  expect_invalid([&] { Config::from_toml_file(dir.path.string()); }, {"is a directory"});
+}
+
+TEST(OptionsText, HelpListsEveryOptionWithinEightyColumns) {
+  const std::string help = options_help();
+  for (const auto& spec : option_table()) {
+    EXPECT_NE(help.find("  " + spec.key + " = "), std::string::npos) << spec.key;
+  }
+  for (const auto& section : section_table()) {
+    EXPECT_NE(help.find("\n[" + section.name + "]"), std::string::npos) << section.name;
+  }
+  EXPECT_NE(help.find("  algo.workers = 8"), std::string::npos);
+  EXPECT_NE(help.find("integer, >= 1\n"), std::string::npos);
+  std::istringstream lines(help);
+  for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 80u) << line;
+}
+
+TEST(OptionsText, MarkdownHasATableRowPerOption) {
+  const std::string md = options_markdown();
+  EXPECT_EQ(md.rfind("# Configuration\n", 0), 0u);
+  EXPECT_NE(md.find("| `algo.workers` | integer | `8` | >= 1 | Number of workers K. |\n"),
+            std::string::npos);
+  EXPECT_NE(md.find("| `optim.momentum` | number | `0.9` | [0, 1) |"), std::string::npos);
+  for (const auto& spec : option_table()) {
+    EXPECT_NE(md.find("| `" + spec.key + "` |"), std::string::npos) << spec.key;
+  }
+}
+
+// docs/configuration.md is generated; this keeps the checked-in copy in sync.
+TEST(OptionsText, DocsConfigurationMdIsUpToDate) {
+  const fs::path doc = fs::path(HERD_SOURCE_DIR) / "docs" / "configuration.md";
+  const std::string expected = options_markdown();
+  if (const char* update = std::getenv("HERD_UPDATE_DOCS"); update && *update) {
+    std::ofstream(doc, std::ios::binary) << expected;
+  }
+  std::ifstream in(doc, std::ios::binary);
+  std::ostringstream actual;
+  actual << in.rdbuf();
+  EXPECT_TRUE(actual.str() == expected)
+      << doc << " is out of date with src/herd/run/options.cpp. Regenerate it with\n"
+      << "  HERD_UPDATE_DOCS=1 <build>/tests/run/test_config "
+         "--gtest_filter=OptionsText.DocsConfigurationMdIsUpToDate\n"
+      << "(or `herd config --markdown > docs/configuration.md`).";
+}
+
+}  // namespace
+}  // namespace herd::run
