@@ -34,9 +34,10 @@ std::vector<RunResult> run_all(const Config& config, const std::filesystem::path
     for (const CompareEntry& entry : config.compare()) {
       const std::string dir = slug(entry.label);
       if (!used.insert(dir).second)
-        throw InvalidInput(fmt::format("[[compare]] label \"{}\" gives the same directory name "
-                                       "\"{}\" as an earlier entry; make the labels differ",
-                                       entry.label, dir));
+        throw InvalidInput(
+            fmt::format("[[compare]] label \"{}\" gives the same directory name "
+                        "\"{}\" as an earlier entry; make the labels differ",
+                        entry.label, dir));
       try {
         plans.push_back(plan(config.variant(entry), entry.label));
       } catch (const InvalidInput& e) {
@@ -109,11 +110,13 @@ std::string results_markdown(const std::vector<RunResult>& results) {
     for (std::size_t i = 0; i < cols.size(); ++i) out += fmt::format(" {} |", cell(i));
     return out + "\n";
   };
-  std::string out = line([&](std::size_t i) { return fmt::format("{:<{}}", cols[i].title, width[i]); });
+  std::string out =
+      line([&](std::size_t i) { return fmt::format("{:<{}}", cols[i].title, width[i]); });
   out += line([&](std::size_t i) { return std::string(width[i], '-'); });
   for (const auto& row : cells)
     out += line([&](std::size_t i) {
-      return i < 2 ? fmt::format("{:<{}}", row[i], width[i]) : fmt::format("{:>{}}", row[i], width[i]);
+      return i < 2 ? fmt::format("{:<{}}", row[i], width[i])
+                   : fmt::format("{:>{}}", row[i], width[i]);
     });
   return out;
 }

@@ -39,23 +39,24 @@ void load_data(const Config& c, int workers, RunPlan& p) {
     spec.heterogeneity = c.get_number("data.heterogeneity");
     spec.seed = p.job.seed;
     if (spec.rows < std::size_t(workers))
-      throw InvalidInput(fmt::format("data.rows = {} is less than algo.workers = {}: every "
-                                     "worker needs at least one row",
-                                     spec.rows, workers));
+      throw InvalidInput(
+          fmt::format("data.rows = {} is less than algo.workers = {}: every "
+                      "worker needs at least one row",
+                      spec.rows, workers));
     auto pair = data::make_synthetic_pair(spec, std::size_t(c.get_int("data.test_rows")));
     p.train = std::make_shared<data::Dataset>(std::move(pair.train));
     if (pair.test.rows > 0) p.test = std::make_shared<data::Dataset>(std::move(pair.test));
-    p.data_description = fmt::format("synthetic {} data, {} x {} (density {}), {} test rows",
-                                     spec.kind, spec.rows, spec.cols, spec.density,
-                                     p.test ? p.test->rows : 0);
+    p.data_description =
+        fmt::format("synthetic {} data, {} x {} (density {}), {} test rows", spec.kind, spec.rows,
+                    spec.cols, spec.density, p.test ? p.test->rows : 0);
     return;
   }
   const std::string train_path = c.data_path("data.train").string();
   if (c.get_string("data.train").empty())
     throw InvalidInput("data.train: data.format = \"" + format + "\" needs a training file");
   auto train = std::make_shared<data::Dataset>(data::read_libsvm(train_path));
-  p.data_description = fmt::format("{}: {} x {}, {} non-zeros, labels {}", train_path,
-                                    train->rows, train->cols, train->nnz(), train->label_mapping);
+  p.data_description = fmt::format("{}: {} x {}, {} non-zeros, labels {}", train_path, train->rows,
+                                   train->cols, train->nnz(), train->label_mapping);
   if (!c.get_string("data.test").empty()) {
     data::LibsvmOptions options;
     options.num_features = train->cols;
@@ -83,14 +84,14 @@ void build_problem(const Config& c, RunPlan& p) {
     if (q.L < q.mu)
       throw InvalidInput(fmt::format("model.smoothness = {} is below model.mu = {}", q.L, q.mu));
     p.problem = model::make_quadratic_problem(q, p.job.seed);
-    p.data_description = fmt::format("quadratic, d = {}, K = {}, mu = {}, L = {}", q.dim, K,
-                                     q.mu, q.L);
+    p.data_description =
+        fmt::format("quadratic, d = {}, K = {}, mu = {}, L = {}", q.dim, K, q.mu, q.L);
     return;
   }
   load_data(c, K, p);
   if (p.train->rows < std::size_t(K))
-    throw InvalidInput(fmt::format("algo.workers = {} exceeds the {} rows of {}", K,
-                                   p.train->rows, p.train->name));
+    throw InvalidInput(fmt::format("algo.workers = {} exceeds the {} rows of {}", K, p.train->rows,
+                                   p.train->name));
   data::PartitionSpec part;
   part.kind = data::parse_partition_kind(c.get_string("data.partition"));
   part.alpha = c.get_number("data.alpha");
@@ -161,21 +162,23 @@ RunPlan plan(const Config& config, const std::string& label) {
   stop.target_loss = config.get_number("stop.target_loss");
   stop.target_suboptimality = config.get_number("stop.target_suboptimality");
   if (stop.target_suboptimality > 0 && !p.job.monitor.f_star)
-    throw InvalidInput("stop.target_suboptimality is set but this problem's optimum F* is "
-                       "unknown (it needs a strongly convex model: model.l2 > 0 or "
-                       "model.l2_over_n > 0)");
+    throw InvalidInput(
+        "stop.target_suboptimality is set but this problem's optimum F* is "
+        "unknown (it needs a strongly convex model: model.l2 > 0 or "
+        "model.l2_over_n > 0)");
   stop.max_steps = steps > 0 ? steps : std::numeric_limits<std::int64_t>::max() / 2;
   if (epochs > 0) {
     if (!p.train)
       throw InvalidInput("stop.epochs needs a data set; model.name = \"quadratic\" has none");
     const double per_step = double(p.job.workers) * double(config.get_int("algo.batch"));
-    stop.max_steps = std::min(
-        stop.max_steps, std::int64_t(std::ceil(epochs * double(p.train->rows) / per_step)));
+    stop.max_steps = std::min(stop.max_steps,
+                              std::int64_t(std::ceil(epochs * double(p.train->rows) / per_step)));
   }
   if (steps == 0 && epochs == 0 && stop.max_time == 0 && stop.target_loss == 0 &&
       stop.target_suboptimality == 0)
-    throw InvalidInput("[stop]: no stopping rule; set stop.steps, stop.epochs, stop.time, "
-                       "stop.target_loss or stop.target_suboptimality");
+    throw InvalidInput(
+        "[stop]: no stopping rule; set stop.steps, stop.epochs, stop.time, "
+        "stop.target_loss or stop.target_suboptimality");
   p.job.monitor.eval_every = config.get_int("eval.every");
 
   const model::Curvature curv = p.problem->curvature();
@@ -225,7 +228,8 @@ class ProgressSink final : public algo::MetricsSink {
       const bool bounded = max_steps_ < std::numeric_limits<std::int64_t>::max() / 4;
       const double frac = bounded ? std::min(1.0, double(step) / double(max_steps_)) : 0.0;
       const int width = 24, filled = int(frac * width);
-      fmt::print(stderr, "\r{} [{}{}] {:3.0f}%  {}\033[K", label_, std::string(std::size_t(filled), '#'),
+      fmt::print(stderr, "\r{} [{}{}] {:3.0f}%  {}\033[K", label_,
+                 std::string(std::size_t(filled), '#'),
                  std::string(std::size_t(width - filled), '.'), 100 * frac, status);
       if (last) fmt::print(stderr, "\n");
     } else if (last || step == 0 || now - last_line_ >= std::chrono::seconds(2)) {
@@ -271,7 +275,9 @@ std::string summary_json(const RunPlan& p, const RunResult& r, const std::string
 RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress progress) {
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
-  if (ec) throw IoError(fmt::format("{}: cannot create the output directory: {}", out_dir.string(), ec.message()));
+  if (ec)
+    throw IoError(
+        fmt::format("{}: cannot create the output directory: {}", out_dir.string(), ec.message()));
   write_file_atomically(out_dir / "config.toml", p.config.to_toml());
 
   RunResult result;

@@ -18,7 +18,7 @@ namespace herd::run {
 // A validated run, ready to execute: the problem is built and its data loaded.
 struct RunPlan {
   Config config;
-  std::string label;      // for tables, plots and summary.json
+  std::string label;  // for tables, plots and summary.json
   std::shared_ptr<const data::Dataset> train, test;
   std::unique_ptr<model::Problem> problem;
   // Algorithm, workers, seed, knobs, optimizer, schedule, stopping and evaluation rules;
