@@ -8,6 +8,7 @@
 #include <limits>
 #include <utility>
 
+#include "herd/algo/algorithm.hpp"
 #include "herd/core/error.hpp"
 
 namespace herd::run {
@@ -277,11 +278,8 @@ const std::vector<OptionSpec>& option_table() {
       number("model.noise", 1.0, "Quadratic: gradient noise sigma per sample.").ge(0),
 
       // [algo]
-      choice("algo.name",
-             {"minibatch_sgd", "local_sgd", "async_local_sgd", "easgd", "eamsgd", "lsgd", "asgd",
-              "rescaled_asgd", "delay_adaptive_asgd", "ringmaster_asgd", "ia2sgd", "malenia_sgd",
-              "rennala_sgd", "ringleader_asgd"},
-             "local_sgd", "The distributed training algorithm."),
+      choice("algo.name", algo::algorithm_names(), "local_sgd",
+             "The distributed training algorithm."),
       integer("algo.workers", 8, "Number of workers K.").ge(1),
       integer("algo.period", 8, "H: local steps between averaging rounds.").ge(1),
       integer("algo.batch", 32, "Minibatch size b of each worker's local step.").ge(1),

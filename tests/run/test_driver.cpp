@@ -1,0 +1,146 @@
+// The run driver and the herd command end to end: outputs, refusals that write nothing,
+// divergence that keeps what was written, and the exit code of each kind of failure.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "herd/core/error.hpp"
+#include "herd/run/driver.hpp"
+
+namespace herd::run {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("herd_test_driver_" + name);
+  fs::remove_all(dir);
+  return dir;
+}
+
+std::vector<std::string> lines_of(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::string read(const fs::path& file) {
+  std::ifstream in(file);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const char* small_run = R"(
+[data]
+format = "synthetic"
+rows = 2000
+test_rows = 500
+features = 10
+[model]
+name = "logistic"
+[algo]
+name = "local_sgd"
+workers = 4
+batch = 8
+period = 4
+lr = 0.5
+[stop]
+steps = 200
+[eval]
+every = 50
+)";
+
+TEST(Driver, WritesResolvedConfigMetricsAndSummary) {
+  const fs::path dir = fresh_dir("ok");
+  RunPlan p = plan(Config::from_toml_string(small_run, "small.toml"), "small");
+  const RunResult r = execute(p, dir, Progress::none);
+  EXPECT_EQ(r.stop_reason, "steps");
+  const auto rows = lines_of(dir / "metrics.jsonl");
+  ASSERT_EQ(rows.size(), 5u);  // steps 0, 50, 100, 150, 200
+  for (const char* key : {"\"time\"", "\"step\"", "\"epoch\"", "\"grads\"", "\"rounds\"",
+                          "\"bytes\"", "\"train_loss\"", "\"test_loss\"", "\"test_acc\"",
+                          "\"grad_norm2\"", "\"suboptimality\"", "\"consensus\"",
+                          "\"model\": \"average\"", "\"weighted_average_suboptimality\""})
+    EXPECT_NE(rows.back().find(key), std::string::npos) << key;
+  EXPECT_NE(rows.back().find("\"step\": 200"), std::string::npos);
+  EXPECT_NE(rows.back().find("\"rounds\": 50"), std::string::npos);  // 200 / H
+  EXPECT_EQ(r.last.number("grads"), 200.0 * 4 * 8);
+  // The resolved config reads back as the same configuration.
+  EXPECT_EQ(Config::from_toml_file((dir / "config.toml").string()), p.config);
+  EXPECT_NE(read(dir / "summary.json").find("\"status\": \"ok\""), std::string::npos);
+}
+
+TEST(Driver, BatchLargerThanAShardIsRefusedBeforeAnythingIsWritten) {
+  Config c = Config::from_toml_string(small_run, "small.toml");
+  c.apply_override("algo.batch=600");  // 2000 rows / 4 workers = 500 per shard
+  try {
+    plan(c, "x");
+    FAIL() << "expected InvalidInput";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("algo.batch = 600"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("500 rows"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Driver, DivergenceStopsAtTheFirstNonFiniteLossAndKeepsTheMetrics) {
+  const fs::path dir = fresh_dir("diverged");
+  Config c = Config::from_toml_string(small_run, "small.toml");
+  c.apply_override("data.synthetic_kind=linear");
+  c.apply_override("model.name=least_squares");
+  c.apply_override("algo.lr=1e6");
+  c.apply_override("eval.every=1");
+  RunPlan p = plan(c, "absurd");
+  EXPECT_THROW(execute(p, dir, Progress::none), Diverged);
+  const auto rows = lines_of(dir / "metrics.jsonl");
+  ASSERT_GE(rows.size(), 1u);
+  for (const auto& row : rows) {  // every row that was written is complete
+    EXPECT_EQ(row.front(), '{');
+    EXPECT_EQ(row.back(), '}');
+  }
+  const std::string summary = read(dir / "summary.json");
+  EXPECT_NE(summary.find("\"status\": \"diverged\""), std::string::npos) << summary;
+  EXPECT_NE(summary.find("diverged: "), std::string::npos) << summary;
+}
+
+// The herd binary: exit codes by kind of failure.
+int herd(const std::string& args) {
+  const int status = std::system((std::string(HERD_BINARY) + " " + args + " >/dev/null 2>&1").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+fs::path write_config(const std::string& name, const std::string& text) {
+  const fs::path file = fs::temp_directory_path() / ("herd_test_driver_" + name + ".toml");
+  std::ofstream(file) << text;
+  return file;
+}
+
+TEST(Cli, ExitCodesAndNothingWrittenOnRefusal) {
+  const fs::path config = write_config("cli", small_run);
+  const fs::path out = fresh_dir("cli_out");
+  const std::string base = config.string() + " run.progress=none --out " + out.string();
+  EXPECT_EQ(herd("run " + base), exit_codes::ok);
+  EXPECT_TRUE(fs::exists(out / "summary.json"));
+
+  const fs::path refused = fresh_dir("cli_refused");
+  const std::string r = config.string() + " --out " + refused.string() + " ";
+  for (const char* bad : {"algo.workers=0", "algo.period=0", "algo.lr=-1", "algo.batch=501",
+                          "algo.nonsense=1", "algo.workers=two", "algo.name=sgd",
+                          "data.format=libsvm data.train=/nonexistent/a9a"}) {
+    EXPECT_EQ(herd("run " + r + bad), exit_codes::invalid_input) << bad;
+    EXPECT_FALSE(fs::exists(refused)) << bad << " wrote " << refused;
+  }
+  EXPECT_EQ(herd("run /nonexistent.toml"), exit_codes::invalid_input);
+  EXPECT_EQ(herd("frobnicate"), exit_codes::invalid_input);
+  EXPECT_EQ(herd("run " + r + "data.synthetic_kind=linear model.name=least_squares algo.lr=1e6"),
+            exit_codes::diverged);
+  EXPECT_TRUE(fs::exists(refused / "metrics.jsonl"));
+}
+
+}  // namespace
+}  // namespace herd::run
