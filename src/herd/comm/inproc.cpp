@@ -19,11 +19,16 @@ using Clock = std::chrono::steady_clock;
 enum class CollKind { allreduce, broadcast, allgather, barrier, split };
 const char* kind_name(CollKind k) {
   switch (k) {
-    case CollKind::allreduce: return "allreduce";
-    case CollKind::broadcast: return "broadcast";
-    case CollKind::allgather: return "allgather";
-    case CollKind::barrier: return "barrier";
-    case CollKind::split: return "split";
+    case CollKind::allreduce:
+      return "allreduce";
+    case CollKind::broadcast:
+      return "broadcast";
+    case CollKind::allgather:
+      return "allgather";
+    case CollKind::barrier:
+      return "barrier";
+    case CollKind::split:
+      return "split";
   }
   return "?";
 }
@@ -91,10 +96,10 @@ class Group {
       const Post& other = posts[std::size_t(r)];
       if (other.kind != me.kind || other.count != me.count || other.root != me.root)
         throw CommError("collective mismatch on a communicator of " + std::to_string(size()) +
-                        " ranks: rank " + std::to_string(rank) + " called " +
-                        kind_name(me.kind) + "(" + std::to_string(me.count) + ") while rank " +
-                        std::to_string(r) + " called " + kind_name(other.kind) + "(" +
-                        std::to_string(other.count) + ")");
+                        " ranks: rank " + std::to_string(rank) + " called " + kind_name(me.kind) +
+                        "(" + std::to_string(me.count) + ") while rank " + std::to_string(r) +
+                        " called " + kind_name(other.kind) + "(" + std::to_string(other.count) +
+                        ")");
     }
   }
 
@@ -146,20 +151,24 @@ class InProcComm final : public Communicator {
   std::unique_ptr<Communicator> split(int color, int key) override {
     Post p{CollKind::split, 0, 0, nullptr, color, key};
     std::shared_ptr<Group> mine;
-    run_collective(p, [&](Group& g) {
-      // The lowest rank of each color builds that color's group; the others pick it up
-      // after the second phase.
-      if (first_of_color(g, color) != rank_) return;
-      std::vector<std::pair<int, int>> order;  // (key, group rank)
-      for (int r = 0; r < g.size(); ++r)
-        if (g.posts[std::size_t(r)].color == color) order.emplace_back(g.posts[std::size_t(r)].key, r);
-      std::sort(order.begin(), order.end());
-      std::vector<int> members;
-      for (auto [k, r] : order) members.push_back(g.world_rank[std::size_t(r)]);
-      g.split_groups[color] = std::make_shared<Group>(g.world, std::move(members));
-    }, [&](Group& g) {
-      mine = g.split_groups.at(color);
-    });
+    run_collective(
+        p,
+        [&](Group& g) {
+          // Rank 0 alone builds every color's group (one writer, no lock needed); the others
+          // pick theirs up after the second phase.
+          if (rank_ != 0) return;
+          g.split_groups.clear();
+          std::map<int, std::vector<std::pair<int, int>>> by_color;  // color -> (key, rank)
+          for (int r = 0; r < g.size(); ++r)
+            by_color[g.posts[std::size_t(r)].color].emplace_back(g.posts[std::size_t(r)].key, r);
+          for (auto& [c, order] : by_color) {
+            std::sort(order.begin(), order.end());
+            std::vector<int> members;
+            for (auto [k, r] : order) members.push_back(g.world_rank[std::size_t(r)]);
+            g.split_groups[c] = std::make_shared<Group>(g.world, std::move(members));
+          }
+        },
+        [&](Group& g) { mine = g.split_groups.at(color); });
     const int world_me = group_->world_rank[std::size_t(rank_)];
     const auto& members = mine->world_rank;
     const int new_rank = int(std::find(members.begin(), members.end(), world_me) - members.begin());
@@ -242,15 +251,8 @@ class InProcComm final : public Communicator {
  private:
   void check_rank(int r, const char* what) const {
     if (r < 0 || r >= size())
-      throw CommError(std::string("rank ") + std::to_string(rank_) + ": cannot " + what +
-                      " rank " + std::to_string(r) + " of a communicator of " +
-                      std::to_string(size()));
-  }
-
-  static int first_of_color(const Group& g, int color) {
-    for (int r = 0; r < g.size(); ++r)
-      if (g.posts[std::size_t(r)].color == color) return r;
-    return -1;
+      throw CommError(std::string("rank ") + std::to_string(rank_) + ": cannot " + what + " rank " +
+                      std::to_string(r) + " of a communicator of " + std::to_string(size()));
   }
 
   // Post, wait for all; work(g) on the posted buffers; wait for all; finish(g).
