@@ -24,8 +24,7 @@ constexpr std::int64_t steps = 100000;
 constexpr double lr = 0.5;
 
 const data::Dataset& a9a() {
-  static const data::Dataset d =
-      data::read_libsvm(std::string(HERD_DATA_DIR) + "/libsvm/a9a");
+  static const data::Dataset d = data::read_libsvm(std::string(HERD_DATA_DIR) + "/libsvm/a9a");
   return d;
 }
 
@@ -101,9 +100,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_local_sgd: %s/libsvm/a9a not found\n", HERD_DATA_DIR);
     return 2;
   }
-  benchmark::RegisterBenchmark("HandWrittenLoop", HandWrittenLoop)->Unit(benchmark::kMillisecond)->Repetitions(5);
-  benchmark::RegisterBenchmark("HerdLocalSgd", HerdLocalSgd)->Unit(benchmark::kMillisecond)->Repetitions(5);
-  benchmark::RegisterBenchmark("HandWrittenLoop", HandWrittenLoop)->Unit(benchmark::kMillisecond)->Repetitions(5);
+  benchmark::RegisterBenchmark("HandWrittenLoop", HandWrittenLoop)
+      ->Unit(benchmark::kMillisecond)
+      ->Repetitions(5);
+  benchmark::RegisterBenchmark("HerdLocalSgd", HerdLocalSgd)
+      ->Unit(benchmark::kMillisecond)
+      ->Repetitions(5);
+  benchmark::RegisterBenchmark("HandWrittenLoop", HandWrittenLoop)
+      ->Unit(benchmark::kMillisecond)
+      ->Repetitions(5);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

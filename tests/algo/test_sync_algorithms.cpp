@@ -44,8 +44,8 @@ std::shared_ptr<const data::Dataset> synthetic_logistic(std::size_t rows = 2000)
   return std::make_shared<data::Dataset>(data::make_synthetic(s));
 }
 
-JobSpec job_for(const model::Problem& p, const std::string& algo, int workers,
-                std::int64_t steps, double lr, MetricsSink* sink = nullptr) {
+JobSpec job_for(const model::Problem& p, const std::string& algo, int workers, std::int64_t steps,
+                double lr, MetricsSink* sink = nullptr) {
   JobSpec j;
   j.problem = &p;
   j.algorithm = algo;
@@ -221,9 +221,10 @@ TEST(LocalSgd, OnA9aReachesTheTargetWithAtMostASixthOfTheRounds) {
   const auto [mb_rounds, mb_grads] = rounds_to_target("minibatch_sgd");
   RecordProperty("local_rounds", std::to_string(local_rounds));
   RecordProperty("minibatch_rounds", std::to_string(mb_rounds));
-  std::printf("a9a, K = 8, H = 8, b = 64, lr = 0.5: Local SGD %g rounds / %g grads, minibatch SGD %g "
-              "rounds / %g grads to suboptimality 1e-3\n",
-              local_rounds, local_grads, mb_rounds, mb_grads);
+  std::printf(
+      "a9a, K = 8, H = 8, b = 64, lr = 0.5: Local SGD %g rounds / %g grads, minibatch SGD %g "
+      "rounds / %g grads to suboptimality 1e-3\n",
+      local_rounds, local_grads, mb_rounds, mb_grads);
   EXPECT_LE(local_rounds, mb_rounds / 6.0);
 }
 

@@ -148,8 +148,10 @@ TEST(InProcFailure, MismatchedCollectivesAreDetected) {
 TEST(InProcFailure, BlockedReceiveIsWokenByAbort) {
   EXPECT_THROW(run_threads(2,
                            [&](Communicator& c) {
-                             if (c.rank() == 0) c.recv(1, 0);  // never sent
-                             else throw InvalidInput("bad config on rank 1");
+                             if (c.rank() == 0)
+                               c.recv(1, 0);  // never sent
+                             else
+                               throw InvalidInput("bad config on rank 1");
                            }),
                InvalidInput);
 }

@@ -63,10 +63,10 @@ TEST(Driver, WritesResolvedConfigMetricsAndSummary) {
   EXPECT_EQ(r.stop_reason, "steps");
   const auto rows = lines_of(dir / "metrics.jsonl");
   ASSERT_EQ(rows.size(), 5u);  // steps 0, 50, 100, 150, 200
-  for (const char* key : {"\"time\"", "\"step\"", "\"epoch\"", "\"grads\"", "\"rounds\"",
-                          "\"bytes\"", "\"train_loss\"", "\"test_loss\"", "\"test_acc\"",
-                          "\"grad_norm2\"", "\"suboptimality\"", "\"consensus\"",
-                          "\"model\": \"average\"", "\"weighted_average_suboptimality\""})
+  for (const char* key :
+       {"\"time\"", "\"step\"", "\"epoch\"", "\"grads\"", "\"rounds\"", "\"bytes\"",
+        "\"train_loss\"", "\"test_loss\"", "\"test_acc\"", "\"grad_norm2\"", "\"suboptimality\"",
+        "\"consensus\"", "\"model\": \"average\"", "\"weighted_average_suboptimality\""})
     EXPECT_NE(rows.back().find(key), std::string::npos) << key;
   EXPECT_NE(rows.back().find("\"step\": 200"), std::string::npos);
   EXPECT_NE(rows.back().find("\"rounds\": 50"), std::string::npos);  // 200 / H
@@ -110,7 +110,8 @@ TEST(Driver, DivergenceStopsAtTheFirstNonFiniteLossAndKeepsTheMetrics) {
 
 // The herd binary: exit codes by kind of failure.
 int herd(const std::string& args) {
-  const int status = std::system((std::string(HERD_BINARY) + " " + args + " >/dev/null 2>&1").c_str());
+  const int status =
+      std::system((std::string(HERD_BINARY) + " " + args + " >/dev/null 2>&1").c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -129,9 +130,9 @@ TEST(Cli, ExitCodesAndNothingWrittenOnRefusal) {
 
   const fs::path refused = fresh_dir("cli_refused");
   const std::string r = config.string() + " --out " + refused.string() + " ";
-  for (const char* bad : {"algo.workers=0", "algo.period=0", "algo.lr=-1", "algo.batch=501",
-                          "algo.nonsense=1", "algo.workers=two", "algo.name=sgd",
-                          "data.format=libsvm data.train=/nonexistent/a9a"}) {
+  for (const char* bad :
+       {"algo.workers=0", "algo.period=0", "algo.lr=-1", "algo.batch=501", "algo.nonsense=1",
+        "algo.workers=two", "algo.name=sgd", "data.format=libsvm data.train=/nonexistent/a9a"}) {
     EXPECT_EQ(herd("run " + r + bad), exit_codes::invalid_input) << bad;
     EXPECT_FALSE(fs::exists(refused)) << bad << " wrote " << refused;
   }

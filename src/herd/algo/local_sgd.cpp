@@ -13,8 +13,11 @@ namespace {
 class OuterNesterov {
  public:
   OuterNesterov(CSpan x0, float lr, float momentum)
-      : anchor_(x0.begin(), x0.end()), velocity_(x0.size(), 0.0f), delta_(x0.size()),
-        lr_(lr), momentum_(momentum) {}
+      : anchor_(x0.begin(), x0.end()),
+        velocity_(x0.size(), 0.0f),
+        delta_(x0.size()),
+        lr_(lr),
+        momentum_(momentum) {}
   void apply(Span averaged) {
     sub(anchor_, averaged, delta_);
     axpby(1.0f, delta_, momentum_, velocity_);
@@ -66,8 +69,7 @@ void LocalSgd::run(Worker& w) {
       w.compute_gradient(t);
       w.local_step(t);
       const std::int64_t local = done - s.post_local_steps;  // steps since local phase began
-      const bool global_round =
-          group ? local % s.global_period == 0 : local % s.period == 0;
+      const bool global_round = group ? local % s.global_period == 0 : local % s.period == 0;
       if (global_round) {
         w.average(w.comm);
         if (outer) outer->apply(w.x);

@@ -18,10 +18,10 @@ namespace herd::algo {
 class Worker;
 
 struct StopRule {
-  std::int64_t max_steps = 0;         // local steps per worker (required > 0)
-  double max_time = 0;                // seconds; 0 = none (checked at evaluations)
-  double target_loss = 0;             // stop once train_loss <= this; 0 = none
-  double target_suboptimality = 0;    // stop once F(x) - F* <= this; 0 = none
+  std::int64_t max_steps = 0;       // local steps per worker (required > 0)
+  double max_time = 0;              // seconds; 0 = none (checked at evaluations)
+  double target_loss = 0;           // stop once train_loss <= this; 0 = none
+  double target_suboptimality = 0;  // stop once F(x) - F* <= this; 0 = none
 };
 
 // A model an algorithm wants evaluated: the mean of all ranks' `x` (the average model of
@@ -36,10 +36,10 @@ struct ReportedModel {
 struct MonitorShared {
   const model::Problem* problem = nullptr;
   std::optional<double> f_star;
-  std::size_t train_rows = 0;      // for the epoch count (0: epochs not reported)
+  std::size_t train_rows = 0;  // for the epoch count (0: epochs not reported)
   StopRule stop;
   std::int64_t eval_every = 1;
-  MetricsSink* sink = nullptr;     // rank 0 records here
+  MetricsSink* sink = nullptr;  // rank 0 records here
 };
 
 class Monitor {

@@ -6,11 +6,20 @@
 namespace herd::algo {
 
 const std::vector<std::string>& algorithm_names() {
-  static const std::vector<std::string> names{
-      "minibatch_sgd",   "local_sgd",  "async_local_sgd",     "easgd",
-      "eamsgd",          "lsgd",       "asgd",                "rescaled_asgd",
-      "delay_adaptive_asgd", "ringmaster_asgd", "ia2sgd",     "malenia_sgd",
-      "rennala_sgd",     "ringleader_asgd"};
+  static const std::vector<std::string> names{"minibatch_sgd",
+                                              "local_sgd",
+                                              "async_local_sgd",
+                                              "easgd",
+                                              "eamsgd",
+                                              "lsgd",
+                                              "asgd",
+                                              "rescaled_asgd",
+                                              "delay_adaptive_asgd",
+                                              "ringmaster_asgd",
+                                              "ia2sgd",
+                                              "malenia_sgd",
+                                              "rennala_sgd",
+                                              "ringleader_asgd"};
   return names;
 }
 

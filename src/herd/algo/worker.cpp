@@ -24,8 +24,9 @@ double Worker::compute_gradient(std::int64_t step) {
   gradients += b;
   if (!std::isfinite(last_loss) || !all_finite(g))
     throw Diverged("diverged: worker " + std::to_string(comm.rank()) + " got a non-finite " +
-                   (std::isfinite(last_loss) ? "gradient" : "minibatch loss (" +
-                                                                std::to_string(last_loss) + ")") +
+                   (std::isfinite(last_loss)
+                        ? "gradient"
+                        : "minibatch loss (" + std::to_string(last_loss) + ")") +
                    " at step " + std::to_string(step) + " with step size " +
                    std::to_string(schedule.at(step)) + "; lower algo.lr");
   return last_loss;

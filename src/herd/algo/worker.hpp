@@ -48,9 +48,9 @@ class Worker {
   // x <- mean over the ranks of `c` of x: one communication round.
   void average(comm::Communicator& c);
 
-  std::int64_t rounds = 0;        // communication rounds taken
-  std::uint64_t gradients = 0;    // samples whose gradient this worker computed
-  double last_loss = 0;           // last minibatch loss
+  std::int64_t rounds = 0;      // communication rounds taken
+  std::uint64_t gradients = 0;  // samples whose gradient this worker computed
+  double last_loss = 0;         // last minibatch loss
 };
 
 }  // namespace herd::algo

@@ -1,7 +1,7 @@
 // herd: the command line. Each subcommand is a thin shell over the library; every error of
 // the library's hierarchy becomes its own exit code (core/error.hpp).
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cmath>
 #include <filesystem>
@@ -64,7 +64,8 @@ int main_impl(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "herd 0.1.0");
 
-  auto* run_cmd = app.add_subcommand("run", "Run one algorithm, or every [[compare]] entry of a config");
+  auto* run_cmd =
+      app.add_subcommand("run", "Run one algorithm, or every [[compare]] entry of a config");
   std::string config_path, out_dir;
   std::vector<std::string> overrides;
   run_cmd->add_option("config", config_path, "Configuration file (TOML)")->required();

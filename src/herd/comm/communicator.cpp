@@ -34,11 +34,15 @@ void Communicator::allgather(std::span<const double> mine, std::span<double> all
   count(traffic::allgather_bytes(mine.size_bytes(), size()), true);
   do_allgather(mine.data(), all.data(), mine.size(), DType::f64);
 }
-void Communicator::barrier() { do_barrier(); }
+void Communicator::barrier() {
+  do_barrier();
+}
 void Communicator::send(int dest, int tag, CSpan data) {
   count(data.size_bytes(), false);
   do_send(dest, tag, data);
 }
-Message Communicator::recv(int source, int tag) { return do_recv(source, tag); }
+Message Communicator::recv(int source, int tag) {
+  return do_recv(source, tag);
+}
 
 }  // namespace herd::comm

@@ -51,10 +51,14 @@ inline constexpr int diverged = 5;
 
 inline int exit_code(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::invalid_input: return exit_codes::invalid_input;
-    case ErrorKind::io: return exit_codes::io;
-    case ErrorKind::communication: return exit_codes::communication;
-    case ErrorKind::divergence: return exit_codes::diverged;
+    case ErrorKind::invalid_input:
+      return exit_codes::invalid_input;
+    case ErrorKind::io:
+      return exit_codes::io;
+    case ErrorKind::communication:
+      return exit_codes::communication;
+    case ErrorKind::divergence:
+      return exit_codes::diverged;
   }
   return exit_codes::internal;
 }

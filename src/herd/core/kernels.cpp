@@ -40,7 +40,9 @@ double dot(CSpan x, CSpan y) {
   return s;
 }
 
-double norm2(CSpan x) { return dot(x, x); }
+double norm2(CSpan x) {
+  return dot(x, x);
+}
 
 double dist2(CSpan x, CSpan y) {
   assert(x.size() == y.size());

@@ -11,14 +11,14 @@ using Span = std::span<float>;
 using CSpan = std::span<const float>;
 
 void fill(Span x, float value);
-void copy(CSpan x, Span y);                 // y <- x
-void scale(Span x, float a);                // x <- a x
-void axpy(float a, CSpan x, Span y);        // y <- y + a x
+void copy(CSpan x, Span y);                     // y <- x
+void scale(Span x, float a);                    // x <- a x
+void axpy(float a, CSpan x, Span y);            // y <- y + a x
 void axpby(float a, CSpan x, float b, Span y);  // y <- a x + b y
-void sub(CSpan x, CSpan y, Span out);       // out <- x - y
+void sub(CSpan x, CSpan y, Span out);           // out <- x - y
 double dot(CSpan x, CSpan y);
-double norm2(CSpan x);                      // ||x||^2
-double dist2(CSpan x, CSpan y);             // ||x - y||^2
+double norm2(CSpan x);           // ||x||^2
+double dist2(CSpan x, CSpan y);  // ||x - y||^2
 // x <- x - lambda (x - target): one elastic/leader pull.
 void pull_toward(Span x, CSpan target, float lambda);
 // out <- (1/K) sum_k xs[k], summed in the order k = 0..K-1 (fixed, hence reproducible).

@@ -21,9 +21,9 @@ std::array<std::uint32_t, 4> philox4x32_10(std::array<std::uint32_t, 4> c,
 
 void Rng::refill_block(std::uint64_t ctr) {
   const std::uint64_t s = state_.stream, seed = state_.seed;
-  block_ = philox4x32_10({std::uint32_t(ctr), std::uint32_t(ctr >> 32), std::uint32_t(s),
-                          std::uint32_t(s >> 32)},
-                         {std::uint32_t(seed), std::uint32_t(seed >> 32)});
+  block_ = philox4x32_10(
+      {std::uint32_t(ctr), std::uint32_t(ctr >> 32), std::uint32_t(s), std::uint32_t(s >> 32)},
+      {std::uint32_t(seed), std::uint32_t(seed >> 32)});
 }
 
 std::uint32_t Rng::next_u32() {
@@ -40,7 +40,9 @@ std::uint64_t Rng::next_u64() {
   return (hi << 32) | next_u32();
 }
 
-double Rng::uniform() { return double(next_u64() >> 11) * 0x1.0p-53; }
+double Rng::uniform() {
+  return double(next_u64() >> 11) * 0x1.0p-53;
+}
 
 double Rng::uniform_open() {
   double u;
@@ -66,7 +68,9 @@ std::uint64_t Rng::below(std::uint64_t n) {
   }
 }
 
-double Rng::exponential() { return -std::log(uniform_open()); }
+double Rng::exponential() {
+  return -std::log(uniform_open());
+}
 
 double Rng::gamma(double shape) {
   // Marsaglia and Tsang (2000); shape < 1 through the boost Gamma(a) = Gamma(a+1) U^(1/a).

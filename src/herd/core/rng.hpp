@@ -11,7 +11,7 @@ namespace herd {
 
 // Well-known stream ids, so that distinct purposes never share a stream.
 namespace streams {
-inline constexpr std::uint64_t worker_base = 0;         // worker k samples on stream k
+inline constexpr std::uint64_t worker_base = 0;  // worker k samples on stream k
 inline constexpr std::uint64_t data_generation = 1ull << 40;
 inline constexpr std::uint64_t partition = (1ull << 40) + 1;
 inline constexpr std::uint64_t init = (1ull << 40) + 2;
@@ -33,12 +33,12 @@ class Rng {
 
   std::uint32_t next_u32();
   std::uint64_t next_u64();
-  double uniform();                        // [0, 1), 53 random bits
-  double uniform_open();                   // (0, 1)
-  double normal();                         // standard normal
-  std::uint64_t below(std::uint64_t n);    // uniform in [0, n), unbiased
-  double gamma(double shape);              // Gamma(shape, 1)
-  double exponential();                    // Exp(1)
+  double uniform();                      // [0, 1), 53 random bits
+  double uniform_open();                 // (0, 1)
+  double normal();                       // standard normal
+  std::uint64_t below(std::uint64_t n);  // uniform in [0, n), unbiased
+  double gamma(double shape);            // Gamma(shape, 1)
+  double exponential();                  // Exp(1)
   template <class T>
   void shuffle(std::span<T> v) {  // Fisher-Yates
     for (std::size_t i = v.size(); i > 1; --i) {

@@ -33,8 +33,11 @@ Schedule::Schedule(const ScheduleSpec& spec) : spec_(spec) {
 double Schedule::at(std::int64_t t) const {
   double eta = spec_.lr;
   switch (spec_.kind) {
-    case ScheduleKind::constant: break;
-    case ScheduleKind::stich: eta = 4.0 / (spec_.mu * (shift_ + double(t))); break;
+    case ScheduleKind::constant:
+      break;
+    case ScheduleKind::stich:
+      eta = 4.0 / (spec_.mu * (shift_ + double(t)));
+      break;
     case ScheduleKind::step:
       eta = spec_.lr * std::pow(spec_.decay_factor, double(t / spec_.decay_every));
       break;

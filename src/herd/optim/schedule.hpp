@@ -10,12 +10,12 @@ ScheduleKind parse_schedule(const std::string& name);  // InvalidInput on unknow
 
 struct ScheduleSpec {
   ScheduleKind kind = ScheduleKind::constant;
-  double lr = 0.1;                 // base step (constant, step, cosine)
-  std::int64_t warmup_steps = 0;   // linear warm-up multiplies any schedule by (t+1)/warmup
-  std::int64_t decay_every = 1000; // step decay: lr * factor^(t / decay_every)
+  double lr = 0.1;                  // base step (constant, step, cosine)
+  std::int64_t warmup_steps = 0;    // linear warm-up multiplies any schedule by (t+1)/warmup
+  std::int64_t decay_every = 1000;  // step decay: lr * factor^(t / decay_every)
   double decay_factor = 0.1;
-  double min_lr = 0.0;             // cosine floor
-  std::int64_t total_steps = 0;    // cosine horizon (required > 0 for cosine)
+  double min_lr = 0.0;           // cosine floor
+  std::int64_t total_steps = 0;  // cosine horizon (required > 0 for cosine)
   // Stich (ICLR 2019): eta_t = 4 / (mu (a + t)), a = max(16 kappa, H), kappa = L / mu.
   double mu = 0.0, L = 0.0;
   std::int64_t period = 1;
