@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
+
 #include <unistd.h>
 #include <zlib.h>
+#include "expect_dataset.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -73,19 +75,6 @@ std::string read_error(const std::string& path, const LibsvmOptions& options = {
     return e.what();
   }
   return "";
-}
-
-void expect_same_data(const Dataset& a, const Dataset& b) {
-  EXPECT_EQ(a.rows, b.rows);
-  EXPECT_EQ(a.cols, b.cols);
-  EXPECT_EQ(a.sparse, b.sparse);
-  EXPECT_EQ(a.row_ptr, b.row_ptr);
-  EXPECT_EQ(a.col, b.col);
-  EXPECT_EQ(a.val, b.val);
-  EXPECT_EQ(a.y, b.y);
-  EXPECT_EQ(a.num_classes, b.num_classes);
-  EXPECT_EQ(a.class_values, b.class_values);
-  EXPECT_EQ(a.label_mapping, b.label_mapping);
 }
 
 struct RealFile {
@@ -178,7 +167,7 @@ TEST(Libsvm, GzipCopyIsIdentical) {
     const std::string gz = gzip_file(dir.path(std::string(file) + ".gz"), slurp(plain));
     const Dataset a = read_libsvm(plain), b = read_libsvm(gz);
     EXPECT_EQ(b.name, gz);
-    expect_same_data(a, b);
+    expect_same_dataset(a, b);
   }
 }
 
@@ -202,7 +191,7 @@ TEST(Libsvm, AcceptsCommentsBlankLinesQidTabsCrlfAndNoFinalNewline) {
   EXPECT_EQ(d.y, (std::vector<float>{1, 0, 0, 1}));
   EXPECT_EQ(d.label_mapping, "-1 -> 0, +1 -> 1");
   EXPECT_EQ(d.name, plain);
-  expect_same_data(d, read_libsvm(gzip_file(dir.path("ok.svm.gz"), text)));
+  expect_same_dataset(d, read_libsvm(gzip_file(dir.path("ok.svm.gz"), text)));
 }
 
 TEST(Libsvm, BinaryConventionsBecomeClassesZeroAndOne) {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "expect_dataset.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -34,27 +36,16 @@ double accuracy(const Dataset& d, const std::vector<double>& w, std::size_t begi
   return double(right) / double(end - begin);
 }
 
-void expect_identical(const Dataset& a, const Dataset& b) {
-  EXPECT_EQ(a.rows, b.rows);
-  EXPECT_EQ(a.cols, b.cols);
-  EXPECT_EQ(a.sparse, b.sparse);
-  EXPECT_EQ(a.row_ptr, b.row_ptr);
-  EXPECT_EQ(a.col, b.col);
-  EXPECT_EQ(a.val, b.val);
-  EXPECT_EQ(a.y, b.y);
-  EXPECT_EQ(a.source, b.source);
-}
-
 TEST(Synthetic, DeterministicBySeed) {
   const SyntheticSpec spec{.rows = 300, .cols = 40, .density = 0.2, .noise = 0.1, .seed = 7};
   const Dataset a = make_synthetic(spec), b = make_synthetic(spec);
-  expect_identical(a, b);
+  expect_same_dataset(a, b);
   SyntheticSpec other = spec;
   other.seed = 8;
   EXPECT_NE(make_synthetic(other).val, a.val);
   // The pair's training part is the plain data set; its test part comes after it.
   const SyntheticData pair = make_synthetic_pair(spec, 100);
-  expect_identical(pair.train, a);
+  expect_same_dataset(pair.train, a);
   EXPECT_EQ(pair.test.rows, 100u);
   EXPECT_EQ(pair.test.y.size(), 100u);
 }

@@ -36,8 +36,10 @@ struct Dataset {
 
   std::size_t nnz() const { return sparse ? col.size() : rows * cols; }
 
-  // <row_i, x> with x of length >= cols (only the first cols entries are read), in double.
-  double row_dot(std::size_t i, CSpan x) const {
+  // <row_i, x> in double, with x (float parameters, or double for full-batch evaluation and
+  // the optimum solver) of length >= cols: only the first cols entries are read.
+  template <class T>
+  double row_dot(std::size_t i, std::span<const T> x) const {
     double s = 0.0;
     if (sparse) {
       for (std::uint64_t p = row_ptr[i]; p < row_ptr[i + 1]; ++p) s += double(val[p]) * x[col[p]];
@@ -47,34 +49,20 @@ struct Dataset {
     }
     return s;
   }
+  double row_dot(std::size_t i, CSpan x) const { return row_dot<float>(i, x); }
+  double row_dot(std::size_t i, std::span<const double> x) const { return row_dot<double>(i, x); }
   // g += a * row_i
-  void row_axpy(std::size_t i, float a, Span g) const {
+  template <class T>
+  void row_axpy(std::size_t i, T a, std::span<T> g) const {
     if (sparse) {
-      for (std::uint64_t p = row_ptr[i]; p < row_ptr[i + 1]; ++p) g[col[p]] += a * val[p];
+      for (std::uint64_t p = row_ptr[i]; p < row_ptr[i + 1]; ++p) g[col[p]] += a * T(val[p]);
     } else {
       const float* r = val.data() + i * cols;
-      for (std::size_t j = 0; j < cols; ++j) g[j] += a * r[j];
+      for (std::size_t j = 0; j < cols; ++j) g[j] += a * T(r[j]);
     }
   }
-  // The same in double, for full-batch evaluation and the optimum solver.
-  double row_dot(std::size_t i, std::span<const double> x) const {
-    double s = 0.0;
-    if (sparse) {
-      for (std::uint64_t p = row_ptr[i]; p < row_ptr[i + 1]; ++p) s += double(val[p]) * x[col[p]];
-    } else {
-      const float* r = val.data() + i * cols;
-      for (std::size_t j = 0; j < cols; ++j) s += double(r[j]) * x[j];
-    }
-    return s;
-  }
-  void row_axpy(std::size_t i, double a, std::span<double> g) const {
-    if (sparse) {
-      for (std::uint64_t p = row_ptr[i]; p < row_ptr[i + 1]; ++p) g[col[p]] += a * val[p];
-    } else {
-      const float* r = val.data() + i * cols;
-      for (std::size_t j = 0; j < cols; ++j) g[j] += a * r[j];
-    }
-  }
+  void row_axpy(std::size_t i, float a, Span g) const { row_axpy<float>(i, a, g); }
+  void row_axpy(std::size_t i, double a, std::span<double> g) const { row_axpy<double>(i, a, g); }
 };
 
 }  // namespace herd::data

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "herd/core/kernels.hpp"
 
@@ -27,8 +28,8 @@ class LocalObjective {
 };
 
 struct Evaluation {
-  double train_loss = 0;   // F(x), equal weight per worker, regularisation included
-  double grad_norm2 = 0;   // ||grad F(x)||^2
+  double train_loss = 0;  // F(x), equal weight per worker, regularisation included
+  double grad_norm2 = 0;  // ||grad F(x)||^2
   std::optional<double> train_acc;
   std::optional<double> test_loss, test_acc;
 };
@@ -53,6 +54,9 @@ class Problem {
   virtual Evaluation evaluate(CSpan x) const = 0;
   // F* = min F, exact or solved to high precision; nullopt when unknown (non-convex).
   virtual std::optional<double> optimum_value() const = 0;
+  // A minimiser x* of F (double precision) when known or solved for, so drivers can report
+  // ||x - x*||^2; nullopt otherwise.
+  virtual std::optional<std::vector<double>> optimum_point() const { return std::nullopt; }
   virtual Curvature curvature() const = 0;
   // Samples in worker k's shard (0 for data-free problems).
   virtual std::size_t shard_size(int k) const = 0;

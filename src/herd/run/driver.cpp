@@ -10,6 +10,7 @@
 #include "herd/algo/job.hpp"
 #include "herd/comm/threads.hpp"
 #include "herd/core/error.hpp"
+#include "herd/core/text.hpp"
 #include "herd/data/libsvm.hpp"
 #include "herd/data/partition.hpp"
 #include "herd/data/sampler.hpp"
@@ -254,16 +255,16 @@ std::string summary_json(const RunPlan& p, const RunResult& r, const std::string
                          const std::string& error) {
   std::string out = "{\n";
   auto field = [&](const std::string& key, const std::string& json_value) {
-    out += "  " + json_string(key) + ": " + json_value + ",\n";
+    out += "  " + quote(key) + ": " + json_value + ",\n";
   };
-  field("label", json_string(p.label));
-  field("algorithm", json_string(p.job.algorithm));
-  field("status", json_string(status));
-  if (!error.empty()) field("error", json_string(error));
-  field("stop_reason", json_string(r.stop_reason));
+  field("label", quote(p.label));
+  field("algorithm", quote(p.job.algorithm));
+  field("status", quote(status));
+  if (!error.empty()) field("error", quote(error));
+  field("stop_reason", quote(r.stop_reason));
   field("workers", std::to_string(p.job.workers));
   field("seed", std::to_string(p.job.seed));
-  field("data", json_string(p.data_description));
+  field("data", quote(p.data_description));
   field("f_star", p.job.monitor.f_star ? fmt::format("{}", *p.job.monitor.f_star) : "null");
   field("wall_seconds", fmt::format("{}", r.wall_seconds));
   out += "  \"final\": " + to_json(r.last) + "\n}\n";

@@ -10,6 +10,7 @@
 
 #include "herd/algo/algorithm.hpp"
 #include "herd/core/error.hpp"
+#include "herd/core/text.hpp"
 
 namespace herd::run {
 namespace {
@@ -394,30 +395,7 @@ std::string to_toml_literal(const Value& value) {
     if (s.find_first_not_of("-0123456789") == std::string::npos) s += ".0";
     return s;
   }
-  std::string out = "\"";
-  for (const char c : std::get<std::string>(value)) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          out += fmt::format("\\u{:04X}", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  return quote(std::get<std::string>(value));
 }
 
 void throw_wrong_type(const OptionSpec& spec, std::string_view got, std::string_view where) {

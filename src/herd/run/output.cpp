@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "herd/core/error.hpp"
+#include "herd/core/text.hpp"
 
 namespace herd::run {
 
@@ -26,42 +27,13 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
     throw IoError(fmt::format("{}: cannot rename into place: {}", path.string(), ec.message()));
 }
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20)
-          out += fmt::format("\\u{:04x}", int(ch));
-        else
-          out += ch;
-    }
-  }
-  return out + "\"";
-}
-
 std::string to_json(const algo::MetricValue& v) {
   if (const auto* d = std::get_if<double>(&v)) {
     // JSON has no NaN or infinity: they are written as null.
     return std::isfinite(*d) ? fmt::format("{}", *d) : "null";
   }
   if (const auto* i = std::get_if<std::int64_t>(&v)) return fmt::format("{}", *i);
-  if (const auto* s = std::get_if<std::string>(&v)) return json_string(*s);
+  if (const auto* s = std::get_if<std::string>(&v)) return quote(*s);
   return "null";
 }
 
@@ -69,7 +41,7 @@ std::string to_json(const algo::MetricsRow& row) {
   std::string out = "{";
   for (std::size_t i = 0; i < row.fields.size(); ++i) {
     if (i > 0) out += ", ";
-    out += json_string(row.fields[i].first) + ": " + to_json(row.fields[i].second);
+    out += quote(row.fields[i].first) + ": " + to_json(row.fields[i].second);
   }
   return out + "}";
 }

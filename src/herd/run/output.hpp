@@ -16,7 +16,6 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 
 std::string to_json(const algo::MetricValue& v);
 std::string to_json(const algo::MetricsRow& row);  // one line, no newline
-std::string json_string(const std::string& s);     // quoted and escaped
 
 // metrics.jsonl: one JSON object per evaluation.
 class JsonlSink final : public algo::MetricsSink {

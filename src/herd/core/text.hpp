@@ -1,0 +1,13 @@
+#pragma once
+// Text helpers shared by the writers of JSON (metrics, summaries) and TOML (resolved
+// configurations).
+#include <string>
+#include <string_view>
+
+namespace herd {
+
+// s in double quotes with ", \ and control characters escaped: a valid JSON string and a
+// valid TOML basic string alike.
+std::string quote(std::string_view s);
+
+}  // namespace herd

@@ -1,0 +1,183 @@
+#include "herd/model/dataset_problem.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "herd/core/error.hpp"
+#include "herd/core/rng.hpp"
+#include "herd/model/solver.hpp"
+
+namespace herd::model {
+namespace {
+
+// Newton's method when one Hessian costs at most this many flops (a9a: ~6e6 sparse).
+constexpr double newton_max_hessian_cost = 2e9;
+constexpr std::size_t newton_max_dim = 2000;
+
+LinearModel checked_model(const DataProblemSpec& spec) {
+  if (!spec.train || spec.train->rows == 0)
+    throw InvalidInput("data problem: the training set is missing or empty");
+  const std::size_t features = std::max(spec.train->cols, spec.test ? spec.test->cols : 0);
+  LinearModel m =
+      LinearModel::for_data(spec.model, *spec.train, features, "train set " + spec.train->name);
+  if (spec.test) m.check_labels(*spec.test, "test set " + spec.test->name);
+  return m;
+}
+
+class DatasetLocal final : public LocalObjective {
+ public:
+  DatasetLocal(std::shared_ptr<const data::Dataset> data, LinearModel model, double lambda,
+               data::BatchSampler sampler)
+      : data_(std::move(data)), model_(model), lambda_(lambda), sampler_(std::move(sampler)) {}
+
+  double grad(CSpan x, Span g) override {
+    return model_.batch_loss_grad(*data_, sampler_.next(), lambda_, x, g);
+  }
+  std::size_t batch() const override { return sampler_.batch(); }
+  double epochs() const override { return sampler_.epochs(); }
+
+ private:
+  std::shared_ptr<const data::Dataset> data_;
+  LinearModel model_;
+  double lambda_;
+  data::BatchSampler sampler_;
+};
+
+}  // namespace
+
+InitSpec::Kind parse_init_kind(const std::string& name) {
+  if (name == "zeros") return InitSpec::Kind::zeros;
+  if (name == "normal") return InitSpec::Kind::normal;
+  throw InvalidInput("unknown init '" + name + "' (expected zeros or normal)");
+}
+
+DatasetProblem::DatasetProblem(DataProblemSpec spec)
+    : spec_(std::move(spec)), model_(checked_model(spec_)) {
+  if (!(spec_.lambda >= 0) || !std::isfinite(spec_.lambda))
+    throw InvalidInput("data problem: lambda must be finite and >= 0");
+  if (spec_.batch == 0) throw InvalidInput("data problem: batch must be >= 1");
+  if (spec_.shards.empty()) throw InvalidInput("data problem: no shards (workers)");
+  if (!(spec_.init.scale >= 0)) throw InvalidInput("data problem: init scale must be >= 0");
+
+  // F weighs worker k by 1/K and its rows by 1/|D_k|, so each row gets 1 / (K |D_k|).
+  const double k_count = double(spec_.shards.size());
+  std::vector<double> row_weight(spec_.train->rows, 0.0);
+  for (std::size_t k = 0; k < spec_.shards.size(); ++k) {
+    const auto& shard = spec_.shards[k];
+    if (shard.empty()) throw InvalidInput("data problem: shard " + std::to_string(k) + " is empty");
+    for (const data::Index i : shard) {
+      if (i >= spec_.train->rows)
+        throw InvalidInput("data problem: shard " + std::to_string(k) + " names row " +
+                           std::to_string(i) + " of a " + std::to_string(spec_.train->rows) +
+                           "-row training set");
+      row_weight[i] += 1.0 / (k_count * double(shard.size()));
+    }
+  }
+  for (std::size_t i = 0; i < row_weight.size(); ++i) {
+    if (row_weight[i] == 0) continue;
+    train_rows_.rows.push_back(data::Index(i));
+    train_rows_.weight.push_back(row_weight[i]);
+  }
+  if (spec_.test && spec_.test->rows == 0) spec_.test.reset();  // nothing to report on
+  if (spec_.test) test_rows_ = all_rows_mean(*spec_.test);
+
+  x0_.assign(dim(), 0.0f);
+  if (spec_.init.kind == InitSpec::Kind::normal) {
+    Rng rng(spec_.seed, streams::init);
+    for (float& v : x0_) v = float(spec_.init.scale * rng.normal());
+  }
+}
+
+std::string DatasetProblem::describe() const {
+  const data::Dataset& d = *spec_.train;
+  std::ostringstream s;
+  s << to_string(spec_.model) << " on " << d.name << " (" << d.rows << " x " << d.cols
+    << (d.sparse ? " sparse" : " dense") << "), dim " << dim() << ", " << workers()
+    << " workers, lambda " << spec_.lambda << ", batch " << spec_.batch << " ("
+    << (spec_.sampling == data::Sampling::with_replacement ? "with replacement" : "shuffled epochs")
+    << ")";
+  if (spec_.test) s << ", test set " << spec_.test->name << " (" << spec_.test->rows << " rows)";
+  return s.str();
+}
+
+void DatasetProblem::initial_point(Span x) const {
+  copy(x0_, x);
+}
+
+std::unique_ptr<LocalObjective> DatasetProblem::local(int k, std::uint64_t seed) const {
+  if (k < 0 || k >= workers())
+    throw InvalidInput("data problem: no worker " + std::to_string(k) + " among " +
+                       std::to_string(workers()));
+  data::BatchSampler sampler(spec_.shards[std::size_t(k)], spec_.batch, spec_.sampling,
+                             Rng(seed, streams::worker_base + std::uint64_t(k)));
+  return std::make_unique<DatasetLocal>(spec_.train, model_, spec_.lambda, std::move(sampler));
+}
+
+Evaluation DatasetProblem::evaluate(CSpan x) const {
+  const std::vector<double> xd(x.begin(), x.end());
+  std::vector<double> g(dim());
+  Evaluation e;
+  e.train_loss = model_.loss_grad(*spec_.train, train_rows_, spec_.lambda, xd, g);
+  for (const double v : g) e.grad_norm2 += v * v;
+  e.train_acc = model_.accuracy(*spec_.train, train_rows_, xd);
+  if (spec_.test) {
+    e.test_loss = model_.loss_grad(*spec_.test, test_rows_, 0.0, xd, {});
+    e.test_acc = model_.accuracy(*spec_.test, test_rows_, xd);
+  }
+  return e;
+}
+
+bool DatasetProblem::hessian_affordable() const {
+  return dim() <= newton_max_dim &&
+         model_.hessian_cost(*spec_.train, train_rows_) <= newton_max_hessian_cost;
+}
+
+const std::optional<DatasetProblem::Optimum>& DatasetProblem::solve() const {
+  std::call_once(optimum_once_, [this] {
+    if (spec_.lambda == 0 && spec_.model != ModelKind::least_squares) return;
+    const data::Dataset& d = *spec_.train;
+    SmoothFunction fn;
+    fn.dim = dim();
+    fn.value_grad = [&](std::span<const double> x, std::span<double> g) {
+      return model_.loss_grad(d, train_rows_, spec_.lambda, x, g);
+    };
+    if (hessian_affordable())
+      fn.hessian = [&](std::span<const double> x) {
+        return model_.hessian(d, train_rows_, spec_.lambda, x);
+      };
+    MinimizeResult r = minimize(fn, std::vector<double>(dim(), 0.0));
+    optimum_ = Optimum{r.value, std::move(r.x)};
+  });
+  return optimum_;
+}
+
+std::optional<double> DatasetProblem::optimum_value() const {
+  const auto& opt = solve();
+  return opt ? std::optional<double>(opt->value) : std::nullopt;
+}
+
+std::optional<std::vector<double>> DatasetProblem::optimum_point() const {
+  const auto& opt = solve();
+  return opt ? std::optional<std::vector<double>>(opt->x) : std::nullopt;
+}
+
+Curvature DatasetProblem::curvature() const {
+  std::call_once(curvature_once_, [this] {
+    if (spec_.model == ModelKind::least_squares && hessian_affordable()) {
+      // A constant Hessian: both constants exactly, from its spectrum.
+      const Eigen::VectorXd eig = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(
+                                      model_.hessian(*spec_.train, train_rows_, spec_.lambda,
+                                                     std::vector<double>(dim(), 0.0)),
+                                      Eigen::EigenvaluesOnly)
+                                      .eigenvalues();
+      curvature_ = {std::max(eig.minCoeff(), spec_.lambda), eig.maxCoeff()};
+      return;
+    }
+    const double gram = weighted_gram_max_eigenvalue(*spec_.train, train_rows_, model_.features());
+    curvature_ = {spec_.lambda, model_.curvature_factor() * gram + spec_.lambda};
+  });
+  return curvature_;
+}
+
+}  // namespace herd::model
