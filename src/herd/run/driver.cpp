@@ -152,6 +152,11 @@ RunPlan plan(const Config& config, const std::string& label) {
   p.job.optimizer.weight_decay = float(config.get_number("optim.weight_decay"));
 
   build_problem(config, p);
+  // The resolved config.toml must load the same files from wherever it is read again.
+  for (const char* key : {"data.train", "data.test"})
+    if (!config.get_string(key).empty())
+      p.config.set(key,
+                   std::filesystem::absolute(config.data_path(key)).lexically_normal().string());
   p.job.monitor.f_star = p.problem->optimum_value();
 
   // Stopping: steps and epochs are both converted to a step count; time and targets are
