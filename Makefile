@@ -22,7 +22,8 @@ test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 bench: build
-	./$(BUILD)/bench/bench_local_sgd
+	./$(BUILD)/bench/bench_local_sgd --benchmark_enable_random_interleaving=true \
+	  --benchmark_report_aggregates_only=true
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
