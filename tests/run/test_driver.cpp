@@ -136,6 +136,12 @@ TEST(Cli, ExitCodesAndNothingWrittenOnRefusal) {
     EXPECT_EQ(herd("run " + r + bad), exit_codes::invalid_input) << bad;
     EXPECT_FALSE(fs::exists(refused)) << bad << " wrote " << refused;
   }
+  // A malformed data file: index 0 on line 2.
+  const fs::path bad_data = fs::temp_directory_path() / "herd_test_driver_bad.svm";
+  std::ofstream(bad_data) << "+1 1:0.5 3:1\n-1 0:1\n";
+  EXPECT_EQ(herd("run " + r + "data.format=libsvm data.train=" + bad_data.string()),
+            exit_codes::invalid_input);
+  EXPECT_FALSE(fs::exists(refused));
   EXPECT_EQ(herd("run /nonexistent.toml"), exit_codes::invalid_input);
   EXPECT_EQ(herd("frobnicate"), exit_codes::invalid_input);
   EXPECT_EQ(herd("run " + r + "data.synthetic_kind=linear model.name=least_squares algo.lr=1e6"),
