@@ -1,0 +1,102 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+#include <vector>
+
+#include "herd/core/error.hpp"
+#include "herd/optim/optimizer.hpp"
+#include "herd/optim/schedule.hpp"
+
+namespace herd::optim {
+namespace {
+
+TEST(LocalOptimizer, SgdMomentumAndNesterovFollowTheirRecurrences) {
+  // Two steps with gradient 1 at lr 0.5, momentum 0.9, weight decay 0.1 from x = 1,
+  // hand-computed from g' = g + wd x, v = m v + g'.
+  OptimizerSpec spec;
+  spec.weight_decay = 0.1f;
+  spec.momentum = 0.9f;
+  for (Rule rule : {Rule::sgd, Rule::momentum, Rule::nesterov}) {
+    spec.rule = rule;
+    LocalOptimizer opt(spec, 1);
+    std::vector<float> x{1.0f};
+    double xd = 1.0, v = 0.0;
+    for (int step = 0; step < 2; ++step) {
+      std::vector<float> g{1.0f};
+      opt.step(x, g, 0.5f);
+      const double gp = 1.0 + 0.1 * xd;
+      v = 0.9 * v + gp;
+      xd -= 0.5 * (rule == Rule::sgd ? gp : rule == Rule::momentum ? v : gp + 0.9 * v);
+    }
+    EXPECT_NEAR(x[0], xd, 1e-6) << int(rule);
+  }
+  EXPECT_THROW(parse_rule("adam"), InvalidInput);
+}
+
+TEST(LocalOptimizer, MomentumEqualsPolyaksHeavyBallRecurrence) {
+  // On f(x) = 0.5 h x^2, PyTorch-style momentum (v = m v + g, x -= lr v) is Polyak's
+  // heavy ball x_{t+1} = x_t - lr h x_t + m (x_t - x_{t-1}).
+  OptimizerSpec spec;
+  spec.rule = Rule::momentum;
+  spec.momentum = 0.25f;
+  LocalOptimizer opt(spec, 1);
+  std::vector<float> x{2.0f};
+  double prev = 2.0, cur = 2.0;
+  const double h = 0.5, lr = 0.4;
+  for (int t = 0; t < 20; ++t) {
+    std::vector<float> g{float(h * x[0])};
+    opt.step(x, g, float(lr));
+    const double next = cur - lr * h * cur + 0.25 * (cur - prev);
+    prev = cur, cur = next;
+    EXPECT_NEAR(x[0], cur, 1e-5);
+  }
+}
+
+TEST(Schedule, ClosedForms) {
+  ScheduleSpec s;
+  s.lr = 0.8;
+  EXPECT_EQ(Schedule(s).at(12345), 0.8);
+
+  s.kind = ScheduleKind::step;
+  s.decay_every = 100;
+  s.decay_factor = 0.5;
+  EXPECT_DOUBLE_EQ(Schedule(s).at(99), 0.8);
+  EXPECT_DOUBLE_EQ(Schedule(s).at(250), 0.2);
+
+  s.kind = ScheduleKind::cosine;
+  s.total_steps = 1000;
+  s.min_lr = 0.1;
+  EXPECT_DOUBLE_EQ(Schedule(s).at(0), 0.8);
+  EXPECT_NEAR(Schedule(s).at(500), 0.45, 1e-12);
+  EXPECT_NEAR(Schedule(s).at(1000), 0.1, 1e-12);
+
+  s.kind = ScheduleKind::constant;
+  s.warmup_steps = 4;
+  EXPECT_DOUBLE_EQ(Schedule(s).at(0), 0.2);
+  EXPECT_DOUBLE_EQ(Schedule(s).at(3), 0.8);
+  EXPECT_DOUBLE_EQ(Schedule(s).at(4), 0.8);
+}
+
+TEST(Schedule, StichStepSizeAndShift) {
+  // eta_t = 4 / (mu (a + t)), a = max(16 kappa, H).
+  ScheduleSpec s;
+  s.kind = ScheduleKind::stich;
+  s.mu = 0.01;
+  s.L = 1.0;
+  s.period = 8;
+  const Schedule sch(s);
+  EXPECT_DOUBLE_EQ(sch.stich_shift(), 1600.0);
+  EXPECT_DOUBLE_EQ(sch.at(0), 4.0 / (0.01 * 1600.0));  // = 1 / (4 L)
+  EXPECT_DOUBLE_EQ(sch.at(400), 4.0 / (0.01 * 2000.0));
+  s.period = 5000;  // a large period dominates the shift
+  EXPECT_DOUBLE_EQ(Schedule(s).stich_shift(), 5000.0);
+  s.mu = 0;  // not strongly convex: refused with the reason
+  EXPECT_THROW(Schedule{s}, InvalidInput);
+  ScheduleSpec c;
+  c.kind = ScheduleKind::cosine;  // no horizon
+  EXPECT_THROW(Schedule{c}, InvalidInput);
+}
+
+}  // namespace
+}  // namespace herd::optim
