@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -49,6 +50,8 @@ class Communicator {
   // Blocks until a message from `source` (or any_source) with `tag` (or any_tag) arrives;
   // messages from one source are received in the order they were sent.
   Message recv(int source, int tag);
+  // The first matching message that has arrived by now(), without waiting.
+  std::optional<Message> try_recv(int source, int tag) { return do_try_recv(source, tag); }
 
   // A sub-communicator of the ranks that pass the same color, ordered by (key, rank).
   // Collective over this communicator.
@@ -57,9 +60,17 @@ class Communicator {
   // Ends the job: every rank's pending and later calls throw CommError with `reason`.
   virtual void abort(const std::string& reason) = 0;
 
-  // Declares work (one gradient on `samples` samples): a simulator charges virtual time for
-  // it, the real runtimes ignore it because the work itself took the time.
-  virtual void compute(double samples) { (void)samples; }
+  // Declares work (one gradient on `samples` samples). The simulator charges virtual time
+  // for it from its compute model; the threads runtime sleeps for that time when it
+  // emulates heterogeneous workers, and otherwise returns at once (the work itself took the
+  // time). With interrupt_tag != no_interrupt the work is abandoned when a message with that
+  // tag arrives before it is done: compute returns false, the message stays queued, and
+  // the clock stands at its arrival.
+  static constexpr int no_interrupt = -2;
+  virtual bool compute(double samples, int interrupt_tag = no_interrupt) {
+    (void)samples;
+    return interrupt_tag == no_interrupt || !do_probe(interrupt_tag);
+  }
   // Seconds since the job started: wall clock, or the virtual clock of a simulator.
   virtual double now() const = 0;
 
@@ -77,6 +88,9 @@ class Communicator {
   virtual void do_barrier() = 0;
   virtual void do_send(int dest, int tag, CSpan data) = 0;
   virtual Message do_recv(int source, int tag) = 0;
+  virtual std::optional<Message> do_try_recv(int source, int tag) = 0;
+  // Whether a message with `tag` from any source has arrived by now().
+  virtual bool do_probe(int tag) = 0;
 
  private:
   void count(std::uint64_t bytes, bool collective);

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "herd/core/error.hpp"
+#include "herd/core/rng.hpp"
 
 namespace herd::comm {
 namespace {
@@ -49,7 +50,11 @@ struct Post {
 // simple (one flag, one condition variable to wake everyone).
 class InProcWorld {
  public:
-  explicit InProcWorld(int size) : mailboxes(std::size_t(size)), start(Clock::now()) {}
+  InProcWorld(int size, ComputeModel model)
+      : mailboxes(std::size_t(size)), start(Clock::now()), compute(std::move(model)) {
+    for (int r = 0; r < size; ++r)
+      noise.emplace_back(compute.seed, streams::compute_noise_base + std::uint64_t(r));
+  }
   std::mutex mu;
   std::condition_variable cv;
   bool aborted = false;
@@ -59,6 +64,14 @@ class InProcWorld {
   };
   std::vector<Mailbox> mailboxes;  // by world rank
   Clock::time_point start;
+  ComputeModel compute;    // empty: no emulated compute time
+  std::vector<Rng> noise;  // by world rank: compute-time noise streams
+
+  bool has_tag(int world_rank, int tag) const {
+    for (const Message& m : mailboxes[std::size_t(world_rank)].queue)
+      if (tag == any_tag || m.tag == tag) return true;
+    return false;
+  }
 
   void throw_if_aborted() const {
     if (aborted) throw CommError(abort_reason);
@@ -233,22 +246,59 @@ class InProcComm final : public Communicator {
   Message do_recv(int source, int tag) override {
     if (source != any_source) check_rank(source, "receive from");
     InProcWorld& w = *group_->world;
-    auto& box = w.mailboxes[std::size_t(group_->world_rank[std::size_t(rank_)])].queue;
     std::unique_lock lock(w.mu);
     while (true) {
       w.throw_if_aborted();
-      for (auto it = box.begin(); it != box.end(); ++it) {
-        if ((source == any_source || it->source == source) && (tag == any_tag || it->tag == tag)) {
-          Message m = std::move(*it);
-          box.erase(it);
-          return m;
-        }
-      }
+      if (auto m = take(source, tag)) return std::move(*m);
       w.cv.wait(lock);
     }
   }
 
+  std::optional<Message> do_try_recv(int source, int tag) override {
+    if (source != any_source) check_rank(source, "receive from");
+    std::lock_guard lock(group_->world->mu);
+    group_->world->throw_if_aborted();
+    return take(source, tag);
+  }
+
+  bool do_probe(int tag) override {
+    std::lock_guard lock(group_->world->mu);
+    return group_->world->has_tag(my_world_rank(), tag);
+  }
+
+ public:
+  bool compute(double samples, int interrupt_tag) override {
+    InProcWorld& w = *group_->world;
+    if (w.compute.empty()) return Communicator::compute(samples, interrupt_tag);
+    const int me = my_world_rank();
+    std::unique_lock lock(w.mu);
+    const double seconds =
+        w.compute.duration(me, samples, w.noise[std::size_t(me)]) * w.compute.wall_scale;
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(seconds));
+    const bool interrupted = w.cv.wait_until(lock, deadline, [&] {
+      return w.aborted || (interrupt_tag != no_interrupt && w.has_tag(me, interrupt_tag));
+    });
+    w.throw_if_aborted();
+    return !interrupted;
+  }
+
  private:
+  int my_world_rank() const { return group_->world_rank[std::size_t(rank_)]; }
+
+  // The first queued message matching (source, tag); the caller holds the world lock.
+  std::optional<Message> take(int source, int tag) {
+    auto& box = group_->world->mailboxes[std::size_t(my_world_rank())].queue;
+    for (auto it = box.begin(); it != box.end(); ++it) {
+      if ((source == any_source || it->source == source) && (tag == any_tag || it->tag == tag)) {
+        Message m = std::move(*it);
+        box.erase(it);
+        return m;
+      }
+    }
+    return std::nullopt;
+  }
+
   void check_rank(int r, const char* what) const {
     if (r < 0 || r >= size())
       throw CommError(std::string("rank ") + std::to_string(rank_) + ": cannot " + what + " rank " +
@@ -285,9 +335,10 @@ class InProcComm final : public Communicator {
 
 }  // namespace
 
-std::vector<std::unique_ptr<Communicator>> make_inproc(int size) {
+std::vector<std::unique_ptr<Communicator>> make_inproc(int size, const ComputeModel& model) {
   assert(size >= 1);
-  auto world = std::make_shared<InProcWorld>(size);
+  assert(model.empty() || model.tau.size() == std::size_t(size));
+  auto world = std::make_shared<InProcWorld>(size, model);
   std::vector<int> all(static_cast<std::size_t>(size));
   for (int r = 0; r < size; ++r) all[std::size_t(r)] = r;
   auto group = std::make_shared<Group>(world, all);

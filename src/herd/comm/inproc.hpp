@@ -8,12 +8,14 @@
 #include <vector>
 
 #include "herd/comm/communicator.hpp"
+#include "herd/comm/compute_model.hpp"
 
 namespace herd::comm {
 
 class InProcWorld;  // shared by all ranks (and sub-communicators) of one job
 
-// One communicator per rank, all made at once: make_inproc(P)[r] is rank r.
-std::vector<std::unique_ptr<Communicator>> make_inproc(int size);
+// One communicator per rank, all made at once: make_inproc(P)[r] is rank r. With a
+// non-empty compute model, compute() sleeps the modelled time (emulated heterogeneity).
+std::vector<std::unique_ptr<Communicator>> make_inproc(int size, const ComputeModel& model = {});
 
 }  // namespace herd::comm

@@ -10,7 +10,12 @@
 namespace herd::comm {
 
 void run_threads(int ranks, const std::function<void(Communicator&)>& program) {
-  auto comms = make_inproc(ranks);
+  run_threads_emulated({}, ranks, program);
+}
+
+void run_threads_emulated(const ComputeModel& model, int ranks,
+                          const std::function<void(Communicator&)>& program) {
+  auto comms = make_inproc(ranks, model);
   std::mutex mu;
   std::exception_ptr root_cause;
   auto body = [&](int r) {

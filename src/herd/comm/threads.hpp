@@ -5,9 +5,13 @@
 #include <functional>
 
 #include "herd/comm/communicator.hpp"
+#include "herd/comm/compute_model.hpp"
 
 namespace herd::comm {
 
 void run_threads(int ranks, const std::function<void(Communicator&)>& program);
+// The same, with compute() sleeping the modelled compute time of each rank.
+void run_threads_emulated(const ComputeModel& model, int ranks,
+                          const std::function<void(Communicator&)>& program);
 
 }  // namespace herd::comm

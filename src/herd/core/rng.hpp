@@ -16,6 +16,8 @@ inline constexpr std::uint64_t data_generation = 1ull << 40;
 inline constexpr std::uint64_t partition = (1ull << 40) + 1;
 inline constexpr std::uint64_t init = (1ull << 40) + 2;
 inline constexpr std::uint64_t problem = (1ull << 40) + 3;
+inline constexpr std::uint64_t compute_times = (1ull << 40) + 4;  // tau permutations
+inline constexpr std::uint64_t compute_noise_base = 1ull << 41;   // + rank: compute noise
 }  // namespace streams
 
 class Rng {
