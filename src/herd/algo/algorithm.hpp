@@ -13,7 +13,13 @@ class Algorithm {
  public:
   virtual ~Algorithm() = default;
   virtual void run(Worker& w) = 0;
+  // Algorithms with a parameter server run on K + 1 ranks: rank 0 is the server (no data,
+  // no oracle), ranks 1..K are the workers 0..K-1.
+  virtual bool needs_server() const { return false; }
 };
+
+// Rank 0 of a job with a server is the server; worker k runs on rank k + 1.
+inline constexpr int server_rank = 0;
 
 // Every algorithm name of the specification, in the order of ALGORITHMS.md.
 const std::vector<std::string>& algorithm_names();

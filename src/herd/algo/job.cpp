@@ -9,14 +9,19 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
   spec.problem->initial_point(x0);
   const optim::Schedule schedule(spec.schedule);
   JobResult result;
-  result.final_x.resize(std::size_t(spec.workers));
   std::mutex mu;
+  const bool server = make_algorithm(spec.algorithm)->needs_server();
+  const int ranks = spec.workers + (server ? 1 : 0);
+  result.final_x.resize(std::size_t(ranks));
   try {
-    runtime(spec.workers, [&](comm::Communicator& c) {
-      auto objective = spec.problem->local(c.rank(), spec.seed);
+    runtime(ranks, [&](comm::Communicator& c) {
+      const int worker_index = server ? c.rank() - 1 : c.rank();
+      std::unique_ptr<model::LocalObjective> objective;
+      if (worker_index >= 0) objective = spec.problem->local(worker_index, spec.seed);
       optim::LocalOptimizer optimizer(spec.optimizer, x0.size());
       Monitor monitor(spec.monitor);
-      Worker worker(c, *objective, optimizer, schedule, spec.settings, monitor, x0);
+      Worker worker(c, objective.get(), optimizer, schedule, spec.settings, monitor, x0);
+      worker.set_worker_index(worker_index);
       auto algorithm = make_algorithm(spec.algorithm);
       auto keep = [&] {
         std::lock_guard lock(mu);

@@ -27,7 +27,7 @@ struct JobSpec {
 };
 
 struct JobResult {
-  std::vector<std::vector<float>> final_x;  // every rank's parameters at the end
+  std::vector<std::vector<float>> final_x;  // every rank's parameters at the end (rank order)
   MetricsRow last;                          // the last evaluation (rank 0's record)
   std::string stop_reason;
 };

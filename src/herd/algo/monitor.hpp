@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "herd/algo/metrics.hpp"
+#include "herd/comm/communicator.hpp"
 #include "herd/core/kernels.hpp"
 #include "herd/model/problem.hpp"
 
@@ -55,17 +56,39 @@ class Monitor {
   // beside it as "<name>_loss" and "<name>_suboptimality".
   void evaluate(Worker& w, std::int64_t steps_done, std::span<const ReportedModel> models,
                 const MetricsRow& extra = {});
+
+  // Where a run stands at an evaluation.
+  struct Counters {
+    double time = 0;          // set by the monitor (evaluation time excluded)
+    std::int64_t steps = 0;   // synchronous: steps per worker; server: server updates
+    std::uint64_t grads = 0;  // samples whose gradient was computed, all workers
+    std::int64_t rounds = 0;  // communication rounds (server: messages exchanged)
+    std::uint64_t bytes = 0;  // bytes sent, all ranks
+  };
+  // Not collective: one rank (a parameter server) evaluates its own x, records the row and
+  // returns whether the run must stop. For asynchronous algorithms, whose workers never
+  // meet; the server tells its workers to stop.
+  bool record(comm::Communicator& c, const Counters& counters, CSpan x, const std::string& name,
+              const MetricsRow& extra = {});
   bool stopped() const { return stopped_; }
   const std::string& stop_reason() const { return stop_reason_; }
   const MetricsRow& last_row() const { return last_row_; }
 
  private:
+  struct NamedModel {
+    std::string name;
+    CSpan x;
+  };
+  // Rank 0: evaluates the models, records the row, returns the stop decision.
+  bool assess(const Counters& at, std::span<const NamedModel> models,
+              std::optional<double> consensus, const MetricsRow& extra);
+
   const MonitorShared& shared_;
   bool stopped_ = false;
   std::string stop_reason_;
   double eval_seconds_ = 0;  // time spent evaluating, excluded from the reported time
   MetricsRow last_row_;
-  std::vector<float> buffer_;
+  std::vector<std::vector<float>> buffers_;
 };
 
 }  // namespace herd::algo

@@ -1,12 +1,13 @@
 #include "herd/algo/worker.hpp"
 
+#include <cassert>
 #include <cmath>
 
 #include "herd/core/error.hpp"
 
 namespace herd::algo {
 
-Worker::Worker(comm::Communicator& c, model::LocalObjective& obj, optim::LocalOptimizer& opt,
+Worker::Worker(comm::Communicator& c, model::LocalObjective* obj, optim::LocalOptimizer& opt,
                const optim::Schedule& sched, const AlgoSettings& s, Monitor& mon, CSpan x0)
     : comm(c),
       objective(obj),
@@ -18,8 +19,9 @@ Worker::Worker(comm::Communicator& c, model::LocalObjective& obj, optim::LocalOp
       g(x0.size()) {}
 
 double Worker::compute_gradient(std::int64_t step) {
-  last_loss = objective.grad(x, g);
-  const std::size_t b = objective.batch();
+  assert(objective != nullptr && "a server rank computes no gradients");
+  last_loss = objective->grad(x, g);
+  const std::size_t b = objective->batch();
   comm.compute(double(b));
   gradients += b;
   // The loss is the cheap witness: a non-finite gradient or iterate makes the next loss

@@ -27,12 +27,13 @@ struct AlgoSettings {
 
 class Worker {
  public:
-  Worker(comm::Communicator& comm, model::LocalObjective& objective,
+  // objective is null on a parameter server's rank, which computes no gradients.
+  Worker(comm::Communicator& comm, model::LocalObjective* objective,
          optim::LocalOptimizer& optimizer, const optim::Schedule& schedule,
          const AlgoSettings& settings, Monitor& monitor, CSpan x0);
 
   comm::Communicator& comm;
-  model::LocalObjective& objective;
+  model::LocalObjective* objective;
   optim::LocalOptimizer& optimizer;
   const optim::Schedule& schedule;
   const AlgoSettings& settings;
@@ -48,9 +49,16 @@ class Worker {
   // x <- mean over the ranks of `c` of x: one communication round.
   void average(comm::Communicator& c);
 
+  // Which worker this rank is (its data shard); -1 on a server rank.
+  int worker_index() const { return worker_index_; }
+  void set_worker_index(int k) { worker_index_ = k; }
+
   std::int64_t rounds = 0;      // communication rounds taken
   std::uint64_t gradients = 0;  // samples whose gradient this worker computed
   double last_loss = 0;         // last minibatch loss
+
+ private:
+  int worker_index_ = 0;
 };
 
 }  // namespace herd::algo
