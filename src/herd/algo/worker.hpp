@@ -23,6 +23,14 @@ struct AlgoSettings {
   bool outer_nesterov = false;        // DiLoCo outer step on the averaged pseudo-gradient
   float outer_lr = 0.7f;
   float outer_momentum = 0.9f;
+
+  // The asynchronous parameter-server family (ALGORITHMS.md sections 2 and 3).
+  std::vector<double> tau;           // known compute time per worker (fixed-computation model)
+  bool estimate_tau = false;         // rescaled_asgd: estimate tau_i online instead
+  double tau_ema = 0.1;              // weight of the newest inter-arrival time in the estimate
+  std::int64_t delay_threshold = 0;  // ringmaster R; 0 means K
+  bool ringmaster_restart = false;   // ringmaster: stop-and-restart instead of discard
+  std::int64_t server_batch = 0;     // malenia / rennala S; 0 means K
 };
 
 class Worker {
