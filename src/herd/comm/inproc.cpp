@@ -1,5 +1,7 @@
 #include "herd/comm/inproc.hpp"
 
+#include "herd/comm/posts.hpp"
+
 #include <algorithm>
 #include <cassert>
 #include <chrono>
@@ -17,31 +19,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-enum class CollKind { allreduce, broadcast, allgather, barrier, split };
-const char* kind_name(CollKind k) {
-  switch (k) {
-    case CollKind::allreduce:
-      return "allreduce";
-    case CollKind::broadcast:
-      return "broadcast";
-    case CollKind::allgather:
-      return "allgather";
-    case CollKind::barrier:
-      return "barrier";
-    case CollKind::split:
-      return "split";
-  }
-  return "?";
-}
-
-// What a rank posts when it enters a collective.
-struct Post {
-  CollKind kind = CollKind::barrier;
-  std::size_t count = 0;
-  int root = 0;
-  const void* in = nullptr;
-  int color = 0, key = 0;
-};
+using detail::CollKind;
+using detail::Post;
 
 }  // namespace
 
@@ -103,19 +82,6 @@ class Group {
 
   int size() const { return int(world_rank.size()); }
 
-  void check_matched(int rank) const {
-    const Post& me = posts[std::size_t(rank)];
-    for (int r = 0; r < size(); ++r) {
-      const Post& other = posts[std::size_t(r)];
-      if (other.kind != me.kind || other.count != me.count || other.root != me.root)
-        throw CommError("collective mismatch on a communicator of " + std::to_string(size()) +
-                        " ranks: rank " + std::to_string(rank) + " called " + kind_name(me.kind) +
-                        "(" + std::to_string(me.count) + ") while rank " + std::to_string(r) +
-                        " called " + kind_name(other.kind) + "(" + std::to_string(other.count) +
-                        ")");
-    }
-  }
-
   std::shared_ptr<InProcWorld> world;
   std::vector<int> world_rank;  // group rank -> world rank
   std::vector<Post> posts;
@@ -124,22 +90,6 @@ class Group {
   std::uint64_t generation = 0;
   int arrived = 0;
 };
-
-template <class T>
-void reduce_slice(const std::vector<Post>& posts, std::size_t begin, std::size_t end, T* out,
-                  ReduceOp op) {
-  // Rank order 0..P-1 for every element: the fixed order that makes runs reproducible.
-  const T* first = static_cast<const T*>(posts[0].in);
-  for (std::size_t j = begin; j < end; ++j) out[j] = first[j];
-  for (std::size_t r = 1; r < posts.size(); ++r) {
-    const T* in = static_cast<const T*>(posts[r].in);
-    for (std::size_t j = begin; j < end; ++j) out[j] += in[j];
-  }
-  if (op == ReduceOp::mean) {
-    const T inv = T(1) / T(posts.size());
-    for (std::size_t j = begin; j < end; ++j) out[j] *= inv;
-  }
-}
 
 class InProcComm final : public Communicator {
  public:
@@ -171,13 +121,9 @@ class InProcComm final : public Communicator {
           // pick theirs up after the second phase.
           if (rank_ != 0) return;
           g.split_groups.clear();
-          std::map<int, std::vector<std::pair<int, int>>> by_color;  // color -> (key, rank)
-          for (int r = 0; r < g.size(); ++r)
-            by_color[g.posts[std::size_t(r)].color].emplace_back(g.posts[std::size_t(r)].key, r);
-          for (auto& [c, order] : by_color) {
-            std::sort(order.begin(), order.end());
+          for (auto& [c, ranks] : detail::split_members(g.posts)) {
             std::vector<int> members;
-            for (auto [k, r] : order) members.push_back(g.world_rank[std::size_t(r)]);
+            for (int r : ranks) members.push_back(g.world_rank[std::size_t(r)]);
             g.split_groups[c] = std::make_shared<Group>(g.world, std::move(members));
           }
         },
@@ -202,9 +148,11 @@ class InProcComm final : public Communicator {
           const std::size_t P = std::size_t(g.size()), r = std::size_t(rank_);
           const std::size_t begin = n * r / P, end = n * (r + 1) / P;
           if (type == DType::f32)
-            reduce_slice(g.posts, begin, end, reinterpret_cast<float*>(g.scratch.data()), op);
+            detail::reduce_slice(g.posts, begin, end, reinterpret_cast<float*>(g.scratch.data()),
+                                 op);
           else
-            reduce_slice(g.posts, begin, end, reinterpret_cast<double*>(g.scratch.data()), op);
+            detail::reduce_slice(g.posts, begin, end, reinterpret_cast<double*>(g.scratch.data()),
+                                 op);
         },
         [&](Group& g) { std::memcpy(buf, g.scratch.data(), bytes); }, bytes);
   }
@@ -318,7 +266,7 @@ class InProcComm final : public Communicator {
     if (g.arrived + 1 == g.size() && g.scratch.size() < scratch_bytes)
       g.scratch.resize(scratch_bytes);  // the last to arrive sizes it; nobody is using it now
     g.arrive_and_wait(lock);
-    g.check_matched(rank_);
+    detail::check_matched(g.posts, rank_);
     lock.unlock();
     work(g);
     lock.lock();
