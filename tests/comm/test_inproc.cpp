@@ -4,6 +4,7 @@
 #include <numeric>
 #include <vector>
 
+#include "herd/comm/sim.hpp"
 #include "herd/comm/threads.hpp"
 #include "herd/comm/traffic.hpp"
 #include "herd/core/error.hpp"
@@ -12,10 +13,22 @@
 namespace herd::comm {
 namespace {
 
-class InProc : public ::testing::TestWithParam<int> {};
+// Every communicator test runs on both runtimes and on several world sizes.
+using Program = std::function<void(Communicator&)>;
+using RuntimeFn = std::function<void(int, const Program&)>;
+const RuntimeFn threads_runtime = [](int p, const Program& f) { run_threads(p, f); };
+const RuntimeFn sim_runtime = [](int p, const Program& f) { run_sim(SimSpec{}, p, f); };
+
+class InProc : public ::testing::TestWithParam<std::tuple<const char*, int>> {
+ protected:
+  void run_threads(int p, const Program& f) {
+    (std::string(std::get<0>(GetParam())) == "sim" ? sim_runtime : threads_runtime)(p, f);
+  }
+  int world() const { return std::get<1>(GetParam()); }
+};
 
 TEST_P(InProc, AllreduceSumsInRankOrderOnEveryRank) {
-  const int P = GetParam();
+  const int P = world();
   const std::size_t n = 1001;  // not a multiple of P: uneven slices
   // Values whose float sum depends on the order of addition.
   auto contribution = [&](int r) {
@@ -38,7 +51,7 @@ TEST_P(InProc, AllreduceSumsInRankOrderOnEveryRank) {
 }
 
 TEST_P(InProc, BroadcastAllgatherAndDoubleSum) {
-  const int P = GetParam();
+  const int P = world();
   run_threads(P, [&](Communicator& c) {
     std::vector<float> b(5, float(c.rank()));
     c.broadcast(b, P - 1);
@@ -57,7 +70,7 @@ TEST_P(InProc, BroadcastAllgatherAndDoubleSum) {
 }
 
 TEST_P(InProc, SplitMakesIndependentGroups) {
-  const int P = GetParam();
+  const int P = world();
   run_threads(P, [&](Communicator& c) {
     auto sub = c.split(c.rank() % 2, -c.rank());  // key reverses the order
     const int members = P / 2 + (c.rank() % 2 == 0 ? P % 2 : 0);
@@ -77,7 +90,7 @@ TEST_P(InProc, SplitMakesIndependentGroups) {
 }
 
 TEST_P(InProc, PointToPointFromAnySourceKeepsPerSourceOrder) {
-  const int P = GetParam();
+  const int P = world();
   if (P == 1) GTEST_SKIP() << "needs a peer";
   run_threads(P, [&](Communicator& c) {
     if (c.rank() == 0) {
@@ -98,7 +111,7 @@ TEST_P(InProc, PointToPointFromAnySourceKeepsPerSourceOrder) {
 }
 
 TEST_P(InProc, TrafficFollowsTheCostModelAndCanBePaused) {
-  const int P = GetParam();
+  const int P = world();
   run_threads(P, [&](Communicator& c) {
     std::vector<float> x(100);
     c.allreduce(x, ReduceOp::mean);
@@ -113,7 +126,13 @@ TEST_P(InProc, TrafficFollowsTheCostModelAndCanBePaused) {
   EXPECT_EQ(traffic::allreduce_bytes(400, 1), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(WorldSizes, InProc, ::testing::Values(1, 2, 3, 5, 8));
+INSTANTIATE_TEST_SUITE_P(RuntimesAndWorldSizes, InProc,
+                         ::testing::Combine(::testing::Values("threads", "sim"),
+                                            ::testing::Values(1, 2, 3, 5, 8)),
+                         [](const auto& param_info) {
+                           return std::string(std::get<0>(param_info.param)) + "_" +
+                                  std::to_string(std::get<1>(param_info.param));
+                         });
 
 TEST(InProcFailure, OneRankThrowingStopsEveryRankWithItsError) {
   std::atomic<int> aborted{0};

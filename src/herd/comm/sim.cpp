@@ -1,0 +1,478 @@
+#include "herd/comm/sim.hpp"
+
+#include <boost/context/fiber.hpp>
+#include <boost/context/protected_fixedsize_stack.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <queue>
+
+#include "herd/comm/posts.hpp"
+#include "herd/core/error.hpp"
+#include "herd/core/rng.hpp"
+
+namespace herd::comm {
+
+namespace {
+int ceil_log2(int p) {
+  int steps = 0;
+  while ((1 << steps) < p) ++steps;
+  return steps;
+}
+}  // namespace
+
+double NetworkModel::allreduce(double bytes, int p) const {
+  return p <= 1 ? 0 : 2.0 * (p - 1) * message(bytes / p);
+}
+double NetworkModel::broadcast(double bytes, int p) const {
+  return p <= 1 ? 0 : ceil_log2(p) * message(bytes);
+}
+double NetworkModel::allgather(double bytes_each, int p) const {
+  return p <= 1 ? 0 : (p - 1) * message(bytes_each);
+}
+double NetworkModel::barrier(int p) const {
+  return p <= 1 ? 0 : ceil_log2(p) * message(0);
+}
+
+namespace {
+
+namespace ctx = boost::context;
+using detail::CollKind;
+using detail::Post;
+constexpr double never = std::numeric_limits<double>::infinity();
+
+// One communicator's ranks and its collective in progress.
+struct SimGroup {
+  explicit SimGroup(std::vector<int> members)
+      : world_rank(std::move(members)),
+        posts(world_rank.size()),
+        outs(world_rank.size()),
+        arrival(world_rank.size()),
+        metered(world_rank.size()) {}
+  int size() const { return int(world_rank.size()); }
+  std::vector<int> world_rank;  // group rank -> world rank
+  std::vector<Post> posts;
+  std::vector<void*> outs;      // where each member wants its result
+  std::vector<double> arrival;  // each member's clock when it arrived
+  std::vector<char> metered;
+  int arrived = 0;
+  std::map<int, std::shared_ptr<SimGroup>> split_groups;
+};
+
+enum class Wait { none, recv, compute, collective, done };
+
+struct Envelope {
+  Message message;
+};
+
+struct Proc {
+  ctx::fiber fiber;  // the process, while it is suspended
+  ctx::fiber sink;   // the scheduler, while the process runs
+  double clock = 0;
+  double wake = never;        // when the scheduler resumes it
+  std::uint64_t version = 0;  // invalidates older heap entries
+  Wait wait = Wait::none;
+  int want_source = any_source, want_tag = any_tag;  // recv, or the compute interrupt tag
+  // Arrived or in-flight messages by (arrival time, send sequence): received in that order.
+  std::map<std::pair<double, std::uint64_t>, Message> mailbox;
+  std::vector<Fault> faults;  // pending, by time
+  Rng noise{0, 0};
+  std::chrono::steady_clock::time_point resumed_at;
+};
+
+class SimWorld;
+
+class SimComm final : public Communicator {
+ public:
+  SimComm(SimWorld& world, std::shared_ptr<SimGroup> group, int rank)
+      : world_(world), group_(std::move(group)), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return group_->size(); }
+  double now() const override;
+  void abort(const std::string& reason) override;
+  std::unique_ptr<Communicator> split(int color, int key) override;
+  bool compute(double samples, int interrupt_tag) override;
+
+ protected:
+  void do_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) override;
+  void do_broadcast(void* buf, std::size_t n, DType type, int root) override;
+  void do_allgather(const void* mine, void* all, std::size_t n, DType type) override;
+  void do_barrier() override;
+  void do_send(int dest, int tag, CSpan data) override;
+  Message do_recv(int source, int tag) override;
+  std::optional<Message> do_try_recv(int source, int tag) override;
+  bool do_probe(int tag) override;
+
+ private:
+  int me() const { return group_->world_rank[std::size_t(rank_)]; }
+  // Posts this rank's part; the last to arrive completes the collective with `complete`.
+  template <class Complete>
+  void collective(const Post& post, void* out, Complete&& complete);
+  std::optional<Message> take(int source, int tag, double by);
+  void check_rank(int r, const char* what) const;
+
+  SimWorld& world_;
+  std::shared_ptr<SimGroup> group_;
+  int rank_;
+};
+
+class SimWorld {
+ public:
+  SimWorld(const SimSpec& spec, int ranks) : spec_(spec), procs_(std::size_t(ranks)) {
+    for (int r = 0; r < ranks; ++r) {
+      Proc& p = procs_[std::size_t(r)];
+      p.noise = Rng(spec.compute.seed, streams::compute_noise_base + std::uint64_t(r));
+      for (const Fault& f : spec.faults)
+        if (f.rank == r) p.faults.push_back(f);
+      std::sort(p.faults.begin(), p.faults.end(),
+                [](const Fault& a, const Fault& b) { return a.time < b.time; });
+    }
+  }
+
+  SimStats run(const std::function<void(Communicator&)>& program) {
+    const int n = int(procs_.size());
+    std::vector<int> all(procs_.size());
+    for (int r = 0; r < n; ++r) all[std::size_t(r)] = r;
+    auto world_group = std::make_shared<SimGroup>(all);
+    std::vector<std::unique_ptr<SimComm>> comms;
+    for (int r = 0; r < n; ++r) comms.push_back(std::make_unique<SimComm>(*this, world_group, r));
+    for (int r = 0; r < n; ++r) {
+      Proc& p = procs_[std::size_t(r)];
+      p.fiber = ctx::fiber(std::allocator_arg, ctx::protected_fixedsize_stack(spec_.stack_bytes),
+                           [this, r, &program, &comms](ctx::fiber&& sink) {
+                             Proc& self = procs_[std::size_t(r)];
+                             self.sink = std::move(sink);
+                             try {
+                               program(*comms[std::size_t(r)]);
+                             } catch (const ctx::detail::forced_unwind&) {
+                               throw;  // a stuck fiber being destroyed: let it unwind
+                             } catch (...) {
+                               fail(r, std::current_exception());
+                             }
+                             self.wait = Wait::done;
+                             return std::move(self.sink);
+                           });
+      schedule(r, 0.0);
+    }
+    SimStats stats;
+    while (!heap_.empty()) {
+      const Entry e = heap_.top();
+      heap_.pop();
+      Proc& p = procs_[std::size_t(e.rank)];
+      if (e.version != p.version || p.wait == Wait::done) continue;
+      p.clock = std::max(p.clock, e.time);
+      p.wake = never;
+      ++stats.events;
+      p.resumed_at = std::chrono::steady_clock::now();
+      p.fiber = std::move(p.fiber).resume();
+      stats.end_time = std::max(stats.end_time, p.clock);
+    }
+    if (root_cause_) std::rethrow_exception(root_cause_);
+    std::string stuck;
+    for (int r = 0; r < n; ++r) {
+      const Proc& p = procs_[std::size_t(r)];
+      if (p.wait == Wait::done) continue;
+      stuck += "\n  rank " + std::to_string(r) + " at t = " + std::to_string(p.clock) + ": " +
+               describe_wait(p);
+    }
+    if (!stuck.empty()) {
+      // Unwind the stuck fibers before reporting (destroying them unwinds their stacks).
+      for (auto& p : procs_) p.fiber = {};
+      throw CommError("simulation deadlock: no process can make progress" + stuck);
+    }
+    return stats;
+  }
+
+  Proc& proc(int r) { return procs_[std::size_t(r)]; }
+  const SimSpec& spec() const { return spec_; }
+  std::uint64_t next_sequence() { return ++sequence_; }
+
+  // Makes rank r runnable at virtual time t (replacing any earlier wake-up).
+  void schedule(int r, double t) {
+    Proc& p = procs_[std::size_t(r)];
+    p.wake = t;
+    heap_.push(Entry{t, r, ++p.version});
+  }
+
+  // Suspends the running process `r` until the scheduler resumes it; then applies its
+  // faults and the job's abort.
+  void block(int r) {
+    Proc& p = procs_[std::size_t(r)];
+    throw_if_aborted();  // a process that starts or calls after the abort never waits
+    p.sink = std::move(p.sink).resume();
+    p.wait = Wait::none;
+    if (aborted_) throw CommError(abort_reason_);
+    while (!p.faults.empty() && p.faults.front().time <= p.clock) {
+      const Fault f = p.faults.front();
+      p.faults.erase(p.faults.begin());
+      if (f.kind == FaultKind::die)
+        throw CommError("rank " + std::to_string(r) + " died at virtual time " +
+                        std::to_string(f.time) + " (injected fault)");
+      schedule(r, p.clock + f.duration);  // stall, then carry on
+      p.sink = std::move(p.sink).resume();
+      if (aborted_) throw CommError(abort_reason_);
+    }
+  }
+
+  void throw_if_aborted() const {
+    if (aborted_) throw CommError(abort_reason_);
+  }
+
+  void abort(const std::string& reason) {
+    if (aborted_) return;
+    aborted_ = true;
+    abort_reason_ = reason;
+    // Every waiting process resumes, finds the abort and unwinds.
+    for (int r = 0; r < int(procs_.size()); ++r)
+      if (procs_[std::size_t(r)].wait != Wait::done) schedule(r, procs_[std::size_t(r)].clock);
+  }
+
+  void fail(int r, std::exception_ptr e) {
+    if (!root_cause_) root_cause_ = e;
+    std::string what = "unknown error";
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      what = ex.what();
+    } catch (...) {
+    }
+    abort("rank " + std::to_string(r) + " failed: " + what);
+  }
+
+ private:
+  struct Entry {
+    double time;
+    int rank;
+    std::uint64_t version;
+    bool operator<(const Entry& o) const {  // std::priority_queue is a max-heap
+      return time != o.time ? time > o.time : rank > o.rank;
+    }
+  };
+
+  static std::string describe_wait(const Proc& p) {
+    switch (p.wait) {
+      case Wait::recv:
+        return "recv(source " +
+               (p.want_source == any_source ? std::string("any") : std::to_string(p.want_source)) +
+               ", tag " +
+               (p.want_tag == any_tag ? std::string("any") : std::to_string(p.want_tag)) + ")";
+      case Wait::collective:
+        return "a collective that not every rank entered";
+      case Wait::compute:
+        return "compute";
+      default:
+        return "?";
+    }
+  }
+
+  const SimSpec& spec_;
+  std::vector<Proc> procs_;
+  std::priority_queue<Entry> heap_;
+  std::uint64_t sequence_ = 0;
+  bool aborted_ = false;
+  std::string abort_reason_;
+  std::exception_ptr root_cause_;
+};
+
+double SimComm::now() const {
+  return world_.proc(me()).clock;
+}
+
+void SimComm::abort(const std::string& reason) {
+  world_.abort(reason);
+}
+
+void SimComm::check_rank(int r, const char* what) const {
+  if (r < 0 || r >= size())
+    throw CommError("rank " + std::to_string(rank_) + ": cannot " + what + " rank " +
+                    std::to_string(r) + " of a communicator of " + std::to_string(size()));
+}
+
+bool SimComm::compute(double samples, int interrupt_tag) {
+  const int r = me();
+  Proc& p = world_.proc(r);
+  const SimSpec& spec = world_.spec();
+  double seconds = 0;
+  if (spec.measured_time)
+    seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - p.resumed_at).count();
+  else if (!spec.compute.empty())
+    seconds = spec.compute.duration(r, samples, p.noise);
+  const double done = p.clock + seconds;
+  double wake = done;
+  if (interrupt_tag != no_interrupt) {
+    for (const auto& [when, m] : p.mailbox)
+      if (m.tag == interrupt_tag) {
+        wake = std::min(wake, when.first);
+        break;
+      }
+  }
+  p.wait = Wait::compute;
+  p.want_source = any_source;
+  p.want_tag = interrupt_tag;
+  world_.schedule(r, wake);
+  world_.block(r);
+  return interrupt_tag == no_interrupt || !do_probe(interrupt_tag);
+}
+
+std::optional<Message> SimComm::take(int source, int tag, double by) {
+  Proc& p = world_.proc(me());
+  for (auto it = p.mailbox.begin(); it != p.mailbox.end() && it->first.first <= by; ++it) {
+    if ((source == any_source || it->second.source == source) &&
+        (tag == any_tag || it->second.tag == tag)) {
+      Message m = std::move(it->second);
+      p.mailbox.erase(it);
+      return m;
+    }
+  }
+  return std::nullopt;
+}
+
+void SimComm::do_send(int dest, int tag, CSpan data) {
+  world_.throw_if_aborted();
+  check_rank(dest, "send to");
+  const int from = me(), to = group_->world_rank[std::size_t(dest)];
+  const double arrival =
+      world_.proc(from).clock +
+      (metered() ? world_.spec().network.message(double(data.size_bytes())) : 0.0);
+  Proc& q = world_.proc(to);
+  q.mailbox.emplace(std::pair{arrival, world_.next_sequence()},
+                    Message{rank_, tag, std::vector<float>(data.begin(), data.end())});
+  // Wake the receiver earlier if this message is what it waits for.
+  const bool wanted =
+      (q.wait == Wait::recv && (q.want_source == any_source || q.want_source == rank_) &&
+       (q.want_tag == any_tag || q.want_tag == tag)) ||
+      (q.wait == Wait::compute && q.want_tag == tag);
+  if (wanted && arrival < q.wake) world_.schedule(to, arrival);
+}
+
+Message SimComm::do_recv(int source, int tag) {
+  if (source != any_source) check_rank(source, "receive from");
+  const int r = me();
+  Proc& p = world_.proc(r);
+  while (true) {
+    if (auto m = take(source, tag, p.clock)) return std::move(*m);
+    double first = never;
+    for (const auto& [when, m] : p.mailbox)
+      if ((source == any_source || m.source == source) && (tag == any_tag || m.tag == tag)) {
+        first = when.first;
+        break;
+      }
+    p.wait = Wait::recv;
+    p.want_source = source;
+    p.want_tag = tag;
+    if (first < never) world_.schedule(r, first);
+    world_.block(r);
+  }
+}
+
+std::optional<Message> SimComm::do_try_recv(int source, int tag) {
+  world_.throw_if_aborted();
+  if (source != any_source) check_rank(source, "receive from");
+  return take(source, tag, world_.proc(me()).clock);
+}
+
+bool SimComm::do_probe(int tag) {
+  const Proc& p = world_.proc(me());
+  for (const auto& [when, m] : p.mailbox) {
+    if (when.first > p.clock) break;
+    if (tag == any_tag || m.tag == tag) return true;
+  }
+  return false;
+}
+
+template <class Complete>
+void SimComm::collective(const Post& post, void* out, Complete&& complete) {
+  SimGroup& g = *group_;
+  const int r = me();
+  Proc& p = world_.proc(r);
+  g.posts[std::size_t(rank_)] = post;
+  g.outs[std::size_t(rank_)] = out;
+  g.arrival[std::size_t(rank_)] = p.clock;
+  g.metered[std::size_t(rank_)] = metered();
+  p.wait = Wait::collective;
+  if (++g.arrived < g.size()) {
+    world_.block(r);  // the last to arrive completes it and schedules everyone
+    return;
+  }
+  g.arrived = 0;
+  detail::check_matched(g.posts, rank_);
+  const double cost = complete(g);
+  double latest = 0;
+  for (double t : g.arrival) latest = std::max(latest, t);
+  for (int m = 0; m < g.size(); ++m) {
+    // Metered collectives synchronise: everyone leaves at the latest arrival plus the cost.
+    // Unmetered ones (evaluation) are instrumentation: nobody's clock moves.
+    const double leave = g.metered[std::size_t(m)] ? latest + cost : g.arrival[std::size_t(m)];
+    world_.schedule(g.world_rank[std::size_t(m)], leave);
+  }
+  world_.block(r);
+}
+
+void SimComm::do_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) {
+  const std::size_t bytes = n * size_of(type);
+  collective(Post{CollKind::allreduce, n, 0, buf, 0, 0}, buf, [&](SimGroup& g) {
+    std::vector<std::byte> result(bytes);
+    if (type == DType::f32)
+      detail::reduce_slice(g.posts, 0, n, reinterpret_cast<float*>(result.data()), op);
+    else
+      detail::reduce_slice(g.posts, 0, n, reinterpret_cast<double*>(result.data()), op);
+    for (void* o : g.outs) std::memcpy(o, result.data(), bytes);
+    return world_.spec().network.allreduce(double(bytes), g.size());
+  });
+}
+
+void SimComm::do_broadcast(void* buf, std::size_t n, DType type, int root) {
+  const std::size_t bytes = n * size_of(type);
+  collective(Post{CollKind::broadcast, n, root, buf, 0, 0}, buf, [&](SimGroup& g) {
+    const void* src = g.posts[std::size_t(root)].in;
+    for (int m = 0; m < g.size(); ++m)
+      if (m != root) std::memcpy(g.outs[std::size_t(m)], src, bytes);
+    return world_.spec().network.broadcast(double(bytes), g.size());
+  });
+}
+
+void SimComm::do_allgather(const void* mine, void* all, std::size_t n, DType type) {
+  const std::size_t bytes = n * size_of(type);
+  collective(Post{CollKind::allgather, n, 0, mine, 0, 0}, all, [&](SimGroup& g) {
+    for (int m = 0; m < g.size(); ++m)
+      for (int r = 0; r < g.size(); ++r)
+        std::memcpy(static_cast<std::byte*>(g.outs[std::size_t(m)]) + std::size_t(r) * bytes,
+                    g.posts[std::size_t(r)].in, bytes);
+    return world_.spec().network.allgather(double(bytes), g.size());
+  });
+}
+
+void SimComm::do_barrier() {
+  collective(Post{CollKind::barrier, 0, 0, nullptr, 0, 0}, nullptr,
+             [&](SimGroup& g) { return world_.spec().network.barrier(g.size()); });
+}
+
+std::unique_ptr<Communicator> SimComm::split(int color, int key) {
+  collective(Post{CollKind::split, 0, 0, nullptr, color, key}, nullptr, [&](SimGroup& g) {
+    g.split_groups.clear();
+    for (auto& [c, ranks] : detail::split_members(g.posts)) {
+      std::vector<int> members;
+      for (int r : ranks) members.push_back(g.world_rank[std::size_t(r)]);
+      g.split_groups[c] = std::make_shared<SimGroup>(std::move(members));
+    }
+    return 0.0;
+  });
+  auto mine = group_->split_groups.at(color);
+  const auto& members = mine->world_rank;
+  const int new_rank = int(std::find(members.begin(), members.end(), me()) - members.begin());
+  return std::make_unique<SimComm>(world_, mine, new_rank);
+}
+
+}  // namespace
+
+SimStats run_sim(const SimSpec& spec, int ranks,
+                 const std::function<void(Communicator&)>& program) {
+  SimWorld world(spec, ranks);
+  return world.run(program);
+}
+
+}  // namespace herd::comm

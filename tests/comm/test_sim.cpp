@@ -1,0 +1,166 @@
+// The simulator's clock: compute, messages, collectives, faults, failures and deadlocks.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "herd/comm/sim.hpp"
+#include "herd/core/error.hpp"
+
+namespace herd::comm {
+namespace {
+
+SimSpec with_tau(std::vector<double> tau) {
+  SimSpec s;
+  s.compute.tau = std::move(tau);
+  return s;
+}
+
+TEST(Sim, SynchronousStepTakesTheSlowestWorkersTime) {
+  // Naive minibatch SGD's pattern: compute, then allreduce. Without noise and with a free
+  // network every iteration takes exactly tau_max.
+  const std::vector<double> tau{0.5, 2.0, 1.25, 0.75};
+  std::vector<double> finish(4);
+  const SimStats stats = run_sim(with_tau(tau), 4, [&](Communicator& c) {
+    std::vector<float> g(3, 1.0f);
+    for (int it = 0; it < 10; ++it) {
+      c.compute(1);
+      c.allreduce(g, ReduceOp::mean);
+      EXPECT_DOUBLE_EQ(c.now(), 2.0 * (it + 1));
+    }
+    finish[std::size_t(c.rank())] = c.now();
+  });
+  for (double t : finish) EXPECT_DOUBLE_EQ(t, 20.0);
+  EXPECT_DOUBLE_EQ(stats.end_time, 20.0);
+}
+
+TEST(Sim, MessagesArriveAfterLatencyPlusBytesOverBandwidthInArrivalOrder) {
+  SimSpec s = with_tau({1.0, 1.0, 3.0});
+  s.network.latency = 0.1;
+  s.network.bandwidth = 400;  // bytes per second: 100 floats take 1 s
+  run_sim(s, 3, [&](Communicator& c) {
+    if (c.rank() == 0) {
+      // Rank 2 sends earlier in program order but later in virtual time.
+      Message first = c.recv(any_source, 7);
+      EXPECT_EQ(first.source, 1);
+      EXPECT_DOUBLE_EQ(c.now(), 1.0 + 0.1 + 1.0);
+      Message second = c.recv(any_source, 7);
+      EXPECT_EQ(second.source, 2);
+      EXPECT_DOUBLE_EQ(c.now(), 3.0 + 0.1 + 0.01);
+    } else {
+      c.compute(1);
+      c.send(0, 7, std::vector<float>(c.rank() == 1 ? 100 : 1));
+    }
+  });
+}
+
+TEST(Sim, CollectiveCostsFollowTheNetworkModel) {
+  SimSpec s;
+  s.network.latency = 1e-3;
+  s.network.bandwidth = 1e6;
+  const NetworkModel& n = s.network;
+  EXPECT_DOUBLE_EQ(n.allreduce(4000, 4), 2 * 3 * (1e-3 + 1000 / 1e6));
+  EXPECT_DOUBLE_EQ(n.broadcast(4000, 5), 3 * (1e-3 + 4000 / 1e6));
+  run_sim(s, 4, [&](Communicator& c) {
+    std::vector<float> x(1000);
+    c.allreduce(x, ReduceOp::sum);
+    EXPECT_DOUBLE_EQ(c.now(), n.allreduce(4000, 4));
+    {
+      Unmetered quiet(c);  // evaluation traffic moves no clock
+      c.allreduce(x, ReduceOp::sum);
+    }
+    EXPECT_DOUBLE_EQ(c.now(), n.allreduce(4000, 4));
+  });
+}
+
+TEST(Sim, ComputeIsInterruptedByTheAwaitedTag) {
+  run_sim(with_tau({10.0, 1.0}), 2, [&](Communicator& c) {
+    if (c.rank() == 0) {
+      EXPECT_FALSE(c.compute(1, 5));  // rank 1's message at t = 1 stops the 10 s of work
+      EXPECT_DOUBLE_EQ(c.now(), 1.0);
+      EXPECT_EQ(c.recv(1, 5).source, 1);
+      EXPECT_TRUE(c.compute(1, 5));  // nothing interrupts this one
+      EXPECT_DOUBLE_EQ(c.now(), 11.0);
+    } else {
+      c.compute(1);
+      c.send(0, 5, std::vector<float>{1});
+    }
+  });
+}
+
+TEST(Sim, NoiseAndStragglersAreDrawnFromTheSeed) {
+  auto end_times = [](std::uint64_t seed) {
+    SimSpec s = with_tau({1.0, 1.0});
+    s.compute.noise = ComputeNoise::half_normal;
+    s.compute.noise_scale = {0.5, 0.5};
+    s.compute.straggler_prob = 0.1;
+    s.compute.straggler_factor = 10;
+    s.compute.seed = seed;
+    std::vector<double> t(2);
+    run_sim(s, 2, [&](Communicator& c) {
+      for (int i = 0; i < 100; ++i) c.compute(1);
+      t[std::size_t(c.rank())] = c.now();
+    });
+    return t;
+  };
+  EXPECT_EQ(end_times(1), end_times(1));
+  EXPECT_NE(end_times(1), end_times(2));
+  // Mean per gradient: 1 + 0.5 sqrt(2/pi), times 1 + 0.1 * 9 for stragglers: about 2.5.
+  const auto t = end_times(3);
+  EXPECT_GT(t[0] / 100, 1.5);
+  EXPECT_LT(t[0] / 100, 4.0);
+}
+
+TEST(Sim, InjectedFaults) {
+  SimSpec s = with_tau({1.0, 1.0});
+  s.faults.push_back(Fault{1, 2.5, FaultKind::stall, 10.0});
+  run_sim(s, 2, [&](Communicator& c) {
+    for (int i = 0; i < 5; ++i) c.compute(1);
+    EXPECT_DOUBLE_EQ(c.now(), c.rank() == 1 ? 15.0 : 5.0);
+  });
+  SimSpec d = with_tau({1.0, 1.0, 1.0});
+  d.faults.push_back(Fault{2, 3.5, FaultKind::die, 0});
+  try {
+    run_sim(d, 3, [&](Communicator& c) {
+      std::vector<float> x(2);
+      for (int i = 0; i < 10; ++i) {
+        c.compute(1);
+        c.allreduce(x, ReduceOp::sum);
+      }
+    });
+    FAIL() << "expected the dead rank's error";
+  } catch (const CommError& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 2 died at virtual time 3.5"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Sim, FailureOfOneRankUnwindsEveryOther) {
+  int unwound = 0;
+  EXPECT_THROW(run_sim(with_tau({1, 1, 1}), 3,
+                       [&](Communicator& c) {
+                         if (c.rank() == 1) throw Diverged("rank 1 saw nan");
+                         try {
+                           c.recv(1, 0);
+                         } catch (const CommError&) {
+                           ++unwound;
+                           throw;
+                         }
+                       }),
+               Diverged);
+  EXPECT_EQ(unwound, 2);
+}
+
+TEST(Sim, DeadlockIsReportedWithEveryWait) {
+  try {
+    run_sim(SimSpec{}, 2, [&](Communicator& c) { c.recv(1 - c.rank(), 3); });
+    FAIL() << "expected a deadlock report";
+  } catch (const CommError& e) {
+    EXPECT_NE(std::string(e.what()).find("deadlock"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("rank 1 at t = 0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("recv(source 0, tag 3)"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace herd::comm
