@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "herd/algo/job.hpp"
+#include "herd/comm/sim.hpp"
 #include "herd/comm/threads.hpp"
 #include "herd/data/libsvm.hpp"
 #include "herd/data/partition.hpp"
@@ -197,6 +198,32 @@ TEST_P(SyncWorlds, HierarchicalAveragingKeepsGroupsApartBetweenGlobalRounds) {
   for (int k = 1; k < K; ++k) {
     const bool same_group = k < K / 2;
     EXPECT_EQ(x[std::size_t(k)] == x[0], same_group) << "rank " << k;
+  }
+}
+
+TEST_P(SyncWorlds, SimAndThreadsGiveBitIdenticalParameters) {
+  const int K = GetParam();
+  const auto train = synthetic_logistic();
+  const auto problem = logistic_problem(K, 4, train);
+  comm::SimSpec heterogeneous;  // virtual time must not change a synchronous trajectory
+  for (int k = 0; k < K; ++k) heterogeneous.compute.tau.push_back(1.0 + k);
+  heterogeneous.compute.reference_batch = 4;  // tau_k per minibatch of 4
+  const Runtime sim = [&](int ranks, const std::function<void(comm::Communicator&)>& f) {
+    comm::run_sim(heterogeneous, ranks, f);
+  };
+  for (const char* algo : {"minibatch_sgd", "local_sgd"}) {
+    JobSpec j = job_for(*problem, algo, K, 60, 0.5);
+    j.settings.period = 4;
+    j.optimizer.rule = optim::Rule::nesterov;
+    const JobResult on_threads = run_job(j, comm::run_threads);
+    const JobResult on_sim = run_job(j, sim);
+    EXPECT_EQ(on_threads.final_x, on_sim.final_x) << algo;
+    auto strip_time = [](MetricsRow row) {
+      std::erase_if(row.fields, [](const auto& f) { return f.first == "time"; });
+      return row.fields;
+    };
+    EXPECT_EQ(strip_time(on_threads.last), strip_time(on_sim.last)) << algo;
+    EXPECT_DOUBLE_EQ(on_sim.last.number("time"), 60.0 * K) << algo;  // tau_max per step
   }
 }
 
