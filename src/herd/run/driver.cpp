@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "herd/algo/job.hpp"
+#include "herd/comm/sim.hpp"
 #include "herd/comm/threads.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/text.hpp"
@@ -128,7 +129,8 @@ RunPlan plan(const Config& config, const std::string& label) {
   p.config = config;
   p.label = label;
   p.job.algorithm = config.get_string("algo.name");
-  algo::make_algorithm(p.job.algorithm);  // refuses names this build does not provide
+  // Refuses names this build does not provide.
+  const bool server = algo::make_algorithm(p.job.algorithm)->needs_server();
   p.job.workers = int(config.get_int("algo.workers"));
   p.job.seed = std::uint64_t(config.get_int("run.seed"));
 
@@ -140,6 +142,19 @@ RunPlan plan(const Config& config, const std::string& label) {
   s.outer_nesterov = config.get_string("algo.outer_optimizer") == "nesterov";
   s.outer_lr = float(config.get_number("algo.outer_lr"));
   s.outer_momentum = float(config.get_number("algo.outer_momentum"));
+  s.estimate_tau = config.get_string("algo.rescale_tau") == "estimated";
+  s.tau_ema = config.get_number("algo.tau_ema");
+  s.delay_threshold = config.get_int("algo.delay_threshold");
+  s.ringmaster_restart = config.get_string("algo.ringmaster_mode") == "restart";
+  s.server_batch = config.get_int("algo.server_batch");
+  p.runtime = config.get_string("run.runtime");
+  p.cluster = make_cluster(config, p.job.workers, server, p.job.seed);
+  s.tau = p.cluster.worker_tau;
+  if (p.job.algorithm == "rescaled_asgd" && !s.estimate_tau && s.tau.empty())
+    throw InvalidInput(
+        "algo.name = \"rescaled_asgd\" with algo.rescale_tau = \"known\" needs "
+        "the workers' compute times: set cluster.compute_times (or "
+        "algo.rescale_tau = \"estimated\")");
   if (s.group_size > 0) {
     if (p.job.workers % s.group_size != 0)
       throw InvalidInput(fmt::format("algo.group_size = {} does not divide algo.workers = {}",
@@ -256,6 +271,19 @@ class ProgressSink final : public algo::MetricsSink {
   std::chrono::steady_clock::time_point last_line_{};
 };
 
+// The runtime the plan asks for, with its cluster model.
+algo::Runtime runtime_of(const RunPlan& p) {
+  if (p.runtime == "sim")
+    return [&p](int ranks, const std::function<void(comm::Communicator&)>& program) {
+      comm::run_sim(p.cluster.spec, ranks, program);
+    };
+  if (p.cluster.emulate)
+    return [&p](int ranks, const std::function<void(comm::Communicator&)>& program) {
+      comm::run_threads_emulated(p.cluster.spec.compute, ranks, program);
+    };
+  return comm::run_threads;
+}
+
 std::string summary_json(const RunPlan& p, const RunResult& r, const std::string& status,
                          const std::string& error) {
   std::string out = "{\n";
@@ -268,6 +296,7 @@ std::string summary_json(const RunPlan& p, const RunResult& r, const std::string
   if (!error.empty()) field("error", quote(error));
   field("stop_reason", quote(r.stop_reason));
   field("workers", std::to_string(p.job.workers));
+  field("runtime", quote(p.runtime));
   field("seed", std::to_string(p.job.seed));
   field("data", quote(p.data_description));
   field("f_star", p.job.monitor.f_star ? fmt::format("{}", *p.job.monitor.f_star) : "null");
@@ -300,7 +329,7 @@ RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress pro
 
   const auto started = std::chrono::steady_clock::now();
   try {
-    algo::JobResult job_result = algo::run_job(job, comm::run_threads);
+    algo::JobResult job_result = algo::run_job(job, runtime_of(p));
     result.last = std::move(job_result.last);
     result.stop_reason = std::move(job_result.stop_reason);
   } catch (const std::exception& e) {

@@ -11,6 +11,7 @@
 #include "herd/model/problem.hpp"
 #include "herd/optim/optimizer.hpp"
 #include "herd/optim/schedule.hpp"
+#include "herd/run/cluster.hpp"
 #include "herd/run/config.hpp"
 
 namespace herd::run {
@@ -24,6 +25,8 @@ struct RunPlan {
   // Algorithm, workers, seed, knobs, optimizer, schedule, stopping and evaluation rules;
   // execute() adds the problem and the metrics sink.
   algo::JobSpec job;
+  std::string runtime;           // run.runtime: threads or sim
+  Cluster cluster;               // compute, network and fault models ([cluster])
   std::string data_description;  // what was loaded, for the log and summary.json
 };
 

@@ -200,6 +200,10 @@ const std::vector<SectionSpec>& section_table() {
       {"optim", "The local update rule each worker applies."},
       {"stop", "When to stop; the run stops at the first criterion met, 0 disables one."},
       {"eval", "How often and on what the full objective is evaluated."},
+      {"cluster",
+       "The modelled cluster: compute times of the workers (fixed-computation model), the "
+       "network and injected faults. The sim runtime charges them as virtual time; the threads "
+       "runtime sleeps the compute times when cluster.emulate is on."},
   };
   return sections;
 }
@@ -211,8 +215,9 @@ const std::vector<OptionSpec>& option_table() {
               "Seed of every random stream (data generation, partition, initialisation, "
               "sampling); equal seeds give equal runs.")
           .ge(0),
-      choice("run.runtime", {"threads"}, "threads",
-             "How workers execute: threads = one thread per worker in this process."),
+      choice("run.runtime", {"threads", "sim"}, "threads",
+             "How workers execute: threads = one thread per worker in this process; sim = a "
+             "deterministic discrete-event simulation with a virtual clock (see [cluster])."),
       choice("run.progress", {"auto", "bar", "lines", "none"}, "auto",
              "Progress display: bar (a live bar), lines (one line per evaluation), none; auto = "
              "bar on a terminal, lines otherwise."),
@@ -312,6 +317,23 @@ const std::vector<OptionSpec>& option_table() {
              "nesterov = Nesterov momentum with outer_lr and outer_momentum."),
       number("algo.outer_lr", 0.7, "Outer step size.").gt(0),
       number("algo.outer_momentum", 0.9, "Outer Nesterov momentum.").ge(0).lt(1),
+      choice("algo.rescale_tau", {"known", "estimated"}, "known",
+             "rescaled_asgd: rescale with the known compute times of [cluster] or with times "
+             "estimated online from each worker's inter-arrival times."),
+      number("algo.tau_ema", 0.1,
+             "rescaled_asgd with estimated tau: weight of the newest inter-arrival time in the "
+             "moving average.")
+          .gt(0)
+          .le(1),
+      integer("algo.delay_threshold", 0,
+              "ringmaster_asgd: arrivals with delay >= R are discarded; 0 = R = workers.")
+          .ge(0),
+      choice("algo.ringmaster_mode", {"discard", "restart"}, "discard",
+             "ringmaster_asgd: discard stale arrivals, or stop and restart a worker as soon as "
+             "its delay reaches R."),
+      integer("algo.server_batch", 0,
+              "malenia_sgd and rennala_sgd: S, gradients collected per step; 0 = S = workers.")
+          .ge(0),
 
       // [optim]
       choice("optim.name", {"sgd", "momentum", "nesterov"}, "sgd", "Local update rule."),
@@ -319,9 +341,12 @@ const std::vector<OptionSpec>& option_table() {
       number("optim.weight_decay", 0.0, "Weight decay of the local update.").ge(0),
 
       // [stop]
-      integer("stop.steps", 1000, "Local steps per worker; 0 = no limit.").ge(0),
+      integer("stop.steps", 1000,
+              "Local steps per worker (server updates for parameter-server algorithms); 0 = no "
+              "limit.")
+          .ge(0),
       number("stop.epochs", 0.0, "Passes over each worker's shard; 0 = no limit.").ge(0),
-      number("stop.time", 0.0, "Wall-clock seconds; 0 = no limit.").ge(0),
+      number("stop.time", 0.0, "Seconds (virtual on the sim runtime); 0 = no limit.").ge(0),
       number("stop.target_loss", 0.0,
              "Stop once the training loss F(x) is at or below this; 0 = no target.")
           .ge(0),
@@ -332,6 +357,42 @@ const std::vector<OptionSpec>& option_table() {
       // [eval]
       integer("eval.every", 50, "Evaluate the full objective every this many local steps.").ge(1),
       boolean("eval.test", true, "Also evaluate on the test set when there is one."),
+
+      // [cluster]
+      text("cluster.compute_times", "",
+           "Seconds per minibatch gradient of each worker: a comma-separated list with one "
+           "value per worker, or a formula: constant (all 1), linear (tau_i = i), sqrt "
+           "(sqrt(i)), permutation (a random permutation of 1..K drawn from run.seed). Empty = "
+           "compute takes no modelled time."),
+      choice("cluster.noise", {"none", "half_normal", "exponential", "lognormal"}, "none",
+             "Noise on each compute time: half_normal adds |N(0, s^2)|, exponential adds "
+             "Exp(mean s), lognormal multiplies by exp(N(0, s^2)); s = cluster.noise_scale."),
+      text("cluster.noise_scale", "0",
+           "s of cluster.noise: one number for every worker, sqrt (s_i = sqrt(i)), or a "
+           "comma-separated list with one value per worker."),
+      number("cluster.straggler_prob", 0.0,
+             "Probability that a gradient is slowed down by cluster.straggler_factor.")
+          .ge(0)
+          .le(1),
+      number("cluster.straggler_factor", 1.0, "Slow-down of a straggling gradient.").ge(1),
+      choice("cluster.time_model", {"declared", "measured"}, "declared",
+             "sim: charge the modelled compute times (declared) or the measured wall time of "
+             "each computation (measured)."),
+      number("cluster.latency", 0.0, "Network latency per message, seconds.").ge(0),
+      number("cluster.bandwidth", 0.0, "Network bandwidth, bytes per second; 0 = infinite.").ge(0),
+      integer("cluster.fault_rank", -1,
+              "sim: inject a fault into this worker (0-based); -1 = no fault.")
+          .ge(-1),
+      number("cluster.fault_time", 0.0, "sim: virtual time of the fault, seconds.").ge(0),
+      choice("cluster.fault_kind", {"die", "stall"}, "die",
+             "sim: the worker dies (the run ends with a communication error naming it) or "
+             "stalls for cluster.fault_duration."),
+      number("cluster.fault_duration", 0.0, "sim: length of a stall, seconds.").ge(0),
+      boolean("cluster.emulate", false,
+              "threads: sleep each worker's modelled compute time, so the fixed-computation "
+              "model runs for real."),
+      number("cluster.wall_scale", 1.0, "threads with emulate: seconds slept per modelled second.")
+          .gt(0),
   };
   return options;
 }

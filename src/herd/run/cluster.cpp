@@ -1,0 +1,107 @@
+#include "herd/run/cluster.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+
+#include "herd/core/error.hpp"
+
+namespace herd::run {
+namespace {
+
+// "1, 2.5,3" -> {1, 2.5, 3}; an empty optional when `text` is not a list of numbers.
+std::optional<std::vector<double>> number_list(const std::string& text) {
+  std::vector<double> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', pos), text.size());
+    std::string item = text.substr(pos, comma - pos);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    double v = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (item.empty() || ec != std::errc{} || end != item.data() + item.size()) return std::nullopt;
+    out.push_back(v);
+    pos = comma + 1;
+  }
+  return out;
+}
+
+// One value per worker from a list, a single number, or a formula.
+std::vector<double> per_worker(const Config& c, const std::string& key, int workers,
+                               std::uint64_t seed, bool formulas_allowed) {
+  const std::string& text = c.get_string(key);
+  std::vector<double> values;
+  if (auto list = number_list(text)) {
+    values = *list;
+    if (values.size() == 1) values.assign(std::size_t(workers), values[0]);
+  } else if (formulas_allowed) {
+    values = comm::tau_formula(text, workers, seed);  // InvalidInput names the formula
+  } else if (text == "sqrt") {
+    for (int i = 0; i < workers; ++i) values.push_back(std::sqrt(double(i + 1)));
+  } else {
+    throw InvalidInput(
+        fmt::format("{} = \"{}\": expected a number, sqrt, or a comma-separated "
+                    "list with one number per worker",
+                    key, text));
+  }
+  if (values.size() != std::size_t(workers))
+    throw InvalidInput(fmt::format("{} lists {} values but algo.workers = {}: give one per worker",
+                                   key, values.size(), workers));
+  return values;
+}
+
+}  // namespace
+
+Cluster make_cluster(const Config& c, int workers, bool server, std::uint64_t seed) {
+  Cluster out;
+  comm::SimSpec& s = out.spec;
+  const int offset = server ? 1 : 0;
+  if (!c.get_string("cluster.compute_times").empty()) {
+    try {
+      out.worker_tau = per_worker(c, "cluster.compute_times", workers, seed, true);
+    } catch (const InvalidInput& e) {
+      throw InvalidInput(std::string(e.what()).starts_with("cluster.")
+                             ? e.what()
+                             : "cluster.compute_times: " + std::string(e.what()));
+    }
+    for (std::size_t i = 0; i < out.worker_tau.size(); ++i)
+      if (!(out.worker_tau[i] > 0) || !std::isfinite(out.worker_tau[i]))
+        throw InvalidInput(
+            fmt::format("cluster.compute_times: worker {} has time {}; compute "
+                        "times must be positive and finite",
+                        i, out.worker_tau[i]));
+    s.compute.tau.assign(std::size_t(offset), 0.0);  // the server computes no gradients
+    s.compute.tau.insert(s.compute.tau.end(), out.worker_tau.begin(), out.worker_tau.end());
+    s.compute.reference_batch = double(c.get_int("algo.batch"));
+    s.compute.noise = comm::parse_compute_noise(c.get_string("cluster.noise"));
+    const auto scale = per_worker(c, "cluster.noise_scale", workers, seed, false);
+    s.compute.noise_scale.assign(std::size_t(offset), 0.0);
+    s.compute.noise_scale.insert(s.compute.noise_scale.end(), scale.begin(), scale.end());
+    s.compute.straggler_prob = c.get_number("cluster.straggler_prob");
+    s.compute.straggler_factor = c.get_number("cluster.straggler_factor");
+    s.compute.wall_scale = c.get_number("cluster.wall_scale");
+    s.compute.seed = seed;
+  }
+  s.measured_time = c.get_string("cluster.time_model") == "measured";
+  s.network.latency = c.get_number("cluster.latency");
+  s.network.bandwidth = c.get_number("cluster.bandwidth");
+  const std::int64_t fault = c.get_int("cluster.fault_rank");
+  if (fault >= 0) {
+    if (fault >= workers)
+      throw InvalidInput(fmt::format("cluster.fault_rank = {} but workers are numbered 0..{}",
+                                     fault, workers - 1));
+    s.faults.push_back(comm::Fault{int(fault) + offset, c.get_number("cluster.fault_time"),
+                                   c.get_string("cluster.fault_kind") == "stall"
+                                       ? comm::FaultKind::stall
+                                       : comm::FaultKind::die,
+                                   c.get_number("cluster.fault_duration")});
+  }
+  out.emulate = c.get_bool("cluster.emulate");
+  if (out.emulate && out.worker_tau.empty())
+    throw InvalidInput("cluster.emulate = true needs cluster.compute_times");
+  return out;
+}
+
+}  // namespace herd::run

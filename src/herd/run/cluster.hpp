@@ -1,0 +1,21 @@
+#pragma once
+// The [cluster] section as the runtimes take it: the compute model, the network model and
+// injected faults, laid out by rank (with a parameter server on rank 0, worker k is rank k+1).
+#include <vector>
+
+#include "herd/comm/sim.hpp"
+#include "herd/run/config.hpp"
+
+namespace herd::run {
+
+struct Cluster {
+  comm::SimSpec spec;              // compute model by rank, network, faults, time model
+  std::vector<double> worker_tau;  // seconds per minibatch gradient, by worker (may be empty)
+  bool emulate = false;            // threads: sleep the compute times
+};
+
+// InvalidInput naming the key for a list of the wrong length, a non-positive time, an
+// unknown formula, or a fault on a worker that does not exist.
+Cluster make_cluster(const Config& config, int workers, bool server, std::uint64_t seed);
+
+}  // namespace herd::run
