@@ -136,6 +136,17 @@ TEST(Cli, ExitCodesAndNothingWrittenOnRefusal) {
     EXPECT_EQ(herd("run " + r + bad), exit_codes::invalid_input) << bad;
     EXPECT_FALSE(fs::exists(refused)) << bad << " wrote " << refused;
   }
+  // The modelled cluster.
+  for (const char* bad : {"cluster.compute_times=1,2,3",      // 3 times for 4 workers
+                          "cluster.compute_times=1,2,-3,4",   // not positive
+                          "cluster.compute_times=quadratic",  // unknown formula
+                          "cluster.noise_scale=1,2",          // wrong length
+                          "cluster.fault_rank=4",             // workers are 0..3
+                          "run.runtime=mpi",                  // not a runtime of this build
+                          "algo.name=rescaled_asgd"}) {       // known tau, none given
+    EXPECT_EQ(herd("run " + r + bad), exit_codes::invalid_input) << bad;
+    EXPECT_FALSE(fs::exists(refused)) << bad << " wrote " << refused;
+  }
   // A malformed data file: index 0 on line 2.
   const fs::path bad_data = fs::temp_directory_path() / "herd_test_driver_bad.svm";
   std::ofstream(bad_data) << "+1 1:0.5 3:1\n-1 0:1\n";

@@ -58,6 +58,7 @@ Cluster make_cluster(const Config& c, int workers, bool server, std::uint64_t se
   Cluster out;
   comm::SimSpec& s = out.spec;
   const int offset = server ? 1 : 0;
+  const auto scale = per_worker(c, "cluster.noise_scale", workers, seed, false);
   if (!c.get_string("cluster.compute_times").empty()) {
     try {
       out.worker_tau = per_worker(c, "cluster.compute_times", workers, seed, true);
@@ -76,7 +77,6 @@ Cluster make_cluster(const Config& c, int workers, bool server, std::uint64_t se
     s.compute.tau.insert(s.compute.tau.end(), out.worker_tau.begin(), out.worker_tau.end());
     s.compute.reference_batch = double(c.get_int("algo.batch"));
     s.compute.noise = comm::parse_compute_noise(c.get_string("cluster.noise"));
-    const auto scale = per_worker(c, "cluster.noise_scale", workers, seed, false);
     s.compute.noise_scale.assign(std::size_t(offset), 0.0);
     s.compute.noise_scale.insert(s.compute.noise_scale.end(), scale.begin(), scale.end());
     s.compute.straggler_prob = c.get_number("cluster.straggler_prob");
