@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <set>
@@ -74,7 +75,7 @@ std::string bytes_text(double b) {
   return fmt::format("{:.0f} B", b);
 }
 
-const std::vector<Column>& columns() {
+const std::vector<Column>& all_columns() {
   static const std::vector<Column> cols{
       {"run", [](const RunResult& r) { return r.label; }},
       {"algorithm", [](const RunResult& r) { return r.algorithm; }},
@@ -86,15 +87,29 @@ const std::vector<Column>& columns() {
       {"suboptimality", [](const RunResult& r) { return number(r, "suboptimality", "{:.3e}"); }},
       {"test acc", [](const RunResult& r) { return number(r, "test_acc", "{:.4f}"); }},
       {"time [s]", [](const RunResult& r) { return number(r, "time", "{:.2f}"); }},
+      {"time to loss [s]",
+       [](const RunResult& r) {
+         return r.time_to_loss ? fmt::format("{:.2f}", *r.time_to_loss) : std::string("-");
+       }},
       {"stop", [](const RunResult& r) { return r.stop_reason; }},
   };
+  return cols;
+}
+
+// The columns worth showing for these results: "time to loss" only when some run has one.
+std::vector<Column> columns(const std::vector<RunResult>& results) {
+  const bool any_time_to_loss = std::any_of(results.begin(), results.end(),
+                                            [](const RunResult& r) { return r.time_to_loss; });
+  std::vector<Column> cols;
+  for (const Column& c : all_columns())
+    if (any_time_to_loss || c.title != "time to loss [s]") cols.push_back(c);
   return cols;
 }
 
 }  // namespace
 
 std::string results_markdown(const std::vector<RunResult>& results) {
-  const auto& cols = columns();
+  const auto cols = columns(results);
   std::vector<std::vector<std::string>> cells;
   std::vector<std::size_t> width;
   for (const auto& c : cols) width.push_back(c.title.size());
@@ -122,7 +137,7 @@ std::string results_markdown(const std::vector<RunResult>& results) {
 }
 
 std::string results_csv(const std::vector<RunResult>& results) {
-  const auto& cols = columns();
+  const auto cols = columns(results);
   std::string out;
   for (std::size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + cols[i].title;
   out += "\n";

@@ -231,11 +231,18 @@ namespace {
 // a plain line at most every few seconds otherwise.
 class ProgressSink final : public algo::MetricsSink {
  public:
-  ProgressSink(algo::MetricsSink& file, Progress mode, std::string label, std::int64_t max_steps)
-      : file_(file), mode_(mode), label_(std::move(label)), max_steps_(max_steps) {}
+  ProgressSink(algo::MetricsSink& file, Progress mode, std::string label, std::int64_t max_steps,
+               double report_loss)
+      : file_(file),
+        mode_(mode),
+        label_(std::move(label)),
+        max_steps_(max_steps),
+        report_loss_(report_loss) {}
   void record(const algo::MetricsRow& row) override {
     file_.record(row);
     last_ = row;
+    if (report_loss_ > 0 && !time_to_loss_ && row.number("train_loss") <= report_loss_)
+      time_to_loss_ = row.number("time");
     if (mode_ == Progress::none) return;
     const auto now = std::chrono::steady_clock::now();
     const std::int64_t step = std::int64_t(row.number("step"));
@@ -261,13 +268,17 @@ class ProgressSink final : public algo::MetricsSink {
   }
 
   const algo::MetricsRow& last() const { return last_; }
+  // When the training loss first reached eval.report_loss.
+  std::optional<double> time_to_loss() const { return time_to_loss_; }
 
  private:
   algo::MetricsSink& file_;
   algo::MetricsRow last_;
+  std::optional<double> time_to_loss_;
   Progress mode_;
   std::string label_;
   std::int64_t max_steps_;
+  double report_loss_;
   std::chrono::steady_clock::time_point last_line_{};
 };
 
@@ -320,7 +331,8 @@ RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress pro
   result.label = p.label;
   result.algorithm = p.job.algorithm;
   JsonlSink file(out_dir / "metrics.jsonl");
-  ProgressSink sink(file, progress, p.label, p.job.monitor.stop.max_steps);
+  ProgressSink sink(file, progress, p.label, p.job.monitor.stop.max_steps,
+                    p.config.get_number("eval.report_loss"));
   algo::JobSpec job = p.job;
   job.problem = p.problem.get();
   job.monitor.problem = p.problem.get();
@@ -332,6 +344,7 @@ RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress pro
     algo::JobResult job_result = algo::run_job(job, runtime_of(p));
     result.last = std::move(job_result.last);
     result.stop_reason = std::move(job_result.stop_reason);
+    result.time_to_loss = sink.time_to_loss();
   } catch (const std::exception& e) {
     result.wall_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -35,6 +35,7 @@ struct RunResult {
   std::string label, algorithm, stop_reason;
   algo::MetricsRow last;  // the final evaluation
   double wall_seconds = 0;
+  std::optional<double> time_to_loss;  // first time train_loss <= eval.report_loss
 };
 
 // Validates the configuration and loads what it needs; InvalidInput names the key or file.

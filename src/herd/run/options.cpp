@@ -357,6 +357,10 @@ const std::vector<OptionSpec>& option_table() {
       // [eval]
       integer("eval.every", 50, "Evaluate the full objective every this many local steps.").ge(1),
       boolean("eval.test", true, "Also evaluate on the test set when there is one."),
+      number("eval.report_loss", 0.0,
+             "Comparison tables report the time at which the training loss first reached "
+             "this value; 0 = no such column.")
+          .ge(0),
 
       // [cluster]
       text("cluster.compute_times", "",
