@@ -43,7 +43,7 @@ int run_command(const std::string& config_path, const std::vector<std::string>& 
   const bool has_subopt = !std::isnan(results.front().last.number("suboptimality"));
   request.y = has_subopt ? "suboptimality" : "train_loss";
   std::vector<std::string> written;
-  for (const char* x : {"grads", "rounds"}) {
+  for (const char* x : {"grads", "rounds", "time"}) {
     request.x = x;
     request.output = (out / fmt::format("comparison_{}.png", x)).string();
     request.title = fmt::format("{} against {}", request.y, x);
