@@ -1,6 +1,7 @@
 #include "herd/algo/algorithm.hpp"
 #include "herd/algo/local_sgd.hpp"
 #include "herd/algo/minibatch_sgd.hpp"
+#include "herd/algo/ps.hpp"
 #include "herd/core/error.hpp"
 
 namespace herd::algo {
@@ -24,17 +25,23 @@ const std::vector<std::string>& algorithm_names() {
 }
 
 bool is_implemented(const std::string& name) {
-  return name == "minibatch_sgd" || name == "local_sgd";
+  return name == "minibatch_sgd" || name == "local_sgd" ||
+         make_parameter_server_algorithm(name) != nullptr;
 }
 
 std::unique_ptr<Algorithm> make_algorithm(const std::string& name) {
   if (name == "minibatch_sgd") return std::make_unique<MinibatchSgd>();
   if (name == "local_sgd") return std::make_unique<LocalSgd>();
-  for (const auto& known : algorithm_names())
-    if (known == name)
-      throw InvalidInput("algo.name = \"" + name +
-                         "\" is specified but not available in this build yet; available: "
-                         "minibatch_sgd, local_sgd");
+  if (auto ps = make_parameter_server_algorithm(name)) return ps;
+  for (const auto& known : algorithm_names()) {
+    if (known != name) continue;
+    std::string available;
+    for (const auto& n : algorithm_names())
+      if (is_implemented(n)) available += (available.empty() ? "" : ", ") + n;
+    throw InvalidInput(
+        "algo.name = \"" + name +
+        "\" is specified but not available in this build yet; available: " + available);
+  }
   throw InvalidInput("algo.name: unknown algorithm \"" + name + "\"");
 }
 

@@ -19,10 +19,15 @@ Worker::Worker(comm::Communicator& c, model::LocalObjective* obj, optim::LocalOp
       g(x0.size()) {}
 
 double Worker::compute_gradient(std::int64_t step) {
+  compute_gradient_unless(step, comm::Communicator::no_interrupt);
+  return last_loss;
+}
+
+bool Worker::compute_gradient_unless(std::int64_t step, int interrupt_tag) {
   assert(objective != nullptr && "a server rank computes no gradients");
   last_loss = objective->grad(x, g);
   const std::size_t b = objective->batch();
-  comm.compute(double(b));
+  if (!comm.compute(double(b), interrupt_tag)) return false;
   gradients += b;
   // The loss is the cheap witness: a non-finite gradient or iterate makes the next loss
   // non-finite, so checking it alone stops at the first bad step without an O(d) scan.
@@ -31,7 +36,7 @@ double Worker::compute_gradient(std::int64_t step) {
                    " got a non-finite minibatch loss (" + std::to_string(last_loss) + ") at step " +
                    std::to_string(step) + " with step size " + std::to_string(schedule.at(step)) +
                    "; lower algo.lr");
-  return last_loss;
+  return true;
 }
 
 void Worker::average(comm::Communicator& c) {

@@ -52,6 +52,9 @@ class Worker {
   // g <- a stochastic gradient at x. Declares the work to the runtime, counts it, and
   // throws Diverged on a non-finite loss, naming the worker and step.
   double compute_gradient(std::int64_t step);
+  // The same, abandoned when a message with `interrupt_tag` arrives before the work is done
+  // (comm::Communicator::compute): returns false and counts nothing; g is then meaningless.
+  bool compute_gradient_unless(std::int64_t step, int interrupt_tag);
   // One local optimizer step with the scheduled step size eta_t.
   void local_step(std::int64_t step) { optimizer.step(x, g, float(schedule.at(step))); }
   // x <- mean over the ranks of `c` of x: one communication round.

@@ -1,0 +1,238 @@
+#include "herd/algo/ps.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "herd/algo/ps_policies.hpp"
+#include "herd/core/error.hpp"
+
+namespace herd::algo {
+namespace {
+
+constexpr int tag_model = 7001;   // server -> worker: a model, "continue", or stop
+constexpr int tag_result = 7002;  // worker -> server: a result
+constexpr int tag_done = 7003;    // worker -> server: the stop is acknowledged
+
+// The first float of a server -> worker message.
+constexpr float kind_model = 0, kind_stop = 1;
+// Server -> worker: kind, version (2 floats), then x unless the worker already holds it.
+constexpr std::size_t model_header = 3;
+// Worker -> server: version (2), samples completed (2), idle seconds, wasted seconds, then
+// the result.
+constexpr std::size_t result_header = 6;
+
+// Counts travel in float messages as two exact 24-bit halves (up to 2^48).
+void put_count(std::uint64_t v, float* out) {
+  out[0] = float(v >> 24);
+  out[1] = float(v & 0xFFFFFFu);
+}
+std::uint64_t get_count(const float* in) {
+  return (std::uint64_t(in[0]) << 24) | std::uint64_t(in[1]);
+}
+
+class GradientTask final : public WorkerTask {
+ public:
+  std::optional<CSpan> run(Worker& w, std::int64_t job, int interrupt_tag) override {
+    if (!w.compute_gradient_unless(job, interrupt_tag)) return std::nullopt;
+    return CSpan(w.g);
+  }
+};
+
+// The worker loop of the protocol in ps.hpp.
+void run_worker(Worker& w, WorkerTask& task) {
+  comm::Communicator& c = w.comm;
+  std::vector<float> out(result_header + w.x.size());
+  double idle = 0, wasted = 0;
+  auto wait_for_server = [&] {
+    const double from = c.now();
+    comm::Message m = c.recv(server_rank, tag_model);
+    idle += c.now() - from;
+    return m;
+  };
+  comm::Message m = wait_for_server();
+  for (std::int64_t job = 0;; ++job) {
+    if (m.data.at(0) == kind_stop) break;
+    const std::uint64_t version = get_count(&m.data[1]);
+    if (m.data.size() > model_header) copy(CSpan(m.data).subspan(model_header), w.x);
+    const double started = c.now();
+    const std::optional<CSpan> result = task.run(w, job, tag_model);
+    if (!result) {  // restarted: the message that interrupted the work is the next model
+      wasted += c.now() - started;
+      m = c.recv(server_rank, tag_model);
+      continue;
+    }
+    put_count(version, &out[0]);
+    put_count(w.gradients, &out[2]);
+    out[4] = float(idle);
+    out[5] = float(wasted);
+    copy(*result, Span(out).subspan(result_header));
+    c.send(server_rank, tag_result, out);
+    m = wait_for_server();
+  }
+  c.send(server_rank, tag_done, {});
+}
+
+std::string join_counts(const std::vector<std::int64_t>& v) {
+  std::string s;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) s += ',';
+    s += std::to_string(v[i]);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::unique_ptr<WorkerTask> make_gradient_task(const Worker&) {
+  return std::make_unique<GradientTask>();
+}
+
+ParameterServer::ParameterServer(Worker& server)
+    : w_(server),
+      workers_(server.comm.size() - 1),
+      start_time_(server.comm.now()),
+      sent_version_(std::size_t(workers_), 0),
+      scratch_(server.x.size()),
+      stats_(std::size_t(workers_)) {
+  message_.reserve(model_header + server.x.size());
+}
+
+void ParameterServer::descend(CSpan direction, double lr) {
+  copy(direction, scratch_);  // the optimizer may modify it (weight decay)
+  w_.optimizer.step(w_.x, scratch_, float(lr));
+  commit();
+}
+
+void ParameterServer::commit() {
+  ++step_;
+  evaluation_due_ = evaluation_due_ || w_.monitor.due(step_);
+}
+
+void ParameterServer::send_model(int worker) {
+  const std::size_t k = std::size_t(worker);
+  message_.assign(model_header, 0.0f);
+  message_[0] = kind_model;
+  put_count(std::uint64_t(step_), &message_[1]);
+  // The worker's copy is current when the last model it was sent has this version (x only
+  // changes with the version; messages from one source arrive in order).
+  if (sent_version_[k] != step_) message_.insert(message_.end(), w_.x.begin(), w_.x.end());
+  w_.comm.send(worker + 1, tag_model, message_);
+  sent_version_[k] = step_;
+  policy_->on_sent(worker, step_);
+}
+
+void ParameterServer::evaluate() {
+  evaluation_due_ = false;
+  MetricsRow extra;
+  std::vector<std::int64_t> used;
+  std::uint64_t gradients = 0;
+  double idle = 0, wasted = 0, seen = 0;
+  for (const WorkerStats& s : stats_) {
+    used.push_back(s.used);
+    gradients += s.gradients;
+    idle += s.idle, wasted += s.wasted, seen += s.seen;
+  }
+  const std::int64_t used_total = received_ - discarded_;
+  extra.set("updates", join_counts(used));
+  extra.set("updates_min", *std::min_element(used.begin(), used.end()));
+  extra.set("updates_max", *std::max_element(used.begin(), used.end()));
+  extra.set("discarded", discarded_);
+  extra.set("delay_mean", used_total > 0 ? delay_sum_ / double(used_total) : 0.0);
+  extra.set("delay_max", delay_max_);
+  extra.set("idle_fraction", seen > 0 ? idle / seen : 0.0);
+  extra.set("wasted_fraction", seen > 0 ? wasted / seen : 0.0);
+  policy_->report(extra);
+  const Monitor::Counters counters{0, step_, gradients, received_,
+                                   w_.comm.traffic().bytes_sent + bytes_received_};
+  w_.monitor.record(w_.comm, counters, w_.x, "server", extra);
+}
+
+void ParameterServer::serve(ServerPolicy& policy) {
+  policy_ = &policy;
+  comm::Communicator& c = w_.comm;
+  const std::size_t d = w_.x.size();
+  evaluate();
+  if (w_.monitor.keep_going(step_))
+    for (int k = 0; k < workers_; ++k) send_model(k);
+  while (w_.monitor.keep_going(step_)) {
+    const comm::Message m = c.recv(comm::any_source, tag_result);
+    if (m.data.size() != result_header + d)
+      throw CommError("parameter server: a result of " + std::to_string(m.data.size()) +
+                      " floats from rank " + std::to_string(m.source) + ", expected " +
+                      std::to_string(result_header + d));
+    const int k = m.source - 1;
+    WorkerStats& s = stats_[std::size_t(k)];
+    ++received_;
+    bytes_received_ += m.data.size() * sizeof(float);
+    s.gradients = get_count(&m.data[2]);
+    s.idle = m.data[4];
+    s.wasted = m.data[5];
+    s.seen = now() - start_time_;
+
+    Arrival a;
+    a.worker = k;
+    a.version = std::int64_t(get_count(&m.data[0]));
+    a.delay = step_ - a.version;
+    a.payload = CSpan(m.data).subspan(result_header);
+    if (policy.on_arrival(*this, a)) {
+      ++s.used;
+      delay_sum_ += double(a.delay);
+      delay_max_ = std::max(delay_max_, a.delay);
+    } else {
+      ++discarded_;
+    }
+    // The worker waits for an answer unless it was already sent a newer model (a restart).
+    if (sent_version_[std::size_t(k)] == a.version) send_model(k);
+    if (evaluation_due_) evaluate();
+  }
+  stop_workers();
+}
+
+void ParameterServer::stop_workers() {
+  comm::Communicator& c = w_.comm;
+  message_.assign(model_header, 0.0f);
+  message_[0] = kind_stop;
+  put_count(std::uint64_t(step_), &message_[1]);
+  for (int k = 0; k < workers_; ++k) c.send(k + 1, tag_model, message_);
+  // Results already on their way are dropped; each worker's acknowledgement is its last word.
+  for (int done = 0; done < workers_;)
+    if (c.recv(comm::any_source, comm::any_tag).tag == tag_done) ++done;
+}
+
+void ParameterServerAlgorithm::run(Worker& w) {
+  if (w.comm.rank() == server_rank) {
+    ParameterServer server(w);
+    const std::unique_ptr<ServerPolicy> policy = policy_(server);
+    server.serve(*policy);
+  } else {
+    const std::unique_ptr<WorkerTask> task = task_(w);
+    run_worker(w, *task);
+  }
+}
+
+std::unique_ptr<Algorithm> make_parameter_server_algorithm(const std::string& name) {
+  using Policy = std::unique_ptr<ServerPolicy> (*)(const ParameterServer&);
+  struct Entry {
+    const char* name;
+    Policy policy;
+  };
+  static const Entry gradient_algorithms[] = {
+      {"asgd", make_asgd_policy},
+      {"rescaled_asgd", make_rescaled_asgd_policy},
+      {"delay_adaptive_asgd", make_delay_adaptive_asgd_policy},
+      {"ringmaster_asgd", make_ringmaster_asgd_policy},
+      {"ia2sgd", make_ia2sgd_policy},
+      {"malenia_sgd", make_malenia_sgd_policy},
+      {"rennala_sgd", make_rennala_sgd_policy},
+      {"ringleader_asgd", make_ringleader_asgd_policy},
+  };
+  for (const Entry& e : gradient_algorithms)
+    if (name == e.name)
+      return std::make_unique<ParameterServerAlgorithm>(e.policy, make_gradient_task);
+  if (name == "async_local_sgd")
+    return std::make_unique<ParameterServerAlgorithm>(make_async_local_sgd_policy,
+                                                      make_local_steps_task);
+  return nullptr;
+}
+
+}  // namespace herd::algo

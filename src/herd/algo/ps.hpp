@@ -1,0 +1,149 @@
+#pragma once
+// The asynchronous parameter-server family (ALGORITHMS.md sections 2 and 3), written once as
+// a per-rank program over the communicator: rank 0 (server_rank) runs the server loop, ranks
+// 1..K the worker loop. An algorithm is a ServerPolicy (what the server does with a result
+// that arrives) and a WorkerTask (what a worker computes from the model it holds).
+//
+// Protocol. The server sends worker i a model message: the current x with its version (the
+// number of server updates when it was sent), or the version alone when the worker already
+// holds that x. The worker computes one result at it, sends it back tagged with the version
+// and waits for its next model message, so it never has more than one result outstanding and
+// the server's mailbox holds at most K of them. After each arrival the server answers the
+// worker (the new x, or "continue" when x has not changed) unless it has already sent it a
+// newer model. A model message that reaches a busy worker (a restart) interrupts it: the
+// work in progress is dropped and the worker starts over at the new x. A stop message ends a
+// worker, which acknowledges it; the server returns once every worker has, so no message is
+// left in flight when the job ends (the simulator and MPI need that).
+//
+// The server evaluates its own x (Monitor::record) at the start and every eval_every updates;
+// each row carries, beside the common counters:
+//   updates          worker k's results the server used, "n_0,n_1,...,n_{K-1}"
+//   updates_min/max  the smallest and largest of them
+//   discarded        results dropped (too stale, or computed at a model already replaced)
+//   delay_mean/max   staleness of the used results: server updates between the model's
+//                    sending and the result's arrival
+//   idle_fraction    share of the workers' time spent waiting for the server's answer
+//   wasted_fraction  share of the workers' time spent on work that a restart interrupted
+// and the policy's own fields (ServerPolicy::report). Counters: steps = server updates,
+// grads = samples whose gradients the workers completed (as last reported), rounds =
+// results the server received, bytes = what the server sent plus what it received. Each
+// message carries a small header (3 floats server to worker, 6 floats back) counted in bytes.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "herd/algo/algorithm.hpp"
+#include "herd/algo/metrics.hpp"
+#include "herd/algo/worker.hpp"
+
+namespace herd::algo {
+
+// One result as the server receives it.
+struct Arrival {
+  int worker = 0;            // 0..K-1
+  std::int64_t version = 0;  // server updates when the model it was computed at was sent
+  std::int64_t delay = 0;    // staleness: server updates since then
+  CSpan payload;             // a gradient, or the delta of a worker's local steps
+};
+
+class ParameterServer;
+
+// What the server does with an arrival.
+class ServerPolicy {
+ public:
+  virtual ~ServerPolicy() = default;
+  // Updates x through the server (descend, or commit after changing x()) and may restart
+  // workers (send_model); returns false when the arrival was discarded.
+  virtual bool on_arrival(ParameterServer& s, const Arrival& a) = 0;
+  // Called for every model message the server sends (to track what workers compute at).
+  virtual void on_sent(int worker, std::int64_t version) { (void)worker, (void)version; }
+  // Algorithm-specific fields of an evaluation row.
+  virtual void report(MetricsRow& row) const { (void)row; }
+};
+
+// What a worker computes from the model it holds in w.x.
+class WorkerTask {
+ public:
+  virtual ~WorkerTask() = default;
+  // One result, or nullopt when a message with `interrupt_tag` cut the work short. Either
+  // way w.x is the model it started from when it returns.
+  virtual std::optional<CSpan> run(Worker& w, std::int64_t job, int interrupt_tag) = 0;
+};
+
+// The server's state as a policy sees it, and the server loop.
+class ParameterServer {
+ public:
+  explicit ParameterServer(Worker& server);
+
+  int workers() const { return workers_; }
+  std::size_t dim() const { return w_.x.size(); }
+  const AlgoSettings& settings() const { return w_.settings; }
+  // Server updates so far (k); gamma() = schedule.at(k) is the step size of the next one.
+  std::int64_t step() const { return step_; }
+  double gamma() const { return w_.schedule.at(step_); }
+  Span x() { return w_.x; }
+  double now() const { return w_.comm.now(); }
+  double start_time() const { return start_time_; }
+
+  // One update: x <- the optimizer's step on `direction` with step size lr (optim.name = sgd:
+  // x <- x - lr direction), then commit().
+  void descend(CSpan direction, double lr);
+  // The policy changed x() itself: counts one update (and schedules the evaluation).
+  void commit();
+  // Sends worker k the current x now (a restart when it is computing).
+  void send_model(int worker);
+  // The version of the last model sent to worker k.
+  std::int64_t sent_version(int worker) const { return sent_version_[std::size_t(worker)]; }
+
+  // Runs the server until the monitor stops the job; every worker has ended when it returns.
+  void serve(ServerPolicy& policy);
+
+ private:
+  void evaluate();
+  void stop_workers();
+
+  Worker& w_;
+  int workers_;
+  ServerPolicy* policy_ = nullptr;
+  double start_time_ = 0;
+  std::int64_t step_ = 0;
+  bool evaluation_due_ = false;
+  std::vector<std::int64_t> sent_version_;
+  std::vector<float> message_, scratch_;
+
+  // Per worker, as of its last result.
+  struct WorkerStats {
+    std::int64_t used = 0;
+    std::uint64_t gradients = 0;  // samples completed, as reported
+    double idle = 0, wasted = 0;  // seconds, as reported
+    double seen = 0;              // seconds since the start at its last arrival
+  };
+  std::vector<WorkerStats> stats_;
+  std::int64_t received_ = 0, discarded_ = 0;
+  std::uint64_t bytes_received_ = 0;
+  double delay_sum_ = 0;
+  std::int64_t delay_max_ = 0;
+};
+
+// A parameter-server algorithm: a policy for the server, a task for the workers.
+class ParameterServerAlgorithm final : public Algorithm {
+ public:
+  using PolicyFactory = std::function<std::unique_ptr<ServerPolicy>(const ParameterServer&)>;
+  using TaskFactory = std::function<std::unique_ptr<WorkerTask>(const Worker&)>;
+  ParameterServerAlgorithm(PolicyFactory policy, TaskFactory task)
+      : policy_(std::move(policy)), task_(std::move(task)) {}
+  bool needs_server() const override { return true; }
+  void run(Worker& w) override;
+
+ private:
+  PolicyFactory policy_;
+  TaskFactory task_;
+};
+
+// The algorithms of this family by algo.name; nullptr for any other name.
+std::unique_ptr<Algorithm> make_parameter_server_algorithm(const std::string& name);
+
+}  // namespace herd::algo
