@@ -253,3 +253,25 @@ TEST(LinearModels, WrongLabelsAreInvalidInput) {
 
 }  // namespace
 }  // namespace herd::model
+
+namespace herd::model {
+namespace {
+
+TEST(LinearModels, DenseHessianWithRowsAMultipleOfTheBlockSize) {
+  // The dense Hessian adds rank-one terms in blocks of 256 rows; 512 rows leave no partial
+  // block (an empty final rank update once crashed Eigen's blocking heuristic).
+  for (std::size_t n : {255u, 256u, 512u}) {
+    data::Dataset d = testing::dense_random(n, 6, 4);
+    testing::set_classes(d, 2, 4);
+    const LinearModel m = LinearModel::for_data(ModelKind::logistic, d, d.cols, "test data");
+    const std::vector<double> x(m.dim(), 0.1);
+    const Eigen::MatrixXd h = m.hessian(d, all_rows_mean(d), 0.5, x);
+    // At any x the logistic Hessian is A' diag(w sigma (1 - sigma)) A + lambda I >= lambda I.
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(h);
+    EXPECT_GE(eig.eigenvalues().minCoeff(), 0.5 - 1e-12) << n;
+    EXPECT_LT(eig.eigenvalues().maxCoeff(), 0.5 + 0.25 * 6 * 10) << n;
+  }
+}
+
+}  // namespace
+}  // namespace herd::model

@@ -312,6 +312,7 @@ Eigen::MatrixXd LinearModel::hessian(const data::Dataset& data, const WeightedRo
     u.setZero();
     Eigen::Index filled = 0;
     const auto flush = [&] {
+      if (filled == 0) return;  // Eigen's blocking heuristic divides by the rank
       h.selfadjointView<Eigen::Lower>().rankUpdate(u.topRows(filled).transpose());
       u.topRows(filled).setZero();
       filled = 0;
