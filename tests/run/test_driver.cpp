@@ -108,6 +108,26 @@ TEST(Driver, DivergenceStopsAtTheFirstNonFiniteLossAndKeepsTheMetrics) {
   EXPECT_NE(summary.find("diverged: "), std::string::npos) << summary;
 }
 
+TEST(Driver, TheSimulatorIsDeterministicPerSeed) {
+  auto metrics = [](std::int64_t seed) {
+    const fs::path dir = fresh_dir("sim_" + std::to_string(seed));
+    Config c = Config::from_toml_string(small_run, "small.toml");
+    for (const char* o :
+         {"run.runtime=sim", "algo.name=rescaled_asgd", "algo.rescale_tau=estimated",
+          "cluster.compute_times=permutation", "cluster.noise=lognormal", "cluster.noise_scale=0.3",
+          "cluster.latency=0.01"})
+      c.apply_override(o);
+    c.set("run.seed", seed);
+    RunPlan p = plan(c, "sim");
+    execute(p, dir, Progress::none);
+    return read(dir / "metrics.jsonl");
+  };
+  const std::string a = metrics(1), b = metrics(1), other = metrics(2);
+  EXPECT_EQ(a, b);  // every field, virtual time included
+  EXPECT_NE(a, other);
+  EXPECT_NE(a.find("\"delay_mean\""), std::string::npos);
+}
+
 // The herd binary: exit codes by kind of failure.
 int herd(const std::string& args) {
   const int status =
