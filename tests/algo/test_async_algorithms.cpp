@@ -64,9 +64,14 @@ std::vector<double> with_server_rank(const std::vector<double>& tau) {
   return ranks;
 }
 
+// The threads runtime sleeps wall_scale x the modelled times: its own overhead per cycle
+// (0.1-0.5 ms of thread wake-ups) then weighs three times less against tau.
+constexpr double wall_scale = 3.0;
+
 Runtime emulated_threads(const std::vector<double>& tau) {
   comm::ComputeModel m;
   m.tau = with_server_rank(tau);
+  m.wall_scale = wall_scale;
   return [m](int ranks, const std::function<void(comm::Communicator&)>& program) {
     comm::run_threads_emulated(m, ranks, program);
   };
@@ -291,9 +296,9 @@ TEST_P(OnRuntime, RescaledAsgdWithEstimatedTauReachesTheOptimumOfF) {
       log("tau estimate / tau", estimates[k] / tau[k]);
       if (exact()) {  // every interval is exactly tau_k
         EXPECT_NEAR(estimates[k], tau[k], 1e-9 * tau[k]);
-      } else {  // the threads runtime sleeps at least tau_k, plus its overhead
-        EXPECT_GE(estimates[k], tau[k]);
-        EXPECT_LT(estimates[k], tau[k] + 1e-3);
+      } else {  // the threads runtime sleeps at least wall_scale tau_k, plus its overhead
+        EXPECT_GE(estimates[k], wall_scale * tau[k]);
+        EXPECT_LT(estimates[k], wall_scale * tau[k] + 2e-3);
       }
     }
   }
