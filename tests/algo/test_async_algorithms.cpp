@@ -191,23 +191,29 @@ const double c_by_rate = weighted_mean(c, inverses(tau));  // 1.890: vanilla ASG
 const double threads_bias = 0.1;
 
 TEST_P(OnRuntime, AsgdUpdateCountsFollowTheComputeRates) {
-  const std::vector<double> slow{3e-3, 6e-3, 9e-3, 12e-3};
+  // Compute times long against the runtime's own cost per cycle (thread wake-ups, which
+  // take milliseconds when the machine is loaded or CPU-throttled): 90 to 180 ms of real
+  // sleep on threads.
+  const std::vector<double> slow{30e-3, 40e-3, 50e-3, 60e-3};
   const auto problem = quadratic({1, 1, 1, 1});
   RowSink sink;
-  run_job(job_for(problem, "asgd", 4, 500, 0.1, &sink), runtime().with_tau(slow));
+  const std::int64_t N = 120;
+  run_job(job_for(problem, "asgd", 4, N, 0.1, &sink), runtime().with_tau(slow));
   const auto counts = parse_list(sink.rows.back(), "updates");
   const double total = std::accumulate(counts.begin(), counts.end(), 0.0);
-  EXPECT_EQ(total, 500);
+  EXPECT_EQ(total, N);
+  // Worker k delivers at rate 1 / tau_k, so its share of the results is
+  // (1 / tau_k) / sum_j (1 / tau_j), whatever uniform slow-down the runtime adds (on a
+  // throttled machine every sleep overshoots by about the same amount).
   const std::vector<double> rates = inverses(slow);
   const double rate_total = std::accumulate(rates.begin(), rates.end(), 0.0);
   for (std::size_t k = 0; k < 4; ++k) {
-    const double expected = total * rates[k] / rate_total;  // 240, 120, 80, 60
-    EXPECT_NEAR(counts[k], expected, (exact() ? 0.01 : 0.1) * expected) << "worker " << k;
+    const double expected = total * rates[k] / rate_total;  // 43.2, 32.4, 25.9, 21.6
+    log(("updates of worker " + std::to_string(k) + " / predicted").c_str(), counts[k] / expected);
+    EXPECT_NEAR(counts[k], expected, exact() ? 1.0 : 0.1 * expected) << "worker " << k;
   }
   // Workers wait only for the server's answer: never on virtual time with a free network.
   const double idle = sink.rows.back().number("idle_fraction");
-  log("updates of the fastest worker (240 predicted)", counts[0]);
-  log("updates of the slowest worker (60 predicted)", counts[3]);
   log("idle fraction", idle);
   if (exact()) {
     EXPECT_EQ(idle, 0.0);

@@ -33,6 +33,7 @@ class InProcWorld {
       : mailboxes(std::size_t(size)), start(Clock::now()), compute(std::move(model)) {
     for (int r = 0; r < size; ++r)
       noise.emplace_back(compute.seed, streams::compute_noise_base + std::uint64_t(r));
+    work_started.assign(std::size_t(size), start);
   }
   std::mutex mu;
   std::condition_variable cv;
@@ -45,6 +46,10 @@ class InProcWorld {
   Clock::time_point start;
   ComputeModel compute;    // empty: no emulated compute time
   std::vector<Rng> noise;  // by world rank: compute-time noise streams
+  // By world rank: when the rank last came back from waiting (a receive, a collective, an
+  // emulated computation). The emulated compute time runs from there, so the real work
+  // done since (the gradient itself) is part of tau instead of coming on top of it.
+  std::vector<Clock::time_point> work_started;
 
   bool has_tag(int world_rank, int tag) const {
     for (const Message& m : mailboxes[std::size_t(world_rank)].queue)
@@ -197,7 +202,10 @@ class InProcComm final : public Communicator {
     std::unique_lock lock(w.mu);
     while (true) {
       w.throw_if_aborted();
-      if (auto m = take(source, tag)) return std::move(*m);
+      if (auto m = take(source, tag)) {
+        w.work_started[std::size_t(my_world_rank())] = Clock::now();
+        return std::move(*m);
+      }
       w.cv.wait(lock);
     }
   }
@@ -222,12 +230,14 @@ class InProcComm final : public Communicator {
     std::unique_lock lock(w.mu);
     const double seconds =
         w.compute.duration(me, samples, w.noise[std::size_t(me)]) * w.compute.wall_scale;
-    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                             std::chrono::duration<double>(seconds));
+    const auto deadline =
+        w.work_started[std::size_t(me)] +
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     const bool interrupted = w.cv.wait_until(lock, deadline, [&] {
       return w.aborted || (interrupt_tag != no_interrupt && w.has_tag(me, interrupt_tag));
     });
     w.throw_if_aborted();
+    w.work_started[std::size_t(me)] = Clock::now();
     return !interrupted;
   }
 
@@ -271,6 +281,7 @@ class InProcComm final : public Communicator {
     work(g);
     lock.lock();
     g.arrive_and_wait(lock);
+    g.world->work_started[std::size_t(my_world_rank())] = Clock::now();
     // No third meeting is needed: shared state (posts, scratch) is only rewritten once
     // every rank has posted its next collective, so after it has finished this one.
     lock.unlock();
