@@ -316,6 +316,10 @@ TEST_P(OnRuntime, RescaledAsgdWithEstimatedTauReachesTheOptimumOfF) {
 // ASGD, Malenia, IA2SGD, Ringleader) reach the optimum of F; those that favour fast workers
 // (vanilla, delay-adaptive and Ringmaster ASGD, Rennala, asynchronous Local SGD) leave it.
 TEST_P(OnRuntime, HeterogeneousDataSeparatesTheUnbiasedFromTheBiased) {
+  // Nine algorithms on wall-clock rates take ~10 s on threads and their margins shrink when
+  // the machine is throttled; the simulator pins the separation exactly (the threads runtime
+  // is covered by the rate, fixed-point and estimated-tau tests).
+  if (!exact()) GTEST_SKIP() << "exact compute times needed: runs on the simulator";
   struct Case {
     std::string algo;
     double lr;
