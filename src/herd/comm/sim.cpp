@@ -10,6 +10,10 @@
 #include <memory>
 #include <queue>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 #include "herd/comm/posts.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/rng.hpp"
@@ -43,6 +47,45 @@ namespace ctx = boost::context;
 using detail::CollKind;
 using detail::Post;
 constexpr double never = std::numeric_limits<double>::infinity();
+
+// AddressSanitizer must be told about every switch between the scheduler's stack and a
+// fiber's (Boost.Context's assembly backend does not), or an exception thrown on a fiber
+// looks like a stack overflow to it. No-ops in other builds.
+struct StackExtent {
+  const void* bottom = nullptr;
+  std::size_t size = 0;
+};
+inline void leaving_stack(void** fake, const StackExtent& to) {
+#if defined(__SANITIZE_ADDRESS__)
+  __sanitizer_start_switch_fiber(fake, to.bottom, to.size);
+#else
+  (void)fake, (void)to;
+#endif
+}
+inline void arrived_on_stack(void* fake, StackExtent* from) {
+#if defined(__SANITIZE_ADDRESS__)
+  __sanitizer_finish_switch_fiber(fake, from ? &from->bottom : nullptr,
+                                  from ? &from->size : nullptr);
+#else
+  (void)fake, (void)from;
+#endif
+}
+
+// A guard-paged stack that remembers where it is (for the sanitizer annotations).
+class RecordedStack {
+ public:
+  RecordedStack(std::size_t bytes, StackExtent& where) : inner_(bytes), where_(where) {}
+  ctx::stack_context allocate() {
+    ctx::stack_context sc = inner_.allocate();
+    where_ = {static_cast<char*>(sc.sp) - sc.size, sc.size};
+    return sc;
+  }
+  void deallocate(ctx::stack_context& sc) noexcept { inner_.deallocate(sc); }
+
+ private:
+  ctx::protected_fixedsize_stack inner_;
+  StackExtent& where_;
+};
 
 // One communicator's ranks and its collective in progress.
 struct SimGroup {
@@ -80,6 +123,7 @@ struct Proc {
   std::map<std::pair<double, std::uint64_t>, Message> mailbox;
   std::vector<Fault> faults;  // pending, by time
   Rng noise{0, 0};
+  StackExtent stack;
   std::chrono::steady_clock::time_point resumed_at;
 };
 
@@ -141,8 +185,9 @@ class SimWorld {
     for (int r = 0; r < n; ++r) comms.push_back(std::make_unique<SimComm>(*this, world_group, r));
     for (int r = 0; r < n; ++r) {
       Proc& p = procs_[std::size_t(r)];
-      p.fiber = ctx::fiber(std::allocator_arg, ctx::protected_fixedsize_stack(spec_.stack_bytes),
+      p.fiber = ctx::fiber(std::allocator_arg, RecordedStack(spec_.stack_bytes, p.stack),
                            [this, r, &program, &comms](ctx::fiber&& sink) {
+                             arrived_on_stack(nullptr, &scheduler_stack_);
                              Proc& self = procs_[std::size_t(r)];
                              self.sink = std::move(sink);
                              try {
@@ -153,6 +198,7 @@ class SimWorld {
                                fail(r, std::current_exception());
                              }
                              self.wait = Wait::done;
+                             leaving_stack(nullptr, scheduler_stack_);  // for good
                              return std::move(self.sink);
                            });
       schedule(r, 0.0);
@@ -167,7 +213,10 @@ class SimWorld {
       p.wake = never;
       ++stats.events;
       p.resumed_at = std::chrono::steady_clock::now();
+      void* fake = nullptr;
+      leaving_stack(&fake, p.stack);
       p.fiber = std::move(p.fiber).resume();
+      arrived_on_stack(fake, nullptr);
       stats.end_time = std::max(stats.end_time, p.clock);
     }
     if (root_cause_) std::rethrow_exception(root_cause_);
@@ -202,7 +251,7 @@ class SimWorld {
   void block(int r) {
     Proc& p = procs_[std::size_t(r)];
     throw_if_aborted();  // a process that starts or calls after the abort never waits
-    p.sink = std::move(p.sink).resume();
+    to_scheduler(p);
     p.wait = Wait::none;
     if (aborted_) throw CommError(abort_reason_);
     while (!p.faults.empty() && p.faults.front().time <= p.clock) {
@@ -212,9 +261,17 @@ class SimWorld {
         throw CommError("rank " + std::to_string(r) + " died at virtual time " +
                         std::to_string(f.time) + " (injected fault)");
       schedule(r, p.clock + f.duration);  // stall, then carry on
-      p.sink = std::move(p.sink).resume();
+      to_scheduler(p);
       if (aborted_) throw CommError(abort_reason_);
     }
+  }
+
+  // From the running process back to the scheduler, until the scheduler resumes it.
+  void to_scheduler(Proc& p) {
+    void* fake = nullptr;
+    leaving_stack(&fake, scheduler_stack_);
+    p.sink = std::move(p.sink).resume();
+    arrived_on_stack(fake, &scheduler_stack_);
   }
 
   void throw_if_aborted() const {
@@ -275,6 +332,7 @@ class SimWorld {
   bool aborted_ = false;
   std::string abort_reason_;
   std::exception_ptr root_cause_;
+  StackExtent scheduler_stack_;  // learnt at the first switch into a fiber
 };
 
 double SimComm::now() const {
