@@ -25,15 +25,10 @@
 #include "herd/comm/threads.hpp"
 #include "herd/core/error.hpp"
 #include "herd/model/quadratic.hpp"
+#include "job_helpers.hpp"
 
 namespace herd::algo {
 namespace {
-
-class RowSink final : public MetricsSink {
- public:
-  void record(const MetricsRow& row) override { rows.push_back(row); }
-  std::vector<MetricsRow> rows;
-};
 
 std::vector<double> parse_list(const MetricsRow& row, const std::string& key) {
   const auto* v = std::get_if<std::string>(row.find(key));
@@ -124,22 +119,6 @@ double relative_error(const std::vector<float>& x, double c) {
   double diff = 0;
   for (int j = 0; j < 3; ++j) diff += std::pow(double(x[std::size_t(j)]) - c * direction[j], 2);
   return std::sqrt(diff) / (std::abs(c) * direction.norm());
-}
-
-JobSpec job_for(const model::Problem& p, const std::string& algo, int workers, std::int64_t steps,
-                double lr, MetricsSink* sink = nullptr) {
-  JobSpec j;
-  j.problem = &p;
-  j.algorithm = algo;
-  j.workers = workers;
-  j.seed = 11;
-  j.schedule.lr = lr;
-  j.monitor.problem = &p;
-  j.monitor.f_star = p.optimum_value();
-  j.monitor.stop.max_steps = steps;
-  j.monitor.eval_every = std::max<std::int64_t>(1, steps / 20);
-  j.monitor.sink = sink;
-  return j;
 }
 
 // The row at server update `step`.

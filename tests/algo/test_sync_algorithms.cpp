@@ -13,16 +13,10 @@
 #include "herd/data/partition.hpp"
 #include "herd/data/synthetic.hpp"
 #include "herd/model/factory.hpp"
+#include "job_helpers.hpp"
 
 namespace herd::algo {
 namespace {
-
-// Keeps every evaluation row (rank 0 records).
-class RowSink final : public MetricsSink {
- public:
-  void record(const MetricsRow& row) override { rows.push_back(row); }
-  std::vector<MetricsRow> rows;
-};
 
 std::unique_ptr<model::Problem> logistic_problem(int workers, std::size_t batch,
                                                  std::shared_ptr<const data::Dataset> train) {
@@ -43,22 +37,6 @@ std::shared_ptr<const data::Dataset> synthetic_logistic(std::size_t rows = 2000)
   s.noise = 0.05;
   s.seed = 3;
   return std::make_shared<data::Dataset>(data::make_synthetic(s));
-}
-
-JobSpec job_for(const model::Problem& p, const std::string& algo, int workers, std::int64_t steps,
-                double lr, MetricsSink* sink = nullptr) {
-  JobSpec j;
-  j.problem = &p;
-  j.algorithm = algo;
-  j.workers = workers;
-  j.seed = 11;
-  j.schedule.lr = lr;
-  j.monitor.problem = &p;
-  j.monitor.f_star = p.optimum_value();
-  j.monitor.stop.max_steps = steps;
-  j.monitor.eval_every = std::max<std::int64_t>(1, steps / 10);
-  j.monitor.sink = sink;
-  return j;
 }
 
 TEST(MinibatchSgd, ConstantStepSettlesInThePredictedNoiseBall) {
