@@ -22,6 +22,7 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
       Monitor monitor(spec.monitor);
       Worker worker(c, objective.get(), optimizer, schedule, spec.settings, monitor, x0);
       worker.set_worker_index(worker_index);
+      if (spec.worker_start && worker_index >= 0) spec.worker_start(worker_index, worker.x);
       auto algorithm = make_algorithm(spec.algorithm);
       auto keep = [&] {
         std::lock_guard lock(mu);

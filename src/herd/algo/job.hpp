@@ -24,6 +24,9 @@ struct JobSpec {
   optim::OptimizerSpec optimizer;
   optim::ScheduleSpec schedule;
   MonitorShared monitor;
+  // Optional per-worker starting points (e.g. mirror-image starts on a symmetric landscape);
+  // by default every rank starts at problem->initial_point().
+  std::function<void(int worker, Span x)> worker_start;
 };
 
 struct JobResult {
