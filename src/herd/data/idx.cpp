@@ -1,0 +1,223 @@
+#include "herd/data/idx.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <vector>
+
+#include "herd/core/error.hpp"
+
+namespace herd::data {
+namespace {
+
+constexpr std::uint32_t images_magic = 0x00000803;  // unsigned byte, 3 dimensions
+constexpr std::uint32_t labels_magic = 0x00000801;  // unsigned byte, 1 dimension
+
+std::string hex(std::uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", v);
+  return buf;
+}
+
+// Reads a file as bytes through zlib, which passes plain files through unchanged, so one code
+// path serves plain and gzip input.
+class ByteReader {
+ public:
+  explicit ByteReader(const std::string& path) : path_(path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    if (st.type() == fs::file_type::not_found) throw InvalidInput(path + ": no such file");
+    if (st.type() == fs::file_type::directory) {
+      throw InvalidInput(path + ": is a directory, not a data file");
+    }
+    file_ = gzopen(path.c_str(), "rb");
+    if (file_ == nullptr) throw IoError(path + ": cannot open: " + std::strerror(errno));
+    gzbuffer(file_, 1u << 18);
+  }
+  ~ByteReader() { gzclose(file_); }
+  ByteReader(const ByteReader&) = delete;
+  ByteReader& operator=(const ByteReader&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // Fills out[0, n) unless the file ends first; returns how many bytes were read. A damaged
+  // compressed stream throws.
+  std::size_t read(unsigned char* out, std::size_t n) {
+    std::size_t got = 0;
+    while (got < n) {
+      const auto want = unsigned(std::min<std::size_t>(n - got, 1u << 30));
+      const int k = gzread(file_, out + got, want);
+      if (k > 0) {
+        got += std::size_t(k);
+        continue;
+      }
+      int err = Z_OK;
+      const char* message = gzerror(file_, &err);
+      if (k == 0 && err == Z_OK) break;  // end of file
+      if (err == Z_BUF_ERROR) {
+        throw InvalidInput(path_ + ": truncated gzip file (the compressed stream ends early)");
+      }
+      if (err == Z_DATA_ERROR) {
+        std::string what = message;
+        if (what.starts_with(path_ + ": ")) what.erase(0, path_.size() + 2);
+        throw InvalidInput(path_ + ": corrupt gzip data (" + what + ")");
+      }
+      if (err == Z_ERRNO) throw IoError(path_ + ": read failed: " + std::strerror(errno));
+      throw IoError(path_ + ": read failed: " + message);
+    }
+    offset_ += got;
+    return got;
+  }
+
+  // Reads exactly n bytes of `what`; a shorter file is truncated.
+  void read_exact(unsigned char* out, std::size_t n, const std::string& what) {
+    const std::uint64_t start = offset_;
+    const std::size_t got = read(out, n);
+    if (got < n) {
+      throw InvalidInput(path_ + ": truncated: the file ends after " + std::to_string(start + got) +
+                         " bytes, inside " + what);
+    }
+  }
+
+  std::uint32_t read_u32(const std::string& what) {  // big-endian, as IDX writes it
+    std::array<unsigned char, 4> b{};
+    read_exact(b.data(), b.size(), what);
+    return std::uint32_t(b[0]) << 24 | std::uint32_t(b[1]) << 16 | std::uint32_t(b[2]) << 8 | b[3];
+  }
+
+  void expect_end() {
+    unsigned char extra = 0;
+    if (read(&extra, 1) != 0) {
+      throw InvalidInput(path_ + ": trailing bytes after the " + std::to_string(offset_ - 1) +
+                         " bytes the header declares");
+    }
+  }
+
+ private:
+  std::string path_;
+  gzFile file_ = nullptr;
+  std::uint64_t offset_ = 0;  // uncompressed bytes read so far
+};
+
+void check_magic(ByteReader& in, std::uint32_t expected, const char* kind) {
+  const std::uint32_t found = in.read_u32("the magic number");
+  if (found == expected) return;
+  std::string hint;
+  if (found == images_magic) hint = " (an image file: are images and labels swapped?)";
+  if (found == labels_magic) hint = " (a label file: are images and labels swapped?)";
+  throw InvalidInput(in.path() + ": bad magic number: expected " + hex(expected) + " (" + kind +
+                     "), found " + hex(found) + hint);
+}
+
+// The pixel payload, appended as floats in chunks so that a header claiming more images than
+// the file holds fails on truncation rather than on an enormous allocation.
+void read_pixels(ByteReader& in, std::uint64_t count, const std::string& what,
+                 std::vector<float>& out) {
+  std::array<float, 256> scaled{};
+  for (std::size_t v = 0; v < scaled.size(); ++v) scaled[v] = float(v) / 255.0f;
+  constexpr std::size_t chunk = 1u << 20;
+  std::vector<unsigned char> bytes(chunk);
+  out.reserve(std::min<std::uint64_t>(count, 64u * chunk));
+  for (std::uint64_t done = 0; done < count;) {
+    const auto n = std::size_t(std::min<std::uint64_t>(chunk, count - done));
+    in.read_exact(bytes.data(), n, what);
+    for (std::size_t i = 0; i < n; ++i) out.push_back(scaled[bytes[i]]);
+    done += n;
+  }
+}
+
+}  // namespace
+
+Dataset read_idx(const std::string& images_path, const std::string& labels_path) {
+  ByteReader images(images_path), labels(labels_path);
+  check_magic(images, images_magic, "IDX3 unsigned-byte images");
+  const std::uint32_t n = images.read_u32("the image count");
+  const std::uint32_t height = images.read_u32("the row count");
+  const std::uint32_t width = images.read_u32("the column count");
+  check_magic(labels, labels_magic, "IDX1 unsigned-byte labels");
+  const std::uint32_t n_labels = labels.read_u32("the label count");
+
+  if (n == 0) throw InvalidInput(images_path + ": the header declares zero images");
+  if (height == 0 || width == 0) {
+    throw InvalidInput(images_path + ": the header declares empty images (" +
+                       std::to_string(height) + " x " + std::to_string(width) + ")");
+  }
+  const std::uint64_t pixels = std::uint64_t(height) * width;
+  if (pixels > std::numeric_limits<Index>::max()) {
+    throw InvalidInput(images_path + ": images of " + std::to_string(height) + " x " +
+                       std::to_string(width) + " pixels are too large");
+  }
+  if (n_labels != n) {
+    throw InvalidInput(images_path + ": holds " + std::to_string(n) + " images but " + labels_path +
+                       " holds " + std::to_string(n_labels) + " labels");
+  }
+
+  std::vector<unsigned char> label_bytes(n);
+  labels.read_exact(label_bytes.data(), n,
+                    "the " + std::to_string(n) + " labels the header declares");
+  labels.expect_end();
+
+  Dataset data;
+  data.name = images_path;
+  data.rows = n;
+  data.cols = std::size_t(pixels);
+  data.sparse = false;
+  read_pixels(images, std::uint64_t(n) * pixels,
+              "the " + std::to_string(n) + " images of " + std::to_string(height) + " x " +
+                  std::to_string(width) + " pixels the header declares",
+              data.val);
+  images.expect_end();
+
+  const unsigned char largest = *std::max_element(label_bytes.begin(), label_bytes.end());
+  data.num_classes = std::max(10, int(largest) + 1);
+  data.y.assign(label_bytes.begin(), label_bytes.end());
+  for (int c = 0; c < data.num_classes; ++c) data.class_values.push_back(c);
+  data.label_mapping = data.num_classes == 10 ? "digits 0-9 (label d -> class d)"
+                                              : "labels 0-" + std::to_string(data.num_classes - 1) +
+                                                    " (label v -> class v; labels above 9 present)";
+  return data;
+}
+
+std::pair<Dataset, Dataset> split_rows(const Dataset& data, std::size_t first_rows) {
+  if (first_rows == 0 || first_rows >= data.rows) {
+    throw InvalidInput(data.name + ": cannot split " + std::to_string(data.rows) +
+                       " rows after row " + std::to_string(first_rows) +
+                       " (both parts must be non-empty)");
+  }
+  const auto part = [&](std::size_t begin, std::size_t end) {
+    Dataset p;
+    p.name = data.name + " [rows " + std::to_string(begin) + ", " + std::to_string(end) + ")";
+    p.rows = end - begin;
+    p.cols = data.cols;
+    p.sparse = data.sparse;
+    const auto b = std::ptrdiff_t(begin), e = std::ptrdiff_t(end);
+    if (data.sparse) {
+      const std::uint64_t first = data.row_ptr[begin], last = data.row_ptr[end];
+      for (std::size_t i = begin; i <= end; ++i) p.row_ptr.push_back(data.row_ptr[i] - first);
+      p.col.assign(data.col.begin() + std::ptrdiff_t(first),
+                   data.col.begin() + std::ptrdiff_t(last));
+      p.val.assign(data.val.begin() + std::ptrdiff_t(first),
+                   data.val.begin() + std::ptrdiff_t(last));
+    } else {
+      const auto w = std::ptrdiff_t(data.cols);
+      p.val.assign(data.val.begin() + b * w, data.val.begin() + e * w);
+    }
+    p.y.assign(data.y.begin() + b, data.y.begin() + e);
+    p.num_classes = data.num_classes;
+    p.label_mapping = data.label_mapping;
+    p.class_values = data.class_values;
+    if (!data.source.empty()) p.source.assign(data.source.begin() + b, data.source.begin() + e);
+    return p;
+  };
+  return {part(0, first_rows), part(first_rows, data.rows)};
+}
+
+}  // namespace herd::data
