@@ -1,5 +1,7 @@
 #include "herd/data/idx.hpp"
 
+#include "herd/data/gz_file.hpp"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -30,49 +32,16 @@ std::string hex(std::uint32_t v) {
 // path serves plain and gzip input.
 class ByteReader {
  public:
-  explicit ByteReader(const std::string& path) : path_(path) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::file_status st = fs::status(path, ec);
-    if (st.type() == fs::file_type::not_found) throw InvalidInput(path + ": no such file");
-    if (st.type() == fs::file_type::directory) {
-      throw InvalidInput(path + ": is a directory, not a data file");
-    }
-    file_ = gzopen(path.c_str(), "rb");
-    if (file_ == nullptr) throw IoError(path + ": cannot open: " + std::strerror(errno));
-    gzbuffer(file_, 1u << 18);
-  }
-  ~ByteReader() { gzclose(file_); }
-  ByteReader(const ByteReader&) = delete;
-  ByteReader& operator=(const ByteReader&) = delete;
+  explicit ByteReader(const std::string& path) : path_(path), file_(path) {}
 
   const std::string& path() const { return path_; }
 
   // Fills out[0, n) unless the file ends first; returns how many bytes were read. A damaged
   // compressed stream throws.
   std::size_t read(unsigned char* out, std::size_t n) {
-    std::size_t got = 0;
-    while (got < n) {
-      const auto want = unsigned(std::min<std::size_t>(n - got, 1u << 30));
-      const int k = gzread(file_, out + got, want);
-      if (k > 0) {
-        got += std::size_t(k);
-        continue;
-      }
-      int err = Z_OK;
-      const char* message = gzerror(file_, &err);
-      if (k == 0 && err == Z_OK) break;  // end of file
-      if (err == Z_BUF_ERROR) {
-        throw InvalidInput(path_ + ": truncated gzip file (the compressed stream ends early)");
-      }
-      if (err == Z_DATA_ERROR) {
-        std::string what = message;
-        if (what.starts_with(path_ + ": ")) what.erase(0, path_.size() + 2);
-        throw InvalidInput(path_ + ": corrupt gzip data (" + what + ")");
-      }
-      if (err == Z_ERRNO) throw IoError(path_ + ": read failed: " + std::strerror(errno));
-      throw IoError(path_ + ": read failed: " + message);
-    }
+    std::optional<std::string> problem;
+    const std::size_t got = file_.read(out, n, problem);
+    if (problem) throw InvalidInput(path_ + ": " + *problem);
     offset_ += got;
     return got;
   }
@@ -103,7 +72,7 @@ class ByteReader {
 
  private:
   std::string path_;
-  gzFile file_ = nullptr;
+  GzFile file_;
   std::uint64_t offset_ = 0;  // uncompressed bytes read so far
 };
 

@@ -1,5 +1,7 @@
 #include "herd/data/libsvm.hpp"
 
+#include "herd/data/gz_file.hpp"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -23,22 +25,7 @@ namespace {
 // code path serves plain and gzip input.
 class LineReader {
  public:
-  explicit LineReader(const std::string& path) : path_(path) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::file_status st = fs::status(path, ec);
-    if (st.type() == fs::file_type::not_found) throw InvalidInput(path + ": no such file");
-    if (st.type() == fs::file_type::directory) {
-      throw InvalidInput(path + ": is a directory, not a data file");
-    }
-    file_ = gzopen(path.c_str(), "rb");
-    if (file_ == nullptr) throw IoError(path + ": cannot open: " + std::strerror(errno));
-    gzbuffer(file_, 1u << 18);
-    buf_.resize(1u << 20);
-  }
-  ~LineReader() { gzclose(file_); }
-  LineReader(const LineReader&) = delete;
-  LineReader& operator=(const LineReader&) = delete;
+  explicit LineReader(const std::string& path) : path_(path), file_(path) { buf_.resize(1u << 20); }
 
   // The next line without its '\n'; false at the end of the file.
   bool next(std::string_view& line) {
@@ -68,7 +55,7 @@ class LineReader {
   // Reads the rest of the file and says what is wrong with its compressed stream, if anything:
   // garbage from a corrupt .gz should be reported as such, not as a syntax error.
   std::optional<std::string> stream_problem() {
-    if (gzdirect(file_) == 1) return std::nullopt;  // a plain file has no stream to damage
+    if (file_.plain()) return std::nullopt;  // a plain file has no stream to damage
     while (!eof_ && !problem_) {
       begin_ = end_ = 0;
       read_more();
@@ -85,32 +72,13 @@ class LineReader {
     begin_ = 0;
     end_ = rest;
     if (end_ == buf_.size()) buf_.resize(2 * buf_.size());  // a line longer than the buffer
-    const auto want = unsigned(std::min<std::size_t>(buf_.size() - end_, 1u << 30));
-    const int n = gzread(file_, buf_.data() + end_, want);
-    if (n > 0) {
-      end_ += std::size_t(n);
-      return;
-    }
-    int err = Z_OK;
-    const char* message = gzerror(file_, &err);
-    if (n == 0 && err == Z_OK) {
-      eof_ = true;
-    } else if (err == Z_BUF_ERROR) {
-      problem_ = "truncated gzip file (the compressed stream ends early)";
-    } else if (err == Z_DATA_ERROR) {
-      std::string what = message;
-      if (what.starts_with(path_ + ": ")) what.erase(0, path_.size() + 2);
-      problem_ = "corrupt gzip data (" + what + ")";
-    } else if (err == Z_ERRNO) {
-      throw IoError(path_ + ": read failed: " + std::strerror(errno));
-    } else {
-      throw IoError(path_ + ": read failed: " + message);
-    }
-    if (problem_) eof_ = true;
+    const std::size_t n = file_.read(buf_.data() + end_, buf_.size() - end_, problem_);
+    end_ += n;
+    if (n == 0 || problem_) eof_ = true;
   }
 
   std::string path_;
-  gzFile file_ = nullptr;
+  GzFile file_;
   std::vector<char> buf_;
   std::size_t begin_ = 0, end_ = 0, line_ = 0;
   bool eof_ = false;
