@@ -12,6 +12,7 @@
 #include "herd/data/libsvm.hpp"
 #include "herd/data/partition.hpp"
 #include "herd/data/synthetic.hpp"
+#include "herd/model/double_well.hpp"
 #include "herd/model/factory.hpp"
 #include "job_helpers.hpp"
 
@@ -202,6 +203,28 @@ TEST_P(SyncWorlds, SimAndThreadsGiveBitIdenticalParameters) {
     };
     EXPECT_EQ(strip_time(on_threads.last), strip_time(on_sim.last)) << algo;
     EXPECT_DOUBLE_EQ(on_sim.last.number("time"), 60.0 * K) << algo;  // tau_max per step
+  }
+}
+
+TEST(LocalSgd, MirrorImageStartsOnTheDoubleWellAverageToTheMaximum) {
+  // f(x) = sum_j (x_j^2 - 1)^2 has an odd gradient: workers started at x0 and -x0 with exact
+  // gradients stay mirror images, so their average is 0 at every step, the local maximum
+  // between the wells, where f = d (ALGORITHMS.md 1.4, claim 2). Averaged every H steps,
+  // the workers are pulled back to it too: everyone ends on the maximum, a stationary point.
+  model::DoubleWellSpec spec;
+  spec.dim = 5;
+  spec.workers = 4;
+  const model::DoubleWellProblem problem(spec);
+  RowSink sink;
+  JobSpec j = job_for(problem, "local_sgd", 4, 400, 0.05, &sink);
+  j.settings.period = 8;
+  j.worker_start = [&](int k, Span x) { problem.worker_start(k, x); };
+  const JobResult r = run_job(j, comm::run_threads);
+  for (const MetricsRow& row : sink.rows) EXPECT_EQ(row.number("train_loss"), 5.0);
+  std::vector<double> xd(5), g(5);
+  for (const auto& x : r.final_x) {
+    for (std::size_t i = 0; i < 5; ++i) xd[i] = x[i];
+    EXPECT_EQ(model::DoubleWellProblem::value_grad(xd, g), 5.0);
   }
 }
 

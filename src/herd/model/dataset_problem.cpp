@@ -60,25 +60,7 @@ DatasetProblem::DatasetProblem(DataProblemSpec spec)
   if (spec_.shards.empty()) throw InvalidInput("data problem: no shards (workers)");
   if (!(spec_.init.scale >= 0)) throw InvalidInput("data problem: init scale must be >= 0");
 
-  // F weighs worker k by 1/K and its rows by 1/|D_k|, so each row gets 1 / (K |D_k|).
-  const double k_count = double(spec_.shards.size());
-  std::vector<double> row_weight(spec_.train->rows, 0.0);
-  for (std::size_t k = 0; k < spec_.shards.size(); ++k) {
-    const auto& shard = spec_.shards[k];
-    if (shard.empty()) throw InvalidInput("data problem: shard " + std::to_string(k) + " is empty");
-    for (const data::Index i : shard) {
-      if (i >= spec_.train->rows)
-        throw InvalidInput("data problem: shard " + std::to_string(k) + " names row " +
-                           std::to_string(i) + " of a " + std::to_string(spec_.train->rows) +
-                           "-row training set");
-      row_weight[i] += 1.0 / (k_count * double(shard.size()));
-    }
-  }
-  for (std::size_t i = 0; i < row_weight.size(); ++i) {
-    if (row_weight[i] == 0) continue;
-    train_rows_.rows.push_back(data::Index(i));
-    train_rows_.weight.push_back(row_weight[i]);
-  }
+  train_rows_ = equal_worker_weights(spec_.shards, spec_.train->rows, "data problem");
   if (spec_.test && spec_.test->rows == 0) spec_.test.reset();  // nothing to report on
   if (spec_.test) test_rows_ = all_rows_mean(*spec_.test);
 

@@ -113,6 +113,30 @@ std::string to_string(ModelKind kind) {
   return "?";
 }
 
+WeightedRows equal_worker_weights(const std::vector<std::vector<data::Index>>& shards,
+                                  std::size_t rows, const std::string& who) {
+  const double k_count = double(shards.size());
+  std::vector<double> row_weight(rows, 0.0);
+  for (std::size_t k = 0; k < shards.size(); ++k) {
+    const auto& shard = shards[k];
+    if (shard.empty()) throw InvalidInput(who + ": shard " + std::to_string(k) + " is empty");
+    for (const data::Index i : shard) {
+      if (i >= rows)
+        throw InvalidInput(who + ": shard " + std::to_string(k) + " names row " +
+                           std::to_string(i) + " of a " + std::to_string(rows) +
+                           "-row training set");
+      row_weight[i] += 1.0 / (k_count * double(shard.size()));
+    }
+  }
+  WeightedRows out;
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (row_weight[i] == 0) continue;
+    out.rows.push_back(data::Index(i));
+    out.weight.push_back(row_weight[i]);
+  }
+  return out;
+}
+
 WeightedRows all_rows_mean(const data::Dataset& data) {
   WeightedRows r;
   r.rows.resize(data.rows);

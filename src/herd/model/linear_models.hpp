@@ -31,6 +31,10 @@ struct WeightedRows {
 };
 // Every row of `data` with weight 1 / rows: the plain mean.
 WeightedRows all_rows_mean(const data::Dataset& data);
+// The rows of F = (1/K) sum_k (1/|D_k|) sum_{i in D_k} f_i: row i of shard k weighs
+// 1 / (K |D_k|). InvalidInput (prefixed by `who`) for an empty shard or a row out of range.
+WeightedRows equal_worker_weights(const std::vector<std::vector<data::Index>>& shards,
+                                  std::size_t rows, const std::string& who);
 
 class LinearModel {
  public:
