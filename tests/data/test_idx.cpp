@@ -16,6 +16,7 @@
 #include "expect_dataset.hpp"
 #include "herd/core/error.hpp"
 #include "herd/data/idx.hpp"
+#include "temp_files.hpp"
 
 namespace herd::data {
 namespace {
@@ -32,34 +33,6 @@ const std::string mnist_labels = (mnist_dir / "t10k-labels-idx1-ubyte.gz").strin
                << " (HERD_DATA_DIR = " << HERD_DATA_DIR << ")"
 
 // A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / ("herd_test_idx_" + std::to_string(::getpid()) + "_" +
-                                         info->test_suite_name() + "_" + info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string write(const std::string& name, const std::string& bytes) const {
-    const fs::path p = path_ / name;
-    std::ofstream(p, std::ios::binary) << bytes;
-    return p.string();
-  }
-  std::string gzip(const std::string& name, const std::string& bytes) const {
-    const std::string p = path(name);
-    gzFile f = gzopen(p.c_str(), "wb");
-    EXPECT_NE(f, nullptr);
-    EXPECT_EQ(gzwrite(f, bytes.data(), unsigned(bytes.size())), int(bytes.size()));
-    EXPECT_EQ(gzclose(f), Z_OK);
-    return p;
-  }
-  std::string path(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 std::string big_endian(std::uint32_t v) {
   return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};

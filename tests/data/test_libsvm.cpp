@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "expect_dataset.hpp"
+#include "temp_files.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -29,42 +30,10 @@ const fs::path libsvm_dir = fs::path(HERD_DATA_DIR) / "libsvm";
                << " is absent (HERD_DATA_DIR = " << HERD_DATA_DIR << ")"
 
 // A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string("herd_test_data_") + std::to_string(::getpid()) + "_" +
-                       info->test_suite_name() + "_" + info->name();
-    for (char& c : name) {
-      if (c == '/') c = '_';
-    }
-    path_ = fs::temp_directory_path() / name;
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string write(const std::string& name, const std::string& bytes) const {
-    const fs::path p = path_ / name;
-    std::ofstream(p, std::ios::binary) << bytes;
-    return p.string();
-  }
-  std::string path(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string gzip_file(const std::string& path, const std::string& bytes) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  EXPECT_NE(f, nullptr);
-  EXPECT_EQ(gzwrite(f, bytes.data(), unsigned(bytes.size())), int(bytes.size()));
-  EXPECT_EQ(gzclose(f), Z_OK);
-  return path;
 }
 
 // The message of the InvalidInput that reading `path` throws ("" when nothing is thrown).

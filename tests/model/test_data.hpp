@@ -1,7 +1,9 @@
 #pragma once
 // Small hand-made data sets for the model tests (no reader involved).
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "herd/core/rng.hpp"
 #include "herd/data/dataset.hpp"
@@ -52,6 +54,17 @@ inline data::Dataset to_csr(const data::Dataset& dense) {
   s.y = dense.y;
   s.num_classes = dense.num_classes;
   return s;
+}
+
+inline std::shared_ptr<const data::Dataset> shared(data::Dataset d) {
+  return std::make_shared<const data::Dataset>(std::move(d));
+}
+
+// The row indices from, ..., to - 1.
+inline std::vector<data::Index> range(data::Index from, data::Index to) {
+  std::vector<data::Index> r;
+  for (data::Index i = from; i < to; ++i) r.push_back(i);
+  return r;
 }
 
 }  // namespace herd::model::testing

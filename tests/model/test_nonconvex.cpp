@@ -14,18 +14,10 @@ namespace herd::model {
 namespace {
 
 using testing::dense_random;
+using testing::range;
 using testing::set_classes;
+using testing::shared;
 using testing::to_csr;
-
-std::shared_ptr<const data::Dataset> shared(data::Dataset d) {
-  return std::make_shared<const data::Dataset>(std::move(d));
-}
-
-std::vector<data::Index> range(data::Index from, data::Index to) {
-  std::vector<data::Index> r;
-  for (data::Index i = from; i < to; ++i) r.push_back(i);
-  return r;
-}
 
 // ---------------------------------------------------------------------------- double well
 
