@@ -3,7 +3,8 @@
 set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config
           libeigen3-dev libtomlplusplus-dev libcli11-dev libfmt-dev zlib1g-dev
-          libboost-context-dev libgtest-dev libgmock-dev libbenchmark-dev python3-matplotlib)
+          libboost-context-dev libopenmpi-dev openmpi-bin
+          libgtest-dev libgmock-dev libbenchmark-dev python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -24,6 +24,16 @@ struct AlgoSettings {
   float outer_lr = 0.7f;
   float outer_momentum = 0.9f;
 
+  // Elastic averaging (ALGORITHMS.md 1.3): moving rate alpha = eta rho, beta = K alpha.
+  double elastic_alpha = -1;  // < 0: beta / K with the authors' beta = 0.9
+
+  // Leader SGD (ALGORITHMS.md 1.4); the communication period is `period` (tau) and, with
+  // groups, `global_period` (tau_G).
+  double pull = 0.1;             // lambda: pull toward the (local) leader, in [0, 1)
+  double global_pull = 0.1;      // lambda_G: pull toward the global leader with groups
+  int leader_window = 10;        // m: the leader has the lowest mean of its last m losses
+  bool pull_every_step = false;  // pull toward the last leader copy at every local step
+
   // The asynchronous parameter-server family (ALGORITHMS.md sections 2 and 3).
   std::vector<double> tau;           // known compute time per worker (fixed-computation model)
   bool estimate_tau = false;         // rescaled_asgd: estimate tau_i online instead
