@@ -85,20 +85,11 @@ TEST(OptionTable, KeysAreUniqueSnakeCaseAndInDeclaredSections) {
 }
 
 TEST(OptionTable, AlgorithmChoicesInDocumentedOrder) {
-  const std::vector<std::string> expected = {"minibatch_sgd",
-                                             "local_sgd",
-                                             "async_local_sgd",
-                                             "easgd",
-                                             "eamsgd",
-                                             "lsgd",
-                                             "asgd",
-                                             "rescaled_asgd",
-                                             "delay_adaptive_asgd",
-                                             "ringmaster_asgd",
-                                             "ia2sgd",
-                                             "malenia_sgd",
-                                             "rennala_sgd",
-                                             "ringleader_asgd"};
+  const std::vector<std::string> expected = {
+      "minibatch_sgd", "local_sgd",     "async_local_sgd",     "easgd",
+      "eamsgd",        "lsgd",          "async_easgd",         "async_lsgd",
+      "asgd",          "rescaled_asgd", "delay_adaptive_asgd", "ringmaster_asgd",
+      "ia2sgd",        "malenia_sgd",   "rennala_sgd",         "ringleader_asgd"};
   EXPECT_EQ(find_option("algo.name")->choices, expected);
 }
 

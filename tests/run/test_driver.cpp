@@ -180,5 +180,91 @@ TEST(Cli, ExitCodesAndNothingWrittenOnRefusal) {
   EXPECT_TRUE(fs::exists(refused / "metrics.jsonl"));
 }
 
+// stderr and exit code of a herd command.
+std::pair<int, std::string> herd_stderr(const std::string& args) {
+  const fs::path err = fs::temp_directory_path() / "herd_test_driver_stderr.txt";
+  const int status = std::system(
+      (std::string(HERD_BINARY) + " " + args + " >/dev/null 2>" + err.string()).c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(err)};
+}
+
+// A big-endian 32-bit word, as IDX headers store them.
+void put_u32(std::ofstream& out, std::uint32_t v) {
+  const char bytes[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+  out.write(bytes, 4);
+}
+
+// An IDX3 image file of n 2x2 images and an IDX1 label file of m labels.
+void write_idx(const fs::path& images, const fs::path& labels, std::uint32_t image_magic,
+               std::uint32_t n, std::uint32_t m, std::size_t pixels_written) {
+  std::ofstream im(images, std::ios::binary);
+  put_u32(im, image_magic);
+  put_u32(im, n);
+  put_u32(im, 2);
+  put_u32(im, 2);
+  for (std::size_t i = 0; i < pixels_written; ++i) im.put(char(i % 256));
+  std::ofstream lb(labels, std::ios::binary);
+  put_u32(lb, 0x00000801);
+  put_u32(lb, m);
+  for (std::uint32_t i = 0; i < m; ++i) lb.put(char(i % 10));
+}
+
+TEST(Cli, LeaderElasticAndIdxInputsAreCheckedBeforeAnythingIsWritten) {
+  const fs::path config = write_config("leader", small_run);
+  const fs::path refused = fresh_dir("leader_refused");
+  const std::string r = "run " + config.string() + " --out " + refused.string() + " ";
+  struct Case {
+    const char* args;
+    const char* names;  // what the message must name
+  };
+  for (const Case& c : {
+           Case{"algo.name=lsgd algo.pull=1", "algo.pull"},
+           Case{"algo.name=lsgd algo.pull=-0.1", "algo.pull"},
+           Case{"algo.name=lsgd algo.group_size=2 algo.global_pull=1.5", "algo.global_pull"},
+           Case{"algo.name=easgd algo.elastic_alpha=1", "algo.elastic_alpha"},
+           Case{"algo.name=lsgd algo.group_size=3", "does not divide algo.workers = 4"},
+           Case{"algo.name=lsgd algo.group_size=2 algo.period=4 algo.global_period=6",
+                "must be a multiple of algo.period"},
+           Case{"algo.name=eamsgd optim.name=sgd", "Nesterov"},
+           Case{"model.name=double_well model.mirror_starts=true algo.workers=3", "even"},
+       }) {
+    const auto [code, err] = herd_stderr(r + c.args);
+    EXPECT_EQ(code, exit_codes::invalid_input) << c.args << ": " << err;
+    EXPECT_NE(err.find(c.names), std::string::npos) << c.args << ": " << err;
+    EXPECT_FALSE(fs::exists(refused)) << c.args;
+  }
+
+  // Corrupt IDX files: each is refused with the bad-input code and a message naming the file.
+  const fs::path images = fs::temp_directory_path() / "herd_test_driver_images.idx";
+  const fs::path labels = fs::temp_directory_path() / "herd_test_driver_labels.idx";
+  const std::string idx = "data.format=idx data.train=" + images.string() +
+                          " data.train_labels=" + labels.string() +
+                          " model.name=softmax algo.workers=2 algo.batch=2 ";
+  struct Corruption {
+    const char* what;
+    std::uint32_t magic, n, m;
+    std::size_t pixels;
+  };
+  for (const Corruption& bad : {Corruption{"bad magic", 0x00000802, 8, 8, 32},
+                                Corruption{"label count differs", 0x00000803, 8, 7, 32},
+                                Corruption{"truncated pixels", 0x00000803, 8, 8, 30}}) {
+    write_idx(images, labels, bad.magic, bad.n, bad.m, bad.pixels);
+    const auto [code, err] = herd_stderr(r + idx);
+    EXPECT_EQ(code, exit_codes::invalid_input) << bad.what << ": " << err;
+    EXPECT_TRUE(err.find(images.string()) != std::string::npos ||
+                err.find(labels.string()) != std::string::npos)
+        << bad.what << ": " << err;
+    EXPECT_FALSE(fs::exists(refused)) << bad.what;
+  }
+  // The same files, well formed, train; data.split = 6 leaves 2 test rows.
+  write_idx(images, labels, 0x00000803, 8, 8, 32);
+  const fs::path out = fresh_dir("idx_ok");
+  EXPECT_EQ(herd("run " + config.string() + " --out " + out.string() + " " + idx +
+                 "data.split=6 stop.steps=10 eval.every=5 run.progress=none"),
+            exit_codes::ok);
+  EXPECT_NE(read(out / "metrics.jsonl").find("\"test_acc\""), std::string::npos);
+  EXPECT_EQ(herd_stderr(r + idx + "data.split=8").first, exit_codes::invalid_input);
+}
+
 }  // namespace
 }  // namespace herd::run

@@ -12,11 +12,14 @@
 #include "herd/comm/threads.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/text.hpp"
+#include "herd/data/idx.hpp"
 #include "herd/data/libsvm.hpp"
 #include "herd/data/partition.hpp"
 #include "herd/data/sampler.hpp"
 #include "herd/data/synthetic.hpp"
+#include "herd/model/double_well.hpp"
 #include "herd/model/factory.hpp"
+#include "herd/model/mlp.hpp"
 #include "herd/run/output.hpp"
 
 namespace herd::run {
@@ -53,21 +56,69 @@ void load_data(const Config& c, int workers, RunPlan& p) {
                     spec.cols, spec.density, p.test ? p.test->rows : 0);
     return;
   }
-  const std::string train_path = c.data_path("data.train").string();
   if (c.get_string("data.train").empty())
     throw InvalidInput("data.train: data.format = \"" + format + "\" needs a training file");
-  auto train = std::make_shared<data::Dataset>(data::read_libsvm(train_path));
+  const bool idx = format == "idx";
+  // IDX images come with a separate label file.
+  auto labels_of = [&](const std::string& images_key) {
+    const std::string key = images_key + "_labels";
+    if (c.get_string(key).empty())
+      throw InvalidInput(
+          fmt::format("{}: data.format = \"idx\" needs the label file of {}", key, images_key));
+    return c.data_path(key).string();
+  };
+  const std::string train_path = c.data_path("data.train").string();
+  auto train = std::make_shared<data::Dataset>(
+      idx ? data::read_idx(train_path, labels_of("data.train")) : data::read_libsvm(train_path));
   p.data_description = fmt::format("{}: {} x {}, {} non-zeros, labels {}", train_path, train->rows,
                                    train->cols, train->nnz(), train->label_mapping);
   if (!c.get_string("data.test").empty()) {
-    data::LibsvmOptions options;
-    options.num_features = train->cols;
-    options.class_values = train->class_values;
     const std::string test_path = c.data_path("data.test").string();
-    p.test = std::make_shared<data::Dataset>(data::read_libsvm(test_path, options));
+    if (idx) {
+      p.test = std::make_shared<data::Dataset>(data::read_idx(test_path, labels_of("data.test")));
+    } else {
+      data::LibsvmOptions options;
+      options.num_features = train->cols;
+      options.class_values = train->class_values;
+      p.test = std::make_shared<data::Dataset>(data::read_libsvm(test_path, options));
+    }
     p.data_description += fmt::format("; test {}: {} rows", test_path, p.test->rows);
   }
+  if (const auto split = std::size_t(c.get_int("data.split")); split > 0) {
+    if (p.test)
+      throw InvalidInput("data.split takes the test set from data.train; data.test must be empty");
+    if (split >= train->rows)
+      throw InvalidInput(fmt::format("data.split = {} must be below the {} rows of {}", split,
+                                     train->rows, train_path));
+    auto [first, rest] = data::split_rows(*train, split);
+    train = std::make_shared<data::Dataset>(std::move(first));
+    p.test = std::make_shared<data::Dataset>(std::move(rest));
+    p.data_description += fmt::format("; split {} train / {} test", train->rows, p.test->rows);
+  }
   p.train = std::move(train);
+}
+
+// Hidden layer widths from "128,64" (empty = none).
+std::vector<std::size_t> parse_widths(const std::string& text) {
+  std::vector<std::size_t> widths;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    const std::size_t end = std::min(text.find(',', begin), text.size());
+    const std::string item = text.substr(begin, end - begin);
+    std::size_t used = 0;
+    long long w = 0;
+    try {
+      w = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || w < 1)
+      throw InvalidInput(
+          fmt::format("model.hidden = \"{}\": \"{}\" is not a positive layer width", text, item));
+    widths.push_back(std::size_t(w));
+    begin = end + 1;
+  }
+  return widths;
 }
 
 void build_problem(const Config& c, RunPlan& p) {
@@ -90,6 +141,28 @@ void build_problem(const Config& c, RunPlan& p) {
         fmt::format("quadratic, d = {}, K = {}, mu = {}, L = {}", q.dim, K, q.mu, q.L);
     return;
   }
+  if (model == "double_well") {
+    model::DoubleWellSpec spec;
+    spec.dim = std::size_t(c.get_int("model.dim"));
+    spec.workers = K;
+    spec.sigma = c.get_number("model.noise");
+    spec.batch = batch;
+    spec.x0.assign(spec.dim, c.get_number("model.start"));
+    auto problem = std::make_unique<model::DoubleWellProblem>(spec);
+    if (c.get_bool("model.mirror_starts")) {
+      if (K % 2 != 0)
+        throw InvalidInput(fmt::format(
+            "model.mirror_starts needs an even algo.workers (half at x_0, half at -x_0), got {}",
+            K));
+      // The plan owns the problem for as long as the job can run.
+      p.job.worker_start = [well = problem.get()](int k, Span x) { well->worker_start(k, x); };
+    }
+    p.data_description = fmt::format("double well, d = {}, K = {}, x_0 = {}{}", spec.dim, K,
+                                     c.get_number("model.start"),
+                                     c.get_bool("model.mirror_starts") ? " (mirror starts)" : "");
+    p.problem = std::move(problem);
+    return;
+  }
   load_data(c, K, p);
   if (p.train->rows < std::size_t(K))
     throw InvalidInput(fmt::format("algo.workers = {} exceeds the {} rows of {}", K, p.train->rows,
@@ -106,6 +179,20 @@ void build_problem(const Config& c, RunPlan& p) {
           "workers, partition {}); lower algo.batch or algo.workers",
           batch, k, shards[std::size_t(k)].size(), p.train->rows, K,
           c.get_string("data.partition")));
+  }
+  if (model == "mlp") {
+    model::MlpProblemSpec spec;
+    spec.train = p.train;
+    if (c.get_bool("eval.test")) spec.test = p.test;
+    spec.shards = std::move(shards);
+    spec.hidden = parse_widths(c.get_string("model.hidden"));
+    spec.activation = model::parse_activation(c.get_string("model.activation"));
+    spec.lambda = c.get_number("model.l2");
+    spec.batch = batch;
+    spec.sampling = parse_sampling(c.get_string("data.sampling"));
+    spec.seed = p.job.seed;
+    p.problem = std::make_unique<model::MlpProblem>(std::move(spec));
+    return;
   }
   model::DataProblemSpec spec;
   spec.train = p.train;
@@ -147,6 +234,12 @@ RunPlan plan(const Config& config, const std::string& label) {
   s.delay_threshold = config.get_int("algo.delay_threshold");
   s.ringmaster_restart = config.get_string("algo.ringmaster_mode") == "restart";
   s.server_batch = config.get_int("algo.server_batch");
+  if (config.is_set_explicitly("algo.elastic_alpha"))
+    s.elastic_alpha = config.get_number("algo.elastic_alpha");
+  s.pull = config.get_number("algo.pull");
+  s.global_pull = config.get_number("algo.global_pull");
+  s.leader_window = int(config.get_int("algo.leader_window"));
+  s.pull_every_step = config.get_bool("algo.pull_every_step");
   p.runtime = config.get_string("run.runtime");
   p.cluster = make_cluster(config, p.job.workers, server, p.job.seed);
   s.tau = p.cluster.worker_tau;
@@ -163,12 +256,22 @@ RunPlan plan(const Config& config, const std::string& label) {
   }
 
   p.job.optimizer.rule = optim::parse_rule(config.get_string("optim.name"));
+  // EAMSGD is EASGD with Nesterov momentum as the local rule.
+  if (p.job.algorithm == "eamsgd") {
+    if (!config.is_set_explicitly("optim.name"))
+      p.job.optimizer.rule = optim::Rule::nesterov;
+    else if (p.job.optimizer.rule != optim::Rule::nesterov)
+      throw InvalidInput(fmt::format(
+          "algo.name = \"eamsgd\" uses Nesterov momentum locally, but optim.name = \"{}\"; set "
+          "optim.name = \"nesterov\" (or use algo.name = \"easgd\")",
+          config.get_string("optim.name")));
+  }
   p.job.optimizer.momentum = float(config.get_number("optim.momentum"));
   p.job.optimizer.weight_decay = float(config.get_number("optim.weight_decay"));
 
   build_problem(config, p);
   // The resolved config.toml must load the same files from wherever it is read again.
-  for (const char* key : {"data.train", "data.test"})
+  for (const char* key : {"data.train", "data.test", "data.train_labels", "data.test_labels"})
     if (!config.get_string(key).empty())
       p.config.set(key,
                    std::filesystem::absolute(config.data_path(key)).lexically_normal().string());

@@ -223,11 +223,20 @@ const std::vector<OptionSpec>& option_table() {
              "bar on a terminal, lines otherwise."),
 
       // [data]
-      choice("data.format", {"synthetic", "libsvm"}, "synthetic",
-             "Where the data comes from: synthetic (generated, see data.synthetic_kind) or libsvm "
-             "(LIBSVM text files data.train and data.test)."),
-      text("data.train", "", "Training set file for format = libsvm."),
-      text("data.test", "", "Test set file for format = libsvm; empty = no test set."),
+      choice("data.format", {"synthetic", "libsvm", "idx"}, "synthetic",
+             "Where the data comes from: synthetic (generated, see data.synthetic_kind), libsvm "
+             "(LIBSVM text files data.train and data.test) or idx (MNIST IDX image files "
+             "data.train and data.test with label files data.train_labels and "
+             "data.test_labels; plain or .gz)."),
+      text("data.train", "", "Training set file (libsvm), or training images (idx)."),
+      text("data.test", "", "Test set file (libsvm), or test images (idx); empty = no test set."),
+      text("data.train_labels", "", "idx: the IDX label file of data.train."),
+      text("data.test_labels", "", "idx: the IDX label file of data.test."),
+      integer("data.split", 0,
+              "Keep the first data.split rows of data.train for training and use the rest as "
+              "the test set (e.g. 8000 of the 10,000 MNIST test digits); needs an empty "
+              "data.test. 0 = no split.")
+          .ge(0),
       text("data.dir", "",
            "Base directory for relative data.train and data.test paths. Empty = the directory "
            "named by the HERD_DATA environment variable when it is set, else the directory of "
@@ -263,10 +272,14 @@ const std::vector<OptionSpec>& option_table() {
           .ge(0),
 
       // [model]
-      choice("model.name", {"logistic", "least_squares", "softmax", "quadratic"}, "logistic",
+      choice("model.name",
+             {"logistic", "least_squares", "softmax", "mlp", "quadratic", "double_well"},
+             "logistic",
              "Objective: logistic (binary logistic regression), least_squares, softmax "
-             "(multiclass logistic regression), quadratic (one quadratic per worker with known "
-             "optimum; uses no data)."),
+             "(multiclass logistic regression), mlp (multilayer perceptron classifier, "
+             "non-convex), quadratic (one quadratic per worker with known optimum; uses no "
+             "data), double_well (f(x) = sum_j (x_j^2 - 1)^2, two mirror-image minima per "
+             "coordinate; uses no data)."),
       number("model.l2", 0.0, "L2 regularisation: lambda = l2 + l2_over_n / n_train.").ge(0),
       number("model.l2_over_n", 1.0,
              "L2 regularisation scaled by the training set size n_train; the default 1 gives "
@@ -275,13 +288,26 @@ const std::vector<OptionSpec>& option_table() {
       choice("model.init", {"zeros", "normal"}, "zeros",
              "Starting point x_0: zeros, or normal (entries drawn from N(0, init_scale^2))."),
       number("model.init_scale", 0.01, "Standard deviation of the normal initialisation.").ge(0),
-      integer("model.dim", 10, "Quadratic: dimension.").ge(1),
+      text("model.hidden", "64",
+           "mlp: widths of the hidden layers, comma-separated (e.g. \"128,64\"); empty = no "
+           "hidden layer."),
+      choice("model.activation", {"relu", "tanh"}, "relu",
+             "mlp: activation between layers (He initialisation for relu, Glorot for tanh)."),
+      integer("model.dim", 10, "quadratic and double_well: dimension.").ge(1),
+      number("model.start", 0.5,
+             "double_well: every coordinate of the starting point x_0 (0 is stationary).")
+          .gt(0),
+      boolean("model.mirror_starts", false,
+              "double_well: worker k starts at x_0 for even k and at -x_0 for odd k, so half "
+              "the workers head for each minimum (needs an even algo.workers)."),
       number("model.mu", 1.0, "Quadratic: strong convexity mu (smallest curvature).").gt(0),
       number("model.smoothness", 10.0, "Quadratic: smoothness L (largest curvature), >= mu.").gt(0),
       number("model.spread", 1.0,
              "Quadratic: worker optima a_k = spread * N(0, I); 0 = the same optimum for all.")
           .ge(0),
-      number("model.noise", 1.0, "Quadratic: gradient noise sigma per sample.").ge(0),
+      number("model.noise", 1.0,
+             "quadratic and double_well: gradient noise sigma per sample (0 = exact gradients).")
+          .ge(0),
 
       // [algo]
       choice("algo.name", algo::algorithm_names(), "local_sgd",
@@ -317,6 +343,28 @@ const std::vector<OptionSpec>& option_table() {
              "nesterov = Nesterov momentum with outer_lr and outer_momentum."),
       number("algo.outer_lr", 0.7, "Outer step size.").gt(0),
       number("algo.outer_momentum", 0.9, "Outer Nesterov momentum.").ge(0).lt(1),
+      number("algo.elastic_alpha", 0.0,
+             "easgd, eamsgd, async_easgd: moving rate alpha = eta rho of the elastic pull, in [0, "
+             "1). Not set: 0.9 / algo.workers (the authors' beta = K alpha = 0.9).")
+          .ge(0)
+          .lt(1),
+      number("algo.pull", 0.1,
+             "lsgd, async_lsgd: lambda, the pull toward the leader (the group's leader with "
+             "groups), in [0, 1).")
+          .ge(0)
+          .lt(1),
+      number("algo.global_pull", 0.1,
+             "lsgd with groups: lambda_G, the pull toward the global leader every "
+             "global_period steps, in [0, 1).")
+          .ge(0)
+          .lt(1),
+      integer("algo.leader_window", 10,
+              "lsgd, async_lsgd: m; the leader is the worker with the lowest mean of its last m "
+              "minibatch losses.")
+          .ge(1),
+      boolean("algo.pull_every_step", false,
+              "lsgd: apply the pull at every local step toward the leader copy of the last "
+              "communication (eta lambda (x - leader)), instead of once per communication."),
       choice("algo.rescale_tau", {"known", "estimated"}, "known",
              "rescaled_asgd: rescale with the known compute times of [cluster] or with times "
              "estimated online from each worker's inter-arrival times."),

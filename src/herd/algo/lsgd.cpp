@@ -1,0 +1,127 @@
+#include "herd/algo/lsgd.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "herd/algo/easgd_lsgd_common.hpp"
+#include "herd/core/error.hpp"
+
+namespace herd::algo {
+namespace {
+
+// One level of leadership: the ranks of `comm` choose their leader every `period` steps.
+struct LeaderLevel {
+  LeaderLevel() = default;  // a level that is not used
+  LeaderLevel(comm::Communicator* c, float pull, std::int64_t every)
+      : comm(c), lambda(pull), period(every) {}
+
+  comm::Communicator* comm = nullptr;
+  float lambda = 0;
+  std::int64_t period = 1;
+  std::vector<double> scores;
+  std::vector<float> copy;  // the leader's x as of the last exchange
+  int leader = -1;          // its rank in comm; -1 before the first exchange
+  std::int64_t switches = 0;
+
+  bool due(std::int64_t steps_done) const { return comm != nullptr && steps_done % period == 0; }
+  bool pulls_me() const { return leader >= 0 && leader != comm->rank(); }
+  // Allgather of the scores, then the leader's broadcast of its x into everyone's copy.
+  void exchange(double score, CSpan x) {
+    scores.resize(std::size_t(comm->size()));
+    comm->allgather(std::span<const double>(&score, 1), scores);
+    const int best = elastic::best_of(scores);
+    if (leader >= 0 && best != leader) ++switches;
+    leader = best;
+    copy.resize(x.size());
+    if (comm->rank() == leader) herd::copy(x, copy);
+    comm->broadcast(copy, leader);
+  }
+};
+
+// The once-per-communication pull toward the leaders of the levels that just exchanged
+// (null otherwise): x <- x - lambda_a (x - a) - lambda_b (x - b), values before the exchange.
+void pull_once(Span x, const LeaderLevel* a, const LeaderLevel* b) {
+  if (a != nullptr && !a->pulls_me()) a = nullptr;
+  if (b != nullptr && !b->pulls_me()) b = nullptr;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const float before = x[i];
+    float after = before;
+    if (a != nullptr) after -= a->lambda * (before - a->copy[i]);
+    if (b != nullptr) after -= b->lambda * (before - b->copy[i]);
+    x[i] = after;
+  }
+}
+
+}  // namespace
+
+void Lsgd::run(Worker& w) {
+  const std::string name = "lsgd";
+  const AlgoSettings& s = w.settings;
+  const int ranks = w.comm.size();
+  elastic::check_period(s.period, name);
+  elastic::check_rate(s.pull, "algo.pull", name);
+  elastic::check_leader_window(s.leader_window);
+  if (s.group_size < 0 || (s.group_size > 0 && ranks % s.group_size != 0))
+    throw InvalidInput("algo.group_size = " + std::to_string(s.group_size) +
+                       ": lsgd needs groups that divide the " + std::to_string(ranks) +
+                       " workers evenly (or 0 for no groups)");
+  const std::int64_t global_period = s.global_period > 0 ? s.global_period : s.period;
+  if (s.group_size > 0) {
+    elastic::check_rate(s.global_pull, "algo.global_pull", name);
+    if (global_period % s.period != 0)
+      throw InvalidInput("algo.global_period = " + std::to_string(s.global_period) +
+                         " must be a multiple of algo.period = " + std::to_string(s.period));
+  }
+  elastic::LossWindow window(s.leader_window);
+
+  std::unique_ptr<comm::Communicator> group;
+  LeaderLevel local, global;
+  if (s.group_size > 0) {
+    group = w.comm.split(w.comm.rank() / s.group_size, w.comm.rank());
+    local = LeaderLevel(group.get(), float(s.pull), s.period);
+    global = LeaderLevel(&w.comm, float(s.global_pull), global_period);
+  } else {
+    global = LeaderLevel(&w.comm, float(s.pull), s.period);
+  }
+
+  std::vector<double> current_scores(static_cast<std::size_t>(ranks));
+  auto report = [&](std::int64_t steps_done) {
+    int leader = global.leader;
+    if (leader < 0) {  // before the first global exchange: the best score right now
+      comm::Unmetered quiet(w.comm);
+      const double score = window.mean();
+      w.comm.allgather(std::span<const double>(&score, 1), current_scores);
+      leader = elastic::best_of(current_scores);
+    }
+    MetricsRow extra;
+    extra.set("leader", std::int64_t(leader));
+    extra.set("leader_switches", global.switches);
+    extra.set("bytes_per_round", elastic::per_round(elastic::bytes_sent_by_all(w.comm), w.rounds));
+    const ReportedModel models[] = {{"leader", w.x, false, leader}, {"average", w.x}};
+    w.monitor.evaluate(w, steps_done, models, extra);
+  };
+
+  report(0);
+  for (std::int64_t t = 0; w.monitor.keep_going(t); ++t) {
+    window.push(w.compute_gradient(t));
+    if (s.pull_every_step)
+      for (const LeaderLevel* level : {&local, &global})
+        if (level->pulls_me()) elastic::add_pull(w.g, w.x, level->copy, level->lambda);
+    w.local_step(t);
+
+    const std::int64_t done = t + 1;
+    const bool local_round = local.due(done), global_round = global.due(done);
+    if (local_round || global_round) {
+      const double score = window.mean();
+      if (local_round) local.exchange(score, w.x);
+      if (global_round) global.exchange(score, w.x);
+      if (!s.pull_every_step)
+        pull_once(w.x, local_round ? &local : nullptr, global_round ? &global : nullptr);
+      ++w.rounds;
+    }
+    if (w.monitor.due(done)) report(done);
+  }
+}
+
+}  // namespace herd::algo

@@ -1,0 +1,37 @@
+#pragma once
+#include "herd/algo/algorithm.hpp"
+
+namespace herd::algo {
+
+// Leader SGD (Teng et al., NeurIPS 2019; ALGORITHMS.md 1.4), synchronous form. A worker's
+// score is the mean of its last m = leader_window minibatch losses. Every tau = period
+// steps the ranks allgather their scores, the leader is the lowest (ties: lowest rank), its
+// x is broadcast into every rank's leader copy, and every other rank is pulled:
+// x <- x - lambda (x - x_leader) (the authors' Algorithm 1). With pull_every_step the pull
+// is instead part of every local step, g <- g + lambda (x - copy), toward the copy of the
+// last communication (none before the first). The leader is never pulled.
+//
+// Multi-leader (group_size > 0): groups of group_size consecutive ranks; every tau steps
+// each group's leader pulls its group with lambda (exchange on the group communicator),
+// every tau_G = global_period steps the global leader pulls everyone with lambda_G; at
+// steps that are both, x <- x - lambda (x - x_local) - lambda_G (x - x_global), with the
+// values before the exchange. A communication step counts as one round.
+//
+// Reports the leader (models[0], the leader rank's actual iterate) and the average. The
+// evaluated leader is the global leader of the last global communication; before the first
+// one it is picked at the evaluation from the current scores (an unmetered allgather), which
+// gives rank 0 at step 0, when no loss has been seen yet. Extra fields: leader (its worker
+// index), leader_switches (changes of the global leader so far), bytes_per_round.
+class Lsgd final : public Algorithm {
+ public:
+  void run(Worker& w) override;
+};
+
+// Asynchronous Leader SGD (lsgd_async.cpp; the protocol is described there).
+class AsyncLsgd final : public Algorithm {
+ public:
+  bool needs_server() const override { return true; }
+  void run(Worker& w) override;
+};
+
+}  // namespace herd::algo

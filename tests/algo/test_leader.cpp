@@ -1,0 +1,405 @@
+// Elastic Averaging SGD and Leader SGD (ALGORITHMS.md 1.3, 1.4) against hand-computed
+// exchanges, exact reductions to independent SGD and to minibatch SGD, the symmetry-breaking
+// claim on the double well, the byte counts of their collectives, and the convergence of
+// their asynchronous forms on the simulator.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "herd/algo/job.hpp"
+#include "herd/comm/sim.hpp"
+#include "herd/comm/threads.hpp"
+#include "herd/core/error.hpp"
+#include "herd/model/double_well.hpp"
+#include "herd/model/quadratic.hpp"
+#include "job_helpers.hpp"
+
+namespace herd::algo {
+namespace {
+
+struct NamedRuntime {
+  std::string name;
+  Runtime run;
+};
+
+void PrintTo(const NamedRuntime& r, std::ostream* os) {
+  *os << r.name;
+}
+
+// The simulator with heterogeneous compute times (rank r takes 1 + r seconds per gradient,
+// up to 8 ranks): a synchronous trajectory must not depend on them.
+Runtime heterogeneous_sim() {
+  comm::SimSpec spec;
+  for (int r = 0; r < 8; ++r) spec.compute.tau.push_back(1.0 + r);
+  return [spec](int ranks, const std::function<void(comm::Communicator&)>& program) {
+    comm::run_sim(spec, ranks, program);
+  };
+}
+
+// F_k(x) = 0.5 (x - a_k)' diag(curvature) (x - a_k); sigma > 0 adds gradient noise.
+model::QuadraticProblem quadratic(const std::vector<std::vector<double>>& centers,
+                                  std::vector<double> curvature = {}, double sigma = 0) {
+  std::vector<Eigen::VectorXd> diag, a;
+  const auto d = Eigen::Index(centers.front().size());
+  if (curvature.empty()) curvature.assign(std::size_t(d), 1.0);
+  for (const auto& center : centers) {
+    diag.push_back(Eigen::Map<const Eigen::VectorXd>(curvature.data(), d));
+    a.push_back(Eigen::Map<const Eigen::VectorXd>(center.data(), d));
+  }
+  return model::QuadraticProblem::diagonal(diag, a, sigma, 1);
+}
+
+// Worker k starts at starts[k].
+std::function<void(int, Span)> starting_at(std::vector<std::vector<float>> starts) {
+  return [starts = std::move(starts)](int k, Span x) { copy(starts[std::size_t(k)], x); };
+}
+
+// K independent SGD runs of `steps` steps, worker k on its own oracle (as run_job builds it).
+std::vector<std::vector<float>> independent_runs(const JobSpec& j, std::int64_t steps) {
+  std::vector<std::vector<float>> xs;
+  const optim::Schedule schedule(j.schedule);
+  for (int k = 0; k < j.workers; ++k) {
+    std::vector<float> x(j.problem->dim()), g(x.size());
+    j.problem->initial_point(x);
+    auto oracle = j.problem->local(k, j.seed);
+    optim::LocalOptimizer opt(j.optimizer, x.size());
+    for (std::int64_t t = 0; t < steps; ++t) {
+      oracle->grad(x, g);
+      opt.step(x, g, float(schedule.at(t)));
+    }
+    xs.push_back(std::move(x));
+  }
+  return xs;
+}
+
+// Four heterogeneous noisy workers in d = 4.
+model::QuadraticProblem noisy_quadratic() {
+  return quadratic({{1, -2, 0.5, 3}, {-1, 0, 2, 1}, {2, 1, -1, 0}, {0, 3, 1, -2}}, {1, 2, 0.5, 4},
+                   0.5);
+}
+
+auto without_time(MetricsRow row) {
+  std::erase_if(row.fields, [](const auto& f) { return f.first == "time"; });
+  return row.fields;
+}
+
+// ---- Synchronous algorithms on every runtime ---------------------------------------------
+
+class SyncRuntimes : public ::testing::TestWithParam<NamedRuntime> {
+ protected:
+  JobResult run(const JobSpec& j) const { return run_job(j, GetParam().run); }
+};
+
+TEST_P(SyncRuntimes, LeaderOfMirrorImageStartsOnTheDoubleWellEndsInAMinimum) {
+  // The setup of LocalSgd.MirrorImageStartsOnTheDoubleWellAverageToTheMaximum (exact
+  // gradients, starts x0 and -x0) in d = 10: the mirror images keep equal losses, so the
+  // leader is rank 0 (lowest rank), which is never pulled and descends into the well at
+  // x = (1, ..., 1); EASGD's center is the mean of mirror images, 0, the maximum (f = d).
+  model::DoubleWellSpec spec;
+  spec.dim = 10;
+  spec.workers = 4;
+  const model::DoubleWellProblem problem(spec);
+  for (const char* algo : {"lsgd", "easgd"}) {
+    RowSink sink;
+    JobSpec j = job_for(problem, algo, 4, 400, 0.05, &sink);
+    j.settings.period = 8;
+    j.worker_start = [&](int k, Span x) { problem.worker_start(k, x); };
+    const JobResult r = run(j);
+    const MetricsRow& last = sink.rows.back();
+    std::printf("[%s] double well, d = 10, K = 4: F(%s) = %.6g, F(average) = %.6g\n",
+                GetParam().name.c_str(), algo, last.number("train_loss"),
+                last.number("average_loss"));
+    if (std::string(algo) == "lsgd") {
+      EXPECT_EQ(std::get<std::string>(*last.find("model")), "leader");
+      EXPECT_LT(last.number("train_loss"), 1e-6);
+      EXPECT_EQ(last.number("leader"), 0);
+      EXPECT_EQ(problem.evaluate(r.final_x[0]).train_loss, last.number("train_loss"));
+    } else {
+      EXPECT_EQ(std::get<std::string>(*last.find("model")), "center");
+    }
+  }
+}
+
+TEST_P(SyncRuntimes, WithoutPullLeaderAndElasticSgdAreIndependentSgdRunsBitForBit) {
+  const auto problem = noisy_quadratic();
+  const std::int64_t steps = 60;
+  JobSpec lsgd = job_for(problem, "lsgd", 4, steps, 0.1);
+  lsgd.settings.period = 4;
+  lsgd.settings.pull = 0;
+  lsgd.optimizer.rule = optim::Rule::nesterov;
+  const auto expected = independent_runs(lsgd, steps);
+  EXPECT_EQ(run(lsgd).final_x, expected);
+
+  JobSpec every_step = lsgd;
+  every_step.settings.pull_every_step = true;
+  EXPECT_EQ(run(every_step).final_x, expected);
+
+  JobSpec groups = lsgd;
+  groups.settings.group_size = 2;
+  groups.settings.global_period = 8;
+  groups.settings.global_pull = 0;
+  EXPECT_EQ(run(groups).final_x, expected);
+
+  JobSpec easgd = lsgd;
+  easgd.algorithm = "easgd";
+  easgd.settings.elastic_alpha = 0;
+  EXPECT_EQ(run(easgd).final_x, expected);
+}
+
+TEST_P(SyncRuntimes, LeaderSgdOnOneWorkerIsMinibatchSgdBitForBit) {
+  const auto problem = quadratic({{1, -2, 0.5, 3}}, {1, 2, 0.5, 4}, 0.5);
+  JobSpec lsgd = job_for(problem, "lsgd", 1, 50, 0.1);
+  lsgd.settings.period = 3;
+  lsgd.optimizer.rule = optim::Rule::nesterov;
+  JobSpec minibatch = lsgd;
+  minibatch.algorithm = "minibatch_sgd";
+  EXPECT_EQ(run(lsgd).final_x, run(minibatch).final_x);
+}
+
+TEST_P(SyncRuntimes, ElasticExchangeFollowsTheFormulas) {
+  // F_k = 0.5 ||x - a_k||^2 with a_0 = (1, 2), a_1 = (3, -6); one step of size 1 lands each
+  // worker on a_k. Starts (2, 0) and (0, 2): the center starts at their mean (1, 1). The
+  // exchange with alpha = 0.25:
+  //   x_0 = a_0 - 0.25 (a_0 - (1, 1)) = (1, 1.75),  x_1 = (3, -6) - 0.25 (2, -7) = (2.5, -4.25)
+  //   xt = (1, 1) + 0.25 ((0, 1) + (2, -7)) = (1.5, -0.5).
+  const auto problem = quadratic({{1, 2}, {3, -6}});
+  RowSink sink;
+  JobSpec j = job_for(problem, "easgd", 2, 1, 1.0, &sink);
+  j.settings.elastic_alpha = 0.25;
+  j.worker_start = starting_at({{2, 0}, {0, 2}});
+  const JobResult r = run(j);
+  EXPECT_EQ(r.final_x, (std::vector<std::vector<float>>{{1, 1.75f}, {2.5f, -4.25f}}));
+  const std::vector<float> center{1.5f, -0.5f}, average{1.75f, -1.25f};
+  EXPECT_EQ(sink.rows.back().number("train_loss"), problem.evaluate(center).train_loss);
+  EXPECT_EQ(sink.rows.back().number("average_loss"), problem.evaluate(average).train_loss);
+  // Before any step the center is the mean of the starts.
+  const std::vector<float> mean_start{1, 1};
+  EXPECT_EQ(sink.rows.front().number("train_loss"), problem.evaluate(mean_start).train_loss);
+}
+
+TEST_P(SyncRuntimes, TheLeaderIsNeverPulled) {
+  // lr = 0: the iterates move by the pull alone. F_k = 0.5 ||x||^2; worker 1 starts closer
+  // to 0, so it leads, stays where it is, and worker 0 moves a quarter of the way to it:
+  // (3, -1) - 0.25 ((3, -1) - (1, 2)) = (2.5, -0.25).
+  const auto problem = quadratic({{0, 0}, {0, 0}});
+  RowSink sink;
+  JobSpec j = job_for(problem, "lsgd", 2, 1, 0.0, &sink);
+  j.settings.pull = 0.25;
+  j.worker_start = starting_at({{3, -1}, {1, 2}});
+  const JobResult r = run(j);
+  EXPECT_EQ(r.final_x, (std::vector<std::vector<float>>{{2.5f, -0.25f}, {1, 2}}));
+  const MetricsRow& last = sink.rows.back();
+  EXPECT_EQ(last.number("leader"), 1);
+  EXPECT_EQ(last.number("train_loss"), problem.evaluate(r.final_x[1]).train_loss);
+  // At step 0, before any loss, rank 0 is reported.
+  EXPECT_EQ(sink.rows.front().number("leader"), 0);
+}
+
+TEST_P(SyncRuntimes, PullAtEveryStepGoesTowardTheLastCopyAndSparesTheLeader) {
+  // d = 1, F_k = 0.5 x^2, lr 0.5, lambda 0.5, tau 2, starts 1 and 4:
+  //   steps 1, 2 (no copy yet): x <- 0.5 x: (0.5, 2), then (0.25, 1); at step 2 the scores
+  //   are the mean losses (0.3125, 5): worker 0 leads, copy 0.25.
+  //   step 3: worker 0: 0.25 - 0.5 (0.25) = 0.125; worker 1: g = 1 + 0.5 (1 - 0.25) = 1.375,
+  //   x = 1 - 0.5 (1.375) = 0.3125.
+  const auto problem = quadratic({{0}, {0}});
+  JobSpec j = job_for(problem, "lsgd", 2, 3, 0.5);
+  j.settings.pull = 0.5;
+  j.settings.period = 2;
+  j.settings.pull_every_step = true;
+  j.worker_start = starting_at({{1}, {4}});
+  EXPECT_EQ(run(j).final_x, (std::vector<std::vector<float>>{{0.125f}, {0.3125f}}));
+}
+
+TEST_P(SyncRuntimes, GroupAndGlobalLeadersPullByHand) {
+  // lr = 0, d = 1, F_k = 0.5 x^2, scores = the last loss (m = 1); groups {0, 1}, {2, 3};
+  // lambda = 0.5 every step, lambda_G = 0.25 every 2 steps. Starts (4, 2, 8, 1):
+  //   step 1, local leaders 1 and 3: (4 - 0.5 (2), 2, 8 - 0.5 (7), 1) = (3, 2, 4.5, 1);
+  //   step 2, local leaders 1 and 3, global leader 3:
+  //     3 - 0.5 (3 - 2) - 0.25 (3 - 1) = 2,  2 - 0.25 (2 - 1) = 1.75,
+  //     4.5 - 0.5 (3.5) - 0.25 (3.5) = 1.875,  1.
+  const auto problem = quadratic({{0}, {0}, {0}, {0}});
+  for (const std::int64_t steps : {1, 2}) {
+    RowSink sink;
+    JobSpec j = job_for(problem, "lsgd", 4, steps, 0.0, &sink);
+    j.settings.pull = 0.5;
+    j.settings.global_pull = 0.25;
+    j.settings.period = 1;
+    j.settings.group_size = 2;
+    j.settings.global_period = 2;
+    j.settings.leader_window = 1;
+    j.worker_start = starting_at({{4}, {2}, {8}, {1}});
+    const auto x = run(j).final_x;
+    if (steps == 1) {
+      EXPECT_EQ(x, (std::vector<std::vector<float>>{{3}, {2}, {4.5f}, {1}}));
+    } else {
+      EXPECT_EQ(x, (std::vector<std::vector<float>>{{2}, {1.75f}, {1.875f}, {1}}));
+    }
+    // Step 1 has no global exchange: the leader is the best score at the evaluation.
+    EXPECT_EQ(sink.rows.back().number("leader"), 3);
+    EXPECT_EQ(sink.rows.back().number("leader_switches"), 0);
+  }
+}
+
+TEST_P(SyncRuntimes, BytesPerRoundShowBroadcastAgainstAllreduce) {
+  // P = 4 ranks, d = 10 floats. LSGD: an allgather of one double (3 x 8 bytes per rank) and
+  // the leader's broadcast (3 x 40 bytes): 96 + 120 = 216. EASGD: a ring allreduce of 40
+  // bytes, 2 (P - 1) / P x 40 = 60 per rank: 240.
+  const std::vector<double> a(10, 1.0);
+  const auto problem = quadratic({a, a, a, a});
+  for (const auto& [algo, bytes] : {std::pair{"lsgd", 216.0}, std::pair{"easgd", 240.0}}) {
+    RowSink sink;
+    JobSpec j = job_for(problem, algo, 4, 40, 0.1, &sink);
+    j.settings.period = 4;
+    run(j);
+    EXPECT_EQ(sink.rows.front().number("bytes_per_round"), 0) << algo;
+    EXPECT_EQ(sink.rows.back().number("bytes_per_round"), bytes) << algo;
+    EXPECT_EQ(sink.rows.back().number("rounds"), 10) << algo;
+    EXPECT_EQ(sink.rows.back().number("bytes"), 10 * bytes) << algo;
+  }
+}
+
+TEST_P(SyncRuntimes, InvalidSettingsThrowInvalidInput) {
+  const auto problem = quadratic({{0}, {0}, {0}, {0}});
+  auto job = [&](const char* algo, auto&& change) {
+    JobSpec j = job_for(problem, algo, 4, 4, 0.1);
+    change(j.settings);
+    return j;
+  };
+  auto throws = [&](const JobSpec& j) { EXPECT_THROW(run(j), InvalidInput); };
+  for (const char* algo : {"lsgd", "async_lsgd"}) {
+    throws(job(algo, [](AlgoSettings& s) { s.pull = 1; }));
+    throws(job(algo, [](AlgoSettings& s) { s.pull = -0.1; }));
+    throws(job(algo, [](AlgoSettings& s) { s.leader_window = 0; }));
+    throws(job(algo, [](AlgoSettings& s) { s.period = 0; }));
+  }
+  throws(job("lsgd", [](AlgoSettings& s) { s.group_size = 3; }));
+  throws(job("lsgd", [](AlgoSettings& s) { s.group_size = 2, s.period = 4, s.global_period = 6; }));
+  throws(job("lsgd", [](AlgoSettings& s) { s.group_size = 2, s.global_pull = 1; }));
+  throws(job("async_lsgd", [](AlgoSettings& s) { s.group_size = 2; }));
+  for (const char* algo : {"easgd", "eamsgd", "async_easgd"}) {
+    throws(job(algo, [](AlgoSettings& s) { s.elastic_alpha = 1; }));
+    throws(job(algo, [](AlgoSettings& s) { s.period = 0; }));
+  }
+  throws(job("eamsgd", [](AlgoSettings&) {}));  // the default optimizer is plain SGD
+  JobSpec with_momentum = job("eamsgd", [](AlgoSettings&) {});
+  with_momentum.optimizer.rule = optim::Rule::nesterov;
+  EXPECT_NO_THROW(run(with_momentum));
+}
+
+// Synchronous algorithms compute the same bits whatever the runtime and its timing.
+TEST(SyncLeaderAndElastic, SimAndThreadsGiveBitIdenticalParameters) {
+  const auto problem = noisy_quadratic();
+  for (const char* algo : {"easgd", "eamsgd", "lsgd"}) {
+    for (const bool groups : {false, true}) {
+      if (groups && std::string(algo) != "lsgd") continue;
+      JobSpec j = job_for(problem, algo, 4, 60, 0.1);
+      j.settings.period = 3;
+      j.settings.group_size = groups ? 2 : 0;
+      j.settings.global_period = 6;
+      j.optimizer.rule = optim::Rule::nesterov;
+      const JobResult on_threads = run_job(j, comm::run_threads);
+      const JobResult on_sim = run_job(j, heterogeneous_sim());
+      EXPECT_EQ(on_threads.final_x, on_sim.final_x) << algo << (groups ? " with groups" : "");
+      EXPECT_EQ(without_time(on_threads.last), without_time(on_sim.last)) << algo;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, SyncRuntimes,
+                         ::testing::Values(NamedRuntime{"threads", comm::run_threads},
+                                           NamedRuntime{"sim", heterogeneous_sim()}),
+                         [](const ::testing::TestParamInfo<NamedRuntime>& param) {
+                           return param.param.name;
+                         });
+
+// ---- Asynchronous forms on the simulator -------------------------------------------------
+
+// Rank 0 is the server; the workers take 1, 2, 3, 4 seconds per gradient, and every message
+// takes 0.3 s, so calls reach workers some steps late.
+Runtime async_sim() {
+  comm::SimSpec spec;
+  spec.compute.tau = {1, 1, 2, 3, 4};
+  spec.network.latency = 0.3;
+  return [spec](int ranks, const std::function<void(comm::Communicator&)>& program) {
+    comm::run_sim(spec, ranks, program);
+  };
+}
+
+double distance(const std::vector<float>& x, const Eigen::VectorXd& x_star) {
+  double d2 = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) d2 += std::pow(x[i] - x_star[Eigen::Index(i)], 2);
+  return std::sqrt(d2);
+}
+
+TEST(AsyncLeaderAndElastic, ConvergeOnAStronglyConvexQuadratic) {
+  // Every F_k = 0.5 (x - a)' diag(1, 2, 4) (x - a), exact gradients, different starts. On
+  // the simulator, and on threads, where the protocol meets real races (the stop crossing
+  // reports and exchanges in flight).
+  const std::vector<double> a{1, -2, 3};
+  const auto problem = quadratic({a, a, a, a}, {1, 2, 4});
+  for (const auto& [runtime, on] : {std::pair{async_sim(), "sim"}, {comm::run_threads, "threads"}})
+    for (const auto& [algo, every_step] :
+         {std::pair{"async_easgd", false}, {"async_lsgd", false}, {"async_lsgd", true}}) {
+      RowSink sink;
+      JobSpec j = job_for(problem, algo, 4, 300, 0.1, &sink);
+      j.settings.period = 4;
+      j.settings.pull_every_step = every_step;
+      j.worker_start = starting_at({{0, 0, 0}, {5, 5, 5}, {-4, 2, 0}, {2, -6, 1}});
+      const JobResult r = run_job(j, runtime);
+      const double error = distance(r.final_x[0], problem.minimizer());
+      std::printf("[%s] %s%s: ||x - x*|| = %.3g after %g steps per worker, %g rounds\n", on, algo,
+                  every_step ? " (pull every step)" : "", error, r.last.number("step"),
+                  r.last.number("rounds"));
+      EXPECT_LT(error, 1e-4) << algo;
+      EXPECT_EQ(r.last.number("step"), 300) << algo;
+      EXPECT_GT(r.last.number("bytes_per_round"), 0) << algo;
+    }
+}
+
+TEST(AsyncLeaderAndElastic, TheAsyncLeaderIsAWorkersIterate) {
+  // lr = 0: only pulls move the workers. Starts on one ray, s_k (1, -2, 3) with F_k =
+  // 0.5 ||x||^2, so pulled workers stay farther out than the leader, worker 2 (s = 0.5):
+  // the server's copy is its x exactly, and every other worker lies between its start and
+  // the leader.
+  const auto problem = quadratic({{0, 0, 0}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}});
+  const std::vector<float> scales{2, 3, 0.5f, 1.5f};
+  std::vector<std::vector<float>> starts;
+  for (const float s : scales) starts.push_back({s, -2 * s, 3 * s});
+  RowSink sink;
+  JobSpec j = job_for(problem, "async_lsgd", 4, 40, 0.0, &sink);
+  j.settings.period = 2;
+  j.worker_start = starting_at(starts);
+  const JobResult r = run_job(j, async_sim());
+  EXPECT_EQ(r.last.number("leader"), 2);
+  EXPECT_EQ(r.final_x[0], starts[2]);
+  EXPECT_EQ(r.final_x[3], starts[2]);
+  for (const std::size_t k : {0u, 1u, 3u}) {
+    const float moved = (r.final_x[k + 1][0] - 0.5f) / (scales[k] - 0.5f);
+    EXPECT_GT(moved, 0.0f) << "worker " << k;
+    EXPECT_LT(moved, 1.0f) << "worker " << k << " was never pulled";
+    for (std::size_t i = 0; i < 3; ++i)
+      EXPECT_NEAR(r.final_x[k + 1][i], starts[2][i] + moved * (starts[k][i] - starts[2][i]), 1e-5);
+  }
+  // The row's model is the server's copy.
+  EXPECT_EQ(r.last.number("train_loss"), problem.evaluate(starts[2]).train_loss);
+}
+
+TEST(Registry, ElasticAndLeaderAlgorithmsAreRegistered) {
+  const auto& names = algorithm_names();
+  const auto lsgd = std::find(names.begin(), names.end(), "lsgd");
+  ASSERT_NE(lsgd, names.end());
+  ASSERT_LT(lsgd + 2, names.end());
+  EXPECT_EQ(*(lsgd + 1), "async_easgd");
+  EXPECT_EQ(*(lsgd + 2), "async_lsgd");
+  for (const char* name : {"easgd", "eamsgd", "lsgd", "async_easgd", "async_lsgd"}) {
+    EXPECT_TRUE(is_implemented(name)) << name;
+    EXPECT_EQ(make_algorithm(name)->needs_server(), std::string(name).starts_with("async")) << name;
+  }
+}
+
+}  // namespace
+}  // namespace herd::algo
