@@ -38,7 +38,11 @@ TEST(Rng, ResumesFromSavedStateMidBlock) {
   Rng a(7, 3);
   for (int i = 0; i < 6; ++i) a.next_u32();  // stop inside the second block
   Rng b(a.state());
+  EXPECT_EQ(b.state(), a.state());
+  EXPECT_EQ(a.state().counter, 2u);
+  EXPECT_EQ(a.state().used, 2u);
   for (int i = 0; i < 20; ++i) EXPECT_EQ(a.next_u32(), b.next_u32());
+  EXPECT_EQ(b.state(), a.state());
 }
 
 TEST(Rng, MomentsOfUniformNormalGamma) {

@@ -94,6 +94,27 @@ TEST(Sampler, SingleRowShardAndBadArguments) {
   EXPECT_THROW(BatchSampler({1, 2}, 0, Sampling::with_replacement, Rng(1, 0)), InvalidInput);
 }
 
+TEST(Sampler, StateRestoresTheSameDrawsMidEpoch) {
+  for (const auto mode : {Sampling::with_replacement, Sampling::shuffled_epochs}) {
+    BatchSampler a(shard_of(23), 5, mode, Rng(8, 1));
+    draw(a, 7);  // 35 samples: 12 into the second permutation
+    BatchSampler b(shard_of(23), 5, mode, Rng(99, 7));
+    b.restore(a.state());
+    EXPECT_EQ(b.state(), a.state());
+    EXPECT_EQ(b.state().drawn, 35u);
+    EXPECT_EQ(b.state().position, mode == Sampling::shuffled_epochs ? 12u : 0u);
+    EXPECT_EQ(draw(b, 30), draw(a, 30));
+    EXPECT_DOUBLE_EQ(b.epochs(), 185.0 / 23.0);
+  }
+  // A permutation of another shard, or one for a sampler with replacement, is refused.
+  BatchSampler shuffled(shard_of(23), 5, Sampling::shuffled_epochs, Rng(8, 1));
+  draw(shuffled, 1);
+  BatchSampler other_shard(shard_of(23, 0), 5, Sampling::shuffled_epochs, Rng(8, 1));
+  EXPECT_THROW(other_shard.restore(shuffled.state()), InvalidInput);
+  BatchSampler with_replacement(shard_of(23), 5, Sampling::with_replacement, Rng(8, 1));
+  EXPECT_THROW(with_replacement.restore(shuffled.state()), InvalidInput);
+}
+
 TEST(Sampler, ModeNamesRoundTrip) {
   for (const auto mode : {Sampling::with_replacement, Sampling::shuffled_epochs}) {
     EXPECT_EQ(parse_sampling(sampling_name(mode)), mode);

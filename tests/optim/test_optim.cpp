@@ -53,6 +53,29 @@ TEST(LocalOptimizer, MomentumEqualsPolyaksHeavyBallRecurrence) {
   }
 }
 
+TEST(LocalOptimizer, RestoredVelocityContinuesBitForBit) {
+  OptimizerSpec spec;
+  spec.rule = Rule::nesterov;
+  spec.weight_decay = 0.01f;
+  LocalOptimizer a(spec, 3);
+  std::vector<float> x{1.0f, -2.0f, 0.5f};
+  auto step = [](LocalOptimizer& opt, std::vector<float>& at, int t) {
+    std::vector<float> g{at[0] - 0.3f * float(t), 2.0f * at[1], -at[2]};
+    opt.step(at, g, 0.1f);
+  };
+  for (int t = 0; t < 3; ++t) step(a, x, t);
+  LocalOptimizer b(spec, 3);
+  b.restore_velocity(a.velocity());
+  EXPECT_EQ(b.velocity(), a.velocity());
+  std::vector<float> y = x;
+  for (int t = 3; t < 8; ++t) step(a, x, t), step(b, y, t);
+  EXPECT_EQ(x, y);
+  EXPECT_THROW(b.restore_velocity(std::vector<float>(2)), InvalidInput);
+  LocalOptimizer plain({}, 3);  // plain SGD has no velocity
+  EXPECT_NO_THROW(plain.restore_velocity({}));
+  EXPECT_THROW(plain.restore_velocity(a.velocity()), InvalidInput);
+}
+
 TEST(Schedule, ClosedForms) {
   ScheduleSpec s;
   s.lr = 0.8;

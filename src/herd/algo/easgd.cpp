@@ -26,6 +26,7 @@ void Easgd::run(Worker& w) {
     w.comm.allreduce(center, comm::ReduceOp::mean);
   }
   std::vector<float> difference(w.x.size());
+  w.algo_state.add("center", center);
 
   auto report = [&](std::int64_t steps_done) {
     MetricsRow extra;
@@ -35,8 +36,9 @@ void Easgd::run(Worker& w) {
     w.monitor.evaluate(w, steps_done, models, extra);
   };
 
-  report(0);
-  for (std::int64_t t = 0; w.monitor.keep_going(t); ++t) {
+  const std::int64_t first = w.first_step();  // > 0 when resuming from a checkpoint
+  if (first == 0) report(0);
+  for (std::int64_t t = first; w.monitor.keep_going(t); ++t) {
     w.compute_gradient(t);
     w.local_step(t);
     const std::int64_t done = t + 1;
@@ -48,6 +50,7 @@ void Easgd::run(Worker& w) {
       ++w.rounds;
     }
     if (w.monitor.due(done)) report(done);
+    w.checkpoint_if_due(done);
   }
 }
 

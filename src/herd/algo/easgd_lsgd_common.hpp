@@ -41,6 +41,10 @@ class LossWindow {
   explicit LossWindow(int m);  // check_leader_window(m)
   void push(double loss);
   double mean() const;
+  // Registers the window with a checkpoint's algorithm state.
+  void keep_in(AlgoState& state) {
+    state.add("loss_window", losses_).add("loss_next", next_).add("loss_count", count_);
+  }
 
  private:
   std::vector<double> losses_;

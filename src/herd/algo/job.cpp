@@ -13,6 +13,12 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
   const bool server = make_algorithm(spec.algorithm)->needs_server();
   const int ranks = spec.workers + (server ? 1 : 0);
   result.final_x.resize(std::size_t(ranks));
+  const JobIdentity identity{.algorithm = spec.algorithm,
+                             .problem = spec.problem->describe(),
+                             .workers = spec.workers,
+                             .ranks = ranks,
+                             .dim = x0.size(),
+                             .seed = spec.seed};
   try {
     runtime(ranks, [&](comm::Communicator& c) {
       const int worker_index = server ? c.rank() - 1 : c.rank();
@@ -22,6 +28,11 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
       Monitor monitor(spec.monitor);
       Worker worker(c, objective.get(), optimizer, schedule, spec.settings, monitor, x0);
       worker.set_worker_index(worker_index);
+      std::unique_ptr<Checkpointer> checkpointer;
+      if (!spec.checkpoint.file.empty()) {
+        checkpointer = std::make_unique<Checkpointer>(spec.checkpoint, identity);
+        worker.set_checkpointer(checkpointer.get());
+      }
       if (spec.worker_start && worker_index >= 0) spec.worker_start(worker_index, worker.x);
       auto algorithm = make_algorithm(spec.algorithm);
       auto keep = [&] {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "herd/algo/algorithm.hpp"
+#include "herd/algo/checkpoint.hpp"
 #include "herd/algo/monitor.hpp"
 #include "herd/comm/communicator.hpp"
 
@@ -27,6 +28,8 @@ struct JobSpec {
   // Optional per-worker starting points (e.g. mirror-image starts on a symmetric landscape);
   // by default every rank starts at problem->initial_point().
   std::function<void(int worker, Span x)> worker_start;
+  // Checkpoints and resumption (checkpoint.hpp); none by default.
+  CheckpointSettings checkpoint;
 };
 
 struct JobResult {

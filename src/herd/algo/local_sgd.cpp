@@ -26,6 +26,9 @@ class OuterNesterov {
     axpy(-lr_ * momentum_, velocity_, averaged);
     copy(averaged, anchor_);
   }
+  void keep_in(AlgoState& state) {
+    state.add("outer_anchor", anchor_).add("outer_velocity", velocity_);
+  }
 
  private:
   std::vector<float> anchor_, velocity_, delta_;
@@ -39,7 +42,10 @@ void LocalSgd::run(Worker& w) {
   std::unique_ptr<comm::Communicator> group;
   if (s.group_size > 0) group = w.comm.split(w.comm.rank() / s.group_size, w.comm.rank());
   std::unique_ptr<OuterNesterov> outer;
-  if (s.outer_nesterov) outer = std::make_unique<OuterNesterov>(w.x, s.outer_lr, s.outer_momentum);
+  if (s.outer_nesterov) {
+    outer = std::make_unique<OuterNesterov>(w.x, s.outer_lr, s.outer_momentum);
+    outer->keep_in(w.algo_state);
+  }
 
   // Stich's weights w_t = (a + t)^2 over the iterates x_0 .. x_T; a = max(16 kappa, H), or
   // H when the problem's curvature is unknown.
@@ -59,9 +65,13 @@ void LocalSgd::run(Worker& w) {
     w.monitor.evaluate(w, steps_done, models);
   };
 
-  accumulate(0);
-  report(0);
-  for (std::int64_t t = 0; w.monitor.keep_going(t); ++t) {
+  w.algo_state.add("weighted_sum", weighted_sum).add("weight_total", weight_total);
+  const std::int64_t first = w.first_step();
+  if (first == 0) {
+    accumulate(0);
+    report(0);
+  }
+  for (std::int64_t t = first; w.monitor.keep_going(t); ++t) {
     const std::int64_t done = t + 1;
     if (t < s.post_local_steps) {
       minibatch_step(w, w.comm, t);
@@ -79,6 +89,7 @@ void LocalSgd::run(Worker& w) {
     }
     accumulate(done);
     if (w.monitor.due(done)) report(done);
+    w.checkpoint_if_due(done);
   }
 }
 

@@ -85,6 +85,15 @@ void Lsgd::run(Worker& w) {
     global = LeaderLevel(&w.comm, float(s.pull), s.period);
   }
 
+  w.algo_state.add("global_copy", global.copy)
+      .add("global_leader", global.leader)
+      .add("global_switches", global.switches);
+  if (group)
+    w.algo_state.add("local_copy", local.copy)
+        .add("local_leader", local.leader)
+        .add("local_switches", local.switches);
+  window.keep_in(w.algo_state);
+
   std::vector<double> current_scores(static_cast<std::size_t>(ranks));
   auto report = [&](std::int64_t steps_done) {
     int leader = global.leader;
@@ -102,8 +111,9 @@ void Lsgd::run(Worker& w) {
     w.monitor.evaluate(w, steps_done, models, extra);
   };
 
-  report(0);
-  for (std::int64_t t = 0; w.monitor.keep_going(t); ++t) {
+  const std::int64_t first = w.first_step();  // > 0 when resuming from a checkpoint
+  if (first == 0) report(0);
+  for (std::int64_t t = first; w.monitor.keep_going(t); ++t) {
     window.push(w.compute_gradient(t));
     if (s.pull_every_step)
       for (const LeaderLevel* level : {&local, &global})
@@ -121,6 +131,7 @@ void Lsgd::run(Worker& w) {
       ++w.rounds;
     }
     if (w.monitor.due(done)) report(done);
+    w.checkpoint_if_due(done);
   }
 }
 

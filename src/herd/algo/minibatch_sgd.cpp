@@ -10,11 +10,13 @@ void minibatch_step(Worker& w, comm::Communicator& c, std::int64_t step) {
 }
 
 void MinibatchSgd::run(Worker& w) {
+  const std::int64_t first = w.first_step();
   const ReportedModel model{"average", w.x};
-  w.monitor.evaluate(w, 0, {&model, 1});
-  for (std::int64_t t = 0; w.monitor.keep_going(t); ++t) {
+  if (first == 0) w.monitor.evaluate(w, 0, {&model, 1});
+  for (std::int64_t t = first; w.monitor.keep_going(t); ++t) {
     minibatch_step(w, w.comm, t);
     if (w.monitor.due(t + 1)) w.monitor.evaluate(w, t + 1, {&model, 1});
+    w.checkpoint_if_due(t + 1);
   }
 }
 

@@ -50,12 +50,14 @@ bool Monitor::assess(const Counters& at, std::span<const NamedModel> models,
   }
   for (const auto& field : extra.fields) row.fields.push_back(field);
   if (shared_.sink != nullptr) shared_.sink->record(row);
+  ++rows_recorded_;
   last_row_ = std::move(row);
   return stop;
 }
 
 void Monitor::evaluate(Worker& w, std::int64_t steps_done, std::span<const ReportedModel> models,
                        const MetricsRow& extra) {
+  if (checkpointer_ != nullptr) checkpointer_->require_started();
   comm::Communicator& c = w.comm;
   comm::Unmetered quiet(c);
   const double started = c.now();
@@ -84,25 +86,40 @@ void Monitor::evaluate(Worker& w, std::int64_t steps_done, std::span<const Repor
   }
   bool stop = false;
   if (c.rank() == 0) {
-    const Counters at{started - eval_seconds_, steps_done, std::uint64_t(totals[0]), w.rounds,
+    const Counters at{started - excluded_seconds_, steps_done, std::uint64_t(totals[0]), w.rounds,
                       std::uint64_t(totals[1])};
     stop = assess(at, combined, consensus, extra);
   }
   std::vector<double> decision{stop ? 1.0 : 0.0};
   c.broadcast(std::span<double>(decision), 0);
   stopped_ = decision[0] != 0.0;
-  eval_seconds_ += c.now() - started;
+  excluded_seconds_ += c.now() - started;
 }
 
 bool Monitor::record(comm::Communicator& c, const Counters& counters, CSpan x,
                      const std::string& name, const MetricsRow& extra) {
+  if (checkpointer_ != nullptr) checkpointer_->require_started();
   const double started = c.now();
   Counters at = counters;
-  at.time = started - eval_seconds_;
+  at.time = started - excluded_seconds_;
   const NamedModel model{name, x};
   stopped_ = assess(at, {&model, 1}, std::nullopt, extra) || stopped_;
-  eval_seconds_ += c.now() - started;
+  excluded_seconds_ += c.now() - started;
   return stopped_;
+}
+
+Monitor::State Monitor::save_state(const comm::Communicator& c) const {
+  return {rows_recorded_, excluded_seconds_, c.now(), stopped_, stop_reason_, last_row_};
+}
+
+void Monitor::restore_state(const State& s, const comm::Communicator& c) {
+  rows_recorded_ = s.rows_recorded;
+  // Reported time = now() - excluded; the clock's jump (none where the runtime restored it)
+  // counts as excluded time.
+  excluded_seconds_ = s.excluded_seconds + (c.now() - s.clock);
+  stopped_ = s.stopped;
+  stop_reason_ = s.stop_reason;
+  last_row_ = s.last_row;
 }
 
 }  // namespace herd::algo

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "herd/algo/checkpoint.hpp"
 #include "herd/algo/metrics.hpp"
 #include "herd/comm/communicator.hpp"
 #include "herd/core/kernels.hpp"
@@ -73,6 +74,28 @@ class Monitor {
   bool stopped() const { return stopped_; }
   const std::string& stop_reason() const { return stop_reason_; }
   const MetricsRow& last_row() const { return last_row_; }
+  // Rows recorded so far (rank 0; a server).
+  std::int64_t rows_recorded() const { return rows_recorded_; }
+  // Time this rank spent outside the algorithm (writing a checkpoint): not reported either.
+  void exclude_time(double seconds) { excluded_seconds_ += seconds; }
+  // Checkpoints are configured: evaluating or recording before the algorithm started them
+  // (Worker::first_step) is an InvalidInput, the algorithm does not support them.
+  void watch_checkpoints(const Checkpointer* c) { checkpointer_ = c; }
+
+  // Checkpoints: what a resumed monitor needs to record the rows the uninterrupted run
+  // would have recorded, with the same times.
+  struct State {
+    std::int64_t rows_recorded = 0;
+    double excluded_seconds = 0;  // evaluation and checkpoint time so far
+    double clock = 0;             // now() when saved
+    bool stopped = false;
+    std::string stop_reason;
+    MetricsRow last_row;
+  };
+  State save_state(const comm::Communicator& c) const;
+  // After the runtime's clock was restored: reported times continue from the saved ones even
+  // where the runtime cannot restore its clock.
+  void restore_state(const State& s, const comm::Communicator& c);
 
  private:
   struct NamedModel {
@@ -86,7 +109,9 @@ class Monitor {
   const MonitorShared& shared_;
   bool stopped_ = false;
   std::string stop_reason_;
-  double eval_seconds_ = 0;  // time spent evaluating, excluded from the reported time
+  double excluded_seconds_ = 0;  // time spent evaluating (or checkpointing), not reported
+  std::int64_t rows_recorded_ = 0;
+  const Checkpointer* checkpointer_ = nullptr;
   MetricsRow last_row_;
   std::vector<std::vector<float>> buffers_;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "herd/algo/ps_policies.hpp"
 #include "herd/core/error.hpp"
@@ -38,11 +39,42 @@ class GradientTask final : public WorkerTask {
   }
 };
 
+// A worker's side of ParameterServer::start_checkpoints. After a resume it continues with its
+// counters as the server last heard them, at the server's clock, and draws from a fresh
+// stretch of its sample stream (2^40 blocks per resume: none of the interrupted run's
+// minibatches comes again). Returns its idle and wasted seconds so far.
+std::pair<double, double> resume_worker(Worker& w, WorkerTask& task) {
+  Checkpointer* checkpointer = w.checkpointer();
+  if (checkpointer == nullptr) return {0.0, 0.0};
+  w.first_step();
+  if (!checkpointer->resuming()) return {0.0, 0.0};
+  comm::Communicator& c = w.comm;
+  std::vector<double> where(2 + 3 * std::size_t(c.size() - 1));
+  {
+    comm::Unmetered quiet(c);
+    c.broadcast(std::span<double>(where), server_rank);
+  }
+  const std::size_t at = 2 + 3 * std::size_t(w.worker_index());
+  w.gradients = std::uint64_t(where[at]);
+  comm::RuntimeState runtime = c.save_runtime_state();
+  runtime.clock = where[1];
+  c.restore_runtime_state(runtime);
+  model::OracleState oracle = w.objective->save_state();
+  oracle.rng.counter = std::uint64_t(where[0]) << 40;
+  oracle.rng.used = 4;                    // no block drawn yet
+  oracle.position = oracle.order.size();  // shuffled epochs: a new permutation first
+  oracle.drawn = w.gradients;
+  w.objective->restore_state(oracle);
+  task.resume(w);
+  return {where[at + 1], where[at + 2]};
+}
+
 // The worker loop of the protocol in ps.hpp.
 void run_worker(Worker& w, WorkerTask& task) {
   comm::Communicator& c = w.comm;
   std::vector<float> out(result_header + w.x.size());
-  double idle = 0, wasted = 0;
+  const std::pair<double, double> so_far = resume_worker(w, task);
+  double idle = so_far.first, wasted = so_far.second;
   auto wait_for_server = [&] {
     const double from = c.now();
     comm::Message m = c.recv(server_rank, tag_model);
@@ -93,7 +125,11 @@ ParameterServer::ParameterServer(Worker& server)
       start_time_(server.comm.now()),
       sent_version_(std::size_t(workers_), 0),
       scratch_(server.x.size()),
-      stats_(std::size_t(workers_)) {
+      used_(std::size_t(workers_), 0),
+      gradients_(std::size_t(workers_), 0),
+      idle_(std::size_t(workers_), 0.0),
+      wasted_(std::size_t(workers_), 0.0),
+      seen_(std::size_t(workers_), 0.0) {
   message_.reserve(model_header + server.x.size());
 }
 
@@ -124,18 +160,16 @@ void ParameterServer::send_model(int worker) {
 void ParameterServer::evaluate() {
   evaluation_due_ = false;
   MetricsRow extra;
-  std::vector<std::int64_t> used;
   std::uint64_t gradients = 0;
   double idle = 0, wasted = 0, seen = 0;
-  for (const WorkerStats& s : stats_) {
-    used.push_back(s.used);
-    gradients += s.gradients;
-    idle += s.idle, wasted += s.wasted, seen += s.seen;
+  for (std::size_t k = 0; k < used_.size(); ++k) {
+    gradients += std::uint64_t(gradients_[k]);
+    idle += idle_[k], wasted += wasted_[k], seen += seen_[k];
   }
   const std::int64_t used_total = received_ - discarded_;
-  extra.set("updates", join_counts(used));
-  extra.set("updates_min", *std::min_element(used.begin(), used.end()));
-  extra.set("updates_max", *std::max_element(used.begin(), used.end()));
+  extra.set("updates", join_counts(used_));
+  extra.set("updates_min", *std::min_element(used_.begin(), used_.end()));
+  extra.set("updates_max", *std::max_element(used_.begin(), used_.end()));
   extra.set("discarded", discarded_);
   extra.set("delay_mean", used_total > 0 ? delay_sum_ / double(used_total) : 0.0);
   extra.set("delay_max", delay_max_);
@@ -143,15 +177,48 @@ void ParameterServer::evaluate() {
   extra.set("wasted_fraction", seen > 0 ? wasted / seen : 0.0);
   policy_->report(extra);
   const Monitor::Counters counters{0, step_, gradients, received_,
-                                   w_.comm.traffic().bytes_sent + bytes_received_};
+                                   w_.comm.traffic().bytes_sent + std::uint64_t(bytes_received_)};
   w_.monitor.record(w_.comm, counters, w_.x, "server", extra);
+}
+
+// Checkpoints (checkpoint.hpp): registers the server's and the policy's state, restores them
+// when the job resumes and then tells each worker where it stood (the resume's generation,
+// the clock, and its samples, idle and wasted seconds as last reported). Collective with
+// resume_worker(); returns whether the job resumed.
+bool ParameterServer::start_checkpoints(ServerPolicy& policy) {
+  Checkpointer* checkpointer = w_.checkpointer();
+  if (checkpointer == nullptr) return false;
+  w_.algo_state.add("step", step_)
+      .add("start_time", start_time_)
+      .add("received", received_)
+      .add("discarded", discarded_)
+      .add("bytes_received", bytes_received_)
+      .add("delay_sum", delay_sum_)
+      .add("delay_max", delay_max_)
+      .add("used", used_)
+      .add("gradients", gradients_)
+      .add("idle", idle_)
+      .add("wasted", wasted_)
+      .add("seen", seen_)
+      .add("resumes", resumes_);
+  policy.keep_in(w_.algo_state);
+  w_.first_step();
+  if (!checkpointer->resuming()) return false;
+  ++resumes_;
+  std::vector<double> where{double(resumes_), now()};
+  for (std::size_t k = 0; k < used_.size(); ++k)
+    where.insert(where.end(), {double(gradients_[k]), idle_[k], wasted_[k]});
+  comm::Unmetered quiet(w_.comm);
+  w_.comm.broadcast(std::span<double>(where), server_rank);
+  return true;
 }
 
 void ParameterServer::serve(ServerPolicy& policy) {
   policy_ = &policy;
   comm::Communicator& c = w_.comm;
   const std::size_t d = w_.x.size();
-  evaluate();
+  // A resumed server recorded the evaluation at its step before the checkpoint.
+  if (!start_checkpoints(policy)) evaluate();
   if (w_.monitor.keep_going(step_))
     for (int k = 0; k < workers_; ++k) send_model(k);
   while (w_.monitor.keep_going(step_)) {
@@ -161,13 +228,13 @@ void ParameterServer::serve(ServerPolicy& policy) {
                       " floats from rank " + std::to_string(m.source) + ", expected " +
                       std::to_string(result_header + d));
     const int k = m.source - 1;
-    WorkerStats& s = stats_[std::size_t(k)];
+    const std::size_t i = std::size_t(k);
     ++received_;
-    bytes_received_ += m.data.size() * sizeof(float);
-    s.gradients = get_count(&m.data[2]);
-    s.idle = m.data[4];
-    s.wasted = m.data[5];
-    s.seen = now() - start_time_;
+    bytes_received_ += std::int64_t(m.data.size() * sizeof(float));
+    gradients_[i] = std::int64_t(get_count(&m.data[2]));
+    idle_[i] = m.data[4];
+    wasted_[i] = m.data[5];
+    seen_[i] = now() - start_time_;
 
     Arrival a;
     a.worker = k;
@@ -175,15 +242,16 @@ void ParameterServer::serve(ServerPolicy& policy) {
     a.delay = step_ - a.version;
     a.payload = CSpan(m.data).subspan(result_header);
     if (policy.on_arrival(*this, a)) {
-      ++s.used;
+      ++used_[i];
       delay_sum_ += double(a.delay);
       delay_max_ = std::max(delay_max_, a.delay);
     } else {
       ++discarded_;
     }
     // The worker waits for an answer unless it was already sent a newer model (a restart).
-    if (sent_version_[std::size_t(k)] == a.version) send_model(k);
+    if (sent_version_[i] == a.version) send_model(k);
     if (evaluation_due_) evaluate();
+    if (Checkpointer* cp = w_.checkpointer()) cp->checkpoint_server_if_due(w_, step_, received_);
   }
   stop_workers();
 }

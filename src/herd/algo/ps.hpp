@@ -62,6 +62,8 @@ class ServerPolicy {
   virtual void on_sent(int worker, std::int64_t version) { (void)worker, (void)version; }
   // Algorithm-specific fields of an evaluation row.
   virtual void report(MetricsRow& row) const { (void)row; }
+  // Checkpoints: registers the policy's own state (tables, buffers, counters).
+  virtual void keep_in(AlgoState& state) { (void)state; }
 };
 
 // What a worker computes from the model it holds in w.x.
@@ -71,6 +73,8 @@ class WorkerTask {
   // One result, or nullopt when a message with `interrupt_tag` cut the work short. Either
   // way w.x is the model it started from when it returns.
   virtual std::optional<CSpan> run(Worker& w, std::int64_t job, int interrupt_tag) = 0;
+  // After a resume from the server's checkpoint, with w.gradients restored.
+  virtual void resume(const Worker& w) { (void)w; }
 };
 
 // The server's state as a policy sees it, and the server loop.
@@ -102,6 +106,7 @@ class ParameterServer {
   void serve(ServerPolicy& policy);
 
  private:
+  bool start_checkpoints(ServerPolicy& policy);
   void evaluate();
   void stop_workers();
 
@@ -114,18 +119,16 @@ class ParameterServer {
   std::vector<std::int64_t> sent_version_;
   std::vector<float> message_, scratch_;
 
-  // Per worker, as of its last result.
-  struct WorkerStats {
-    std::int64_t used = 0;
-    std::uint64_t gradients = 0;  // samples completed, as reported
-    double idle = 0, wasted = 0;  // seconds, as reported
-    double seen = 0;              // seconds since the start at its last arrival
-  };
-  std::vector<WorkerStats> stats_;
+  // Per worker, as of its last result (one vector per field, as checkpoints keep them).
+  std::vector<std::int64_t> used_;
+  std::vector<std::int64_t> gradients_;  // samples completed, as reported
+  std::vector<double> idle_, wasted_;    // seconds, as reported
+  std::vector<double> seen_;             // seconds since the start at its last arrival
   std::int64_t received_ = 0, discarded_ = 0;
-  std::uint64_t bytes_received_ = 0;
+  std::int64_t bytes_received_ = 0;
   double delay_sum_ = 0;
   std::int64_t delay_max_ = 0;
+  std::int64_t resumes_ = 0;  // of this job from checkpoints, so far
 };
 
 // A parameter-server algorithm: a policy for the server, a task for the workers.

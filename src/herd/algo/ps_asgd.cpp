@@ -95,6 +95,12 @@ class EstimatedRescaledAsgd final : public SingleGradientPolicy {
     }
     row.set("tau_estimates", s);
   }
+  void keep_in(AlgoState& state) override {
+    state.add("tau_estimates", estimate_)
+        .add("last_arrivals", last_arrival_)
+        .add("unknown", unknown_)
+        .add("inverse_sum", inverse_sum_);
+  }
 
  private:
   std::optional<double> step_scale(const ParameterServer& s, const Arrival& a) override {
@@ -139,6 +145,8 @@ class RingmasterAsgd final : public SingleGradientPolicy {
     row.set("delay_threshold", threshold_);
     row.set("restarts", restarts_);
   }
+  // The versions in flight are not kept: a resumed server sends every worker a new model.
+  void keep_in(AlgoState& state) override { state.add("restarts", restarts_); }
 
  private:
   std::optional<double> step_scale(const ParameterServer&, const Arrival& a) override {

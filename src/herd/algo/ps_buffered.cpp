@@ -25,6 +25,7 @@ class GradientTable {
   void mean(Span out) const {
     for (std::size_t j = 0; j < dim_; ++j) out[j] = float(sum_[j] / double(workers_));
   }
+  void keep_in(AlgoState& state) { state.add("table", rows_).add("table_sum", sum_); }
 
  private:
   int workers_;
@@ -48,6 +49,7 @@ class Ia2sgd final : public ServerPolicy {
     s.descend(direction_, s.gamma());
     return true;
   }
+  void keep_in(AlgoState& state) override { table_.keep_in(state); }
 
  private:
   GradientTable table_;
@@ -95,6 +97,13 @@ class MaleniaSgd final : public SameModelPolicy {
     row.set("server_batch", target_);
     row.set("batch", last_batch_);  // K times the harmonic mean of the last step's B_i (vs S)
   }
+  void keep_in(AlgoState& state) override {
+    state.add("sums", sums_)
+        .add("counts", counts_)
+        .add("contributing", contributing_)
+        .add("inverse_sum", inverse_sum_)
+        .add("last_batch", last_batch_);
+  }
 
  private:
   void accumulate(int worker, CSpan g) override {
@@ -139,6 +148,7 @@ class RennalaSgd final : public SameModelPolicy {
   explicit RennalaSgd(const ParameterServer& s)
       : SameModelPolicy(s), target_(server_batch(s)), sum_(s.dim(), 0.0f) {}
   void report(MetricsRow& row) const override { row.set("server_batch", target_); }
+  void keep_in(AlgoState& state) override { state.add("sum", sum_).add("count", count_); }
 
  private:
   void accumulate(int, CSpan g) override {
@@ -172,9 +182,9 @@ class RingleaderAsgd final : public ServerPolicy {
         dim_(s.dim()),
         table_(workers_, dim_),
         next_(std::size_t(workers_) * dim_),
-        filled_(std::size_t(workers_), false),
-        next_filled_(std::size_t(workers_), false),
-        updated_(std::size_t(workers_), false),
+        filled_(std::size_t(workers_), 0),
+        next_filled_(std::size_t(workers_), 0),
+        updated_(std::size_t(workers_), 0),
         direction_(dim_) {}
 
   bool on_arrival(ParameterServer& s, const Arrival& a) override {
@@ -193,6 +203,16 @@ class RingleaderAsgd final : public ServerPolicy {
     return true;
   }
   void report(MetricsRow& row) const override { row.set("ringleader_rounds", rounds_); }
+  void keep_in(AlgoState& state) override {
+    table_.keep_in(state);
+    state.add("next", next_)
+        .add("filled", filled_)
+        .add("next_filled", next_filled_)
+        .add("updated", updated_)
+        .add("n_filled", n_filled_)
+        .add("n_updated", n_updated_)
+        .add("rounds", rounds_);
+  }
 
  private:
   void update(ParameterServer& s, int worker) {
@@ -216,7 +236,7 @@ class RingleaderAsgd final : public ServerPolicy {
   std::size_t dim_;
   GradientTable table_;
   std::vector<float> next_;
-  std::vector<bool> filled_, next_filled_, updated_;
+  std::vector<std::int64_t> filled_, next_filled_, updated_;  // flags (0 or 1) per worker
   int n_filled_ = 0, n_updated_ = 0;
   std::int64_t rounds_ = 0;
   std::vector<float> direction_;

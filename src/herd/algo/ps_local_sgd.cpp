@@ -45,6 +45,8 @@ class LocalSteps final : public WorkerTask {
     copy(start_, w.x);
     return CSpan(delta_);
   }
+  // Every completed gradient was one local step.
+  void resume(const Worker& w) override { t_ = std::int64_t(w.gradients / w.objective->batch()); }
 
  private:
   std::int64_t period_;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "herd/algo/checkpoint.hpp"
 #include "herd/algo/monitor.hpp"
 #include "herd/comm/communicator.hpp"
 #include "herd/model/problem.hpp"
@@ -78,8 +79,25 @@ class Worker {
   std::uint64_t gradients = 0;  // samples whose gradient this worker computed
   double last_loss = 0;         // last minibatch loss
 
+  // Checkpoints (checkpoint.hpp); without a checkpointer (none configured) first_step() is 0
+  // and checkpoint_if_due() does nothing.
+  AlgoState algo_state;  // the algorithm's own state, registered before first_step()
+  // Collective: the step to start at, 0 unless the job resumes (then everything is restored).
+  std::int64_t first_step() { return checkpointer_ ? checkpointer_->first_step(*this) : 0; }
+  // Collective: after the step's evaluation, with the steps done so far.
+  void checkpoint_if_due(std::int64_t steps_done) {
+    if (checkpointer_) checkpointer_->checkpoint_if_due(*this, steps_done);
+  }
+  Checkpointer* checkpointer() const { return checkpointer_; }
+  // The worker drives `c`, and its monitor refuses to evaluate before `c` started.
+  void set_checkpointer(Checkpointer* c) {
+    checkpointer_ = c;
+    monitor.watch_checkpoints(c);
+  }
+
  private:
   int worker_index_ = 0;
+  Checkpointer* checkpointer_ = nullptr;
 };
 
 }  // namespace herd::algo

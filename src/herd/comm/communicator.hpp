@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "herd/core/kernels.hpp"
+#include "herd/core/rng.hpp"
 
 namespace herd::comm {
 
@@ -30,6 +31,14 @@ struct Traffic {
   std::uint64_t bytes_sent = 0;
   std::uint64_t collectives = 0;
   std::uint64_t messages = 0;
+};
+
+// What a checkpoint keeps of a rank's runtime, so that a resumed job continues its clock and
+// its modelled compute times where they stood.
+struct RuntimeState {
+  double clock = 0;                 // now() when saved
+  std::optional<Rng::State> noise;  // the rank's compute-noise stream, where compute is modelled
+  std::uint64_t faults_fired = 0;   // sim: injected faults already applied
 };
 
 class Communicator {
@@ -73,6 +82,14 @@ class Communicator {
   }
   // Seconds since the job started: wall clock, or the virtual clock of a simulator.
   virtual double now() const = 0;
+
+  // Checkpoints. Called on the world communicator (sub-communicators share its runtime).
+  // The defaults save the clock alone and restore nothing: now() then restarts, and the
+  // monitor keeps the reported times continuous all the same.
+  virtual RuntimeState save_runtime_state() const { return {now(), std::nullopt, 0}; }
+  virtual void restore_runtime_state(const RuntimeState& s) { (void)s; }
+  // Checkpoints: the traffic counters continue from a saved count.
+  void restore_traffic(const Traffic& t) { traffic_ = t; }
 
   const Traffic& traffic() const { return traffic_; }
   // Traffic counting on or off (evaluation and monitoring traffic is not the algorithm's).

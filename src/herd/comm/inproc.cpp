@@ -34,6 +34,7 @@ class InProcWorld {
     for (int r = 0; r < size; ++r)
       noise.emplace_back(compute.seed, streams::compute_noise_base + std::uint64_t(r));
     work_started.assign(std::size_t(size), start);
+    clock_offset.assign(std::size_t(size), 0.0);
   }
   std::mutex mu;
   std::condition_variable cv;
@@ -50,6 +51,9 @@ class InProcWorld {
   // emulated computation). The emulated compute time runs from there, so the real work
   // done since (the gradient itself) is part of tau instead of coming on top of it.
   std::vector<Clock::time_point> work_started;
+  // By world rank: seconds added to the wall clock so that a resumed job's now() continues
+  // from its checkpoint. Each rank writes and reads only its own entry.
+  std::vector<double> clock_offset;
 
   bool has_tag(int world_rank, int tag) const {
     for (const Message& m : mailboxes[std::size_t(world_rank)].queue)
@@ -103,7 +107,20 @@ class InProcComm final : public Communicator {
   int size() const override { return group_->size(); }
 
   double now() const override {
-    return std::chrono::duration<double>(Clock::now() - group_->world->start).count();
+    return wall_seconds() + group_->world->clock_offset[std::size_t(my_world_rank())];
+  }
+
+  RuntimeState save_runtime_state() const override {
+    InProcWorld& w = *group_->world;
+    std::lock_guard lock(w.mu);  // the noise streams are drawn from under the lock
+    return {now(), w.noise[std::size_t(my_world_rank())].state(), 0};
+  }
+  void restore_runtime_state(const RuntimeState& s) override {
+    InProcWorld& w = *group_->world;
+    const std::size_t me = std::size_t(my_world_rank());
+    std::lock_guard lock(w.mu);
+    if (s.noise) w.noise[me] = Rng(*s.noise);
+    w.clock_offset[me] = s.clock - wall_seconds();
   }
 
   void abort(const std::string& reason) override {
@@ -243,6 +260,9 @@ class InProcComm final : public Communicator {
 
  private:
   int my_world_rank() const { return group_->world_rank[std::size_t(rank_)]; }
+  double wall_seconds() const {
+    return std::chrono::duration<double>(Clock::now() - group_->world->start).count();
+  }
 
   // The first queued message matching (source, tag); the caller holds the world lock.
   std::optional<Message> take(int source, int tag) {

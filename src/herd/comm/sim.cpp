@@ -122,6 +122,7 @@ struct Proc {
   // Arrived or in-flight messages by (arrival time, send sequence): received in that order.
   std::map<std::pair<double, std::uint64_t>, Message> mailbox;
   std::vector<Fault> faults;  // pending, by time
+  std::uint64_t faults_fired = 0;
   Rng noise{0, 0};
   StackExtent stack;
   std::chrono::steady_clock::time_point resumed_at;
@@ -139,6 +140,8 @@ class SimComm final : public Communicator {
   void abort(const std::string& reason) override;
   std::unique_ptr<Communicator> split(int color, int key) override;
   bool compute(double samples, int interrupt_tag) override;
+  RuntimeState save_runtime_state() const override;
+  void restore_runtime_state(const RuntimeState& s) override;
 
  protected:
   void do_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) override;
@@ -257,6 +260,7 @@ class SimWorld {
     while (!p.faults.empty() && p.faults.front().time <= p.clock) {
       const Fault f = p.faults.front();
       p.faults.erase(p.faults.begin());
+      ++p.faults_fired;
       if (f.kind == FaultKind::die)
         throw CommError("rank " + std::to_string(r) + " died at virtual time " +
                         std::to_string(f.time) + " (injected fault)");
@@ -374,6 +378,22 @@ bool SimComm::compute(double samples, int interrupt_tag) {
   world_.schedule(r, wake);
   world_.block(r);
   return interrupt_tag == no_interrupt || !do_probe(interrupt_tag);
+}
+
+RuntimeState SimComm::save_runtime_state() const {
+  const Proc& p = world_.proc(me());
+  return {p.clock, p.noise.state(), p.faults_fired};
+}
+
+// The clock jumps to the saved one (the process is running, so no scheduled event refers to
+// its clock), and the faults applied before the checkpoint are not applied again.
+void SimComm::restore_runtime_state(const RuntimeState& s) {
+  Proc& p = world_.proc(me());
+  p.clock = s.clock;
+  if (s.noise) p.noise = Rng(*s.noise);
+  const std::size_t fired = std::size_t(std::min<std::uint64_t>(s.faults_fired, p.faults.size()));
+  p.faults.erase(p.faults.begin(), p.faults.begin() + std::ptrdiff_t(fired));
+  p.faults_fired = s.faults_fired;
 }
 
 std::optional<Message> SimComm::take(int source, int tag, double by) {

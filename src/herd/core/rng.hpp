@@ -25,6 +25,7 @@ class Rng {
   struct State {
     std::uint64_t seed = 0, stream = 0, counter = 0;
     std::uint32_t used = 4;  // outputs of the current block already consumed
+    bool operator==(const State&) const = default;
   };
 
   Rng(std::uint64_t seed, std::uint64_t stream) { state_.seed = seed, state_.stream = stream; }

@@ -1,5 +1,7 @@
 #include "herd/data/sampler.hpp"
 
+#include <algorithm>
+
 #include "herd/core/error.hpp"
 
 namespace herd::data {
@@ -47,6 +49,32 @@ std::span<const Index> BatchSampler::next() {
   }
   drawn_ += batch_;
   return out_;
+}
+
+SamplerState BatchSampler::state() const {
+  return {rng_.state(), order_, pos_, drawn_};
+}
+
+void BatchSampler::restore(const SamplerState& s) {
+  if (mode_ == Sampling::with_replacement) {
+    if (!s.order.empty())
+      throw InvalidInput(
+          "batch sampler: a shuffled-epochs state cannot restore a sampler with "
+          "replacement");
+  } else {
+    std::vector<Index> sorted_order = s.order, sorted_shard = shard_;
+    std::sort(sorted_order.begin(), sorted_order.end());
+    std::sort(sorted_shard.begin(), sorted_shard.end());
+    if (sorted_order != sorted_shard || s.position > s.order.size())
+      throw InvalidInput("batch sampler: the saved permutation (" + std::to_string(s.order.size()) +
+                         " rows, position " + std::to_string(s.position) +
+                         ") is not one of this shard of " + std::to_string(shard_.size()) +
+                         " rows");
+    order_ = s.order;
+    pos_ = std::size_t(s.position);
+  }
+  rng_ = Rng(s.rng);
+  drawn_ = s.drawn;
 }
 
 }  // namespace herd::data

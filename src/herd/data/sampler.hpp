@@ -1,6 +1,7 @@
 #pragma once
 // Minibatch samplers over one worker's shard.
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,6 +20,16 @@ enum class Sampling {
 Sampling parse_sampling(const std::string& name);
 const char* sampling_name(Sampling mode);
 
+// Everything a sampler has consumed (checkpoints): a sampler restored from it draws exactly
+// the batches the saved one would have drawn next.
+struct SamplerState {
+  Rng::State rng;
+  std::vector<Index> order;    // shuffled_epochs: the current permutation (else empty)
+  std::uint64_t position = 0;  // shuffled_epochs: entries of it consumed
+  std::uint64_t drawn = 0;     // samples drawn so far
+  bool operator==(const SamplerState&) const = default;
+};
+
 class BatchSampler {
  public:
   // shard: the row indices this worker owns (non-empty); batch >= 1.
@@ -30,6 +41,10 @@ class BatchSampler {
   // Samples drawn so far / shard size.
   double epochs() const { return double(drawn_) / double(shard_.size()); }
   const Rng& rng() const { return rng_; }
+
+  SamplerState state() const;
+  // InvalidInput when `s` cannot come from a sampler of this shard and mode.
+  void restore(const SamplerState& s);
 
  private:
   std::vector<Index> shard_;

@@ -36,6 +36,8 @@ class DatasetLocal final : public LocalObjective {
   }
   std::size_t batch() const override { return sampler_.batch(); }
   double epochs() const override { return sampler_.epochs(); }
+  OracleState save_state() const override { return sampler_.state(); }
+  void restore_state(const OracleState& s) override { sampler_.restore(s); }
 
  private:
   std::shared_ptr<const data::Dataset> data_;

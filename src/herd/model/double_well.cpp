@@ -23,6 +23,12 @@ class DoubleWellLocal final : public LocalObjective {
   }
   std::size_t batch() const override { return batch_; }
   double epochs() const override { return 0; }
+  OracleState save_state() const override {
+    OracleState s;
+    s.rng = rng_.state();
+    return s;
+  }
+  void restore_state(const OracleState& s) override { rng_ = Rng(s.rng); }
 
  private:
   double noise_;

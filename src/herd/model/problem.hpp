@@ -10,9 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "herd/core/error.hpp"
 #include "herd/core/kernels.hpp"
+#include "herd/data/sampler.hpp"
 
 namespace herd::model {
+
+// What a checkpoint keeps of an oracle: its randomness. A sampler's state covers every
+// oracle; those that draw no rows (noise only) use its rng alone.
+using OracleState = data::SamplerState;
 
 // Stochastic first-order oracle of one worker's F_k; owns its sampler and RNG stream.
 class LocalObjective {
@@ -25,6 +31,17 @@ class LocalObjective {
   virtual std::size_t batch() const = 0;
   // Passes over this worker's local data so far (0 when F_k has no finite data).
   virtual double epochs() const = 0;
+
+  // Checkpoints: the oracle's random state, and its restoration, after which the oracle
+  // draws exactly what the saved one would have drawn next. An oracle that does not
+  // override them cannot be checkpointed.
+  virtual OracleState save_state() const {
+    throw InvalidInput("this problem's stochastic oracle does not support checkpoints");
+  }
+  virtual void restore_state(const OracleState& s) {
+    (void)s;
+    throw InvalidInput("this problem's stochastic oracle does not support checkpoints");
+  }
 };
 
 struct Evaluation {

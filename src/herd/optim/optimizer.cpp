@@ -36,4 +36,12 @@ void LocalOptimizer::step(Span x, Span g, float lr) {
   }
 }
 
+void LocalOptimizer::restore_velocity(CSpan v) {
+  if (v.size() != velocity_.size())
+    throw InvalidInput("optimizer: a saved velocity of " + std::to_string(v.size()) +
+                       " entries for an optimizer with " + std::to_string(velocity_.size()) +
+                       " (was it saved with another optim.name?)");
+  velocity_.assign(v.begin(), v.end());
+}
+
 }  // namespace herd::optim

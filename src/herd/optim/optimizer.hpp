@@ -28,6 +28,10 @@ class LocalOptimizer {
   // g may be modified (weight decay is added to it in place).
   void step(Span x, Span g, float lr);
   std::vector<float>& velocity() { return velocity_; }
+  const std::vector<float>& velocity() const { return velocity_; }
+  // Checkpoints: continues from a saved velocity (empty for plain SGD); InvalidInput when
+  // its length is not this optimizer's.
+  void restore_velocity(CSpan v);
   const OptimizerSpec& spec() const { return spec_; }
 
  private:
