@@ -60,7 +60,9 @@ TEST(Sim, CollectiveCostsFollowTheNetworkModel) {
   s.network.bandwidth = 1e6;
   const NetworkModel& n = s.network;
   EXPECT_DOUBLE_EQ(n.allreduce(4000, 4), 2 * 3 * (1e-3 + 1000 / 1e6));
-  EXPECT_DOUBLE_EQ(n.broadcast(4000, 5), 3 * (1e-3 + 4000 / 1e6));
+  // Broadcast: the cheaper of a binomial tree (small messages) and scatter + allgather.
+  EXPECT_DOUBLE_EQ(n.broadcast(40, 5), 3 * (1e-3 + 40 / 1e6));
+  EXPECT_DOUBLE_EQ(n.broadcast(4000, 5), 3 * 1e-3 + 3200 / 1e6 + 4 * (1e-3 + 800 / 1e6));
   run_sim(s, 4, [&](Communicator& c) {
     std::vector<float> x(1000);
     c.allreduce(x, ReduceOp::sum);

@@ -95,6 +95,14 @@ TEST(Partition, EveryKindPlacesEachRowExactlyOnce) {
   expect_each_row_once(split(sourced, 4, PartitionKind::source), 103);
 }
 
+TEST(Partition, FullGivesEveryWorkerEveryRowOnce) {
+  const Dataset d = labelled(57, 3);
+  const Parts parts = split(d, 5, PartitionKind::full);
+  ASSERT_EQ(parts.size(), 5u);
+  for (const auto& part : parts) expect_each_row_once({part}, d.rows);
+  EXPECT_EQ(parse_partition_kind("full"), PartitionKind::full);
+}
+
 TEST(Partition, IidSizesDifferByAtMostOneAndDependOnTheSeed) {
   const Dataset d = labelled(1000, 10);
   const Parts parts = split(d, 7, PartitionKind::iid);

@@ -1,12 +1,16 @@
 // The run driver and the herd command end to end: outputs, refusals that write nothing,
 // divergence that keeps what was written, and the exit code of each kind of failure.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "herd/core/error.hpp"
 #include "herd/run/driver.hpp"
@@ -227,6 +231,7 @@ TEST(Cli, LeaderElasticAndIdxInputsAreCheckedBeforeAnythingIsWritten) {
                 "must be a multiple of algo.period"},
            Case{"algo.name=eamsgd optim.name=sgd", "Nesterov"},
            Case{"model.name=double_well model.mirror_starts=true algo.workers=3", "even"},
+           Case{"algo.name=async_lsgd run.checkpoint_every=5", "cannot write checkpoints"},
        }) {
     const auto [code, err] = herd_stderr(r + c.args);
     EXPECT_EQ(code, exit_codes::invalid_input) << c.args << ": " << err;
@@ -264,6 +269,224 @@ TEST(Cli, LeaderElasticAndIdxInputsAreCheckedBeforeAnythingIsWritten) {
             exit_codes::ok);
   EXPECT_NE(read(out / "metrics.jsonl").find("\"test_acc\""), std::string::npos);
   EXPECT_EQ(herd_stderr(r + idx + "data.split=8").first, exit_codes::invalid_input);
+}
+
+// The value of "key": "..." in a summary.json.
+std::string summary_field(const fs::path& dir, const std::string& key) {
+  const std::string text = read(dir / "summary.json");
+  const std::string tag = "\"" + key + "\": \"";
+  const auto at = text.find(tag);
+  if (at == std::string::npos) return {};
+  const auto begin = at + tag.size();
+  return text.substr(begin, text.find('"', begin) - begin);
+}
+
+// metrics.jsonl without the wall-clock times (the rest is a function of the parameters).
+std::vector<std::string> rows_without_time(const fs::path& dir) {
+  std::vector<std::string> rows;
+  for (std::string line : lines_of(dir / "metrics.jsonl")) {
+    const auto comma = line.find(", ");
+    rows.push_back(line.substr(comma + 2));  // "time" is the first field
+  }
+  return rows;
+}
+
+// Starts `herd run ...` in the background (output discarded); returns its pid.
+pid_t spawn_herd(const std::vector<std::string>& args) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv{const_cast<char*>(HERD_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen("/dev/null", "w", stderr);
+    execv(HERD_BINARY, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// A run killed with SIGKILL after its first checkpoints and resumed with `herd run --resume`
+// ends with the parameters of an uninterrupted run, bit for bit, and metrics.jsonl holds
+// each evaluation exactly once. Synchronous Local SGD; on threads the compute times are
+// emulated (slept) so that the run lasts long enough to be killed midway.
+class KillAndResume : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(KillAndResume, ParametersEqualAnUninterruptedRunAndRowsAppearOnce) {
+  const std::string runtime = GetParam();
+  const fs::path config = write_config("kill_" + runtime, small_run);
+  std::vector<std::string> settings = {
+      "run.progress=none",          "run.runtime=" + runtime,
+      "run.checkpoint_every=5",     "eval.every=10",
+      "optim.name=nesterov",        "data.sampling=shuffled_epochs",
+      "cluster.compute_times=0.002"};
+  // Long enough to be killed midway: threads sleep 2 ms per gradient (600 steps >= 1.2 s);
+  // the simulator's time is virtual, so its run evaluates a larger data set for longer.
+  const std::size_t rows = runtime == "threads" ? 61 : 201;
+  if (runtime == "threads")
+    settings.insert(settings.end(), {"cluster.emulate=true", "stop.steps=600"});
+  else
+    settings.insert(settings.end(),
+                    {"cluster.latency=0.001", "stop.steps=2000", "data.rows=30000"});
+  auto args = [&](const fs::path& out) {
+    std::vector<std::string> a{"run", config.string(), "--out", out.string()};
+    a.insert(a.end(), settings.begin(), settings.end());
+    return a;
+  };
+
+  const fs::path whole = fresh_dir("whole_" + runtime), killed = fresh_dir("killed_" + runtime);
+  int status = 0;
+  waitpid(spawn_herd(args(whole)), &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == exit_codes::ok);
+
+  const pid_t pid = spawn_herd(args(killed));
+  // Kill it once a few checkpoints have been written (at least 15 evaluations recorded).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (
+      std::chrono::steady_clock::now() < deadline &&
+      !(fs::exists(killed / "checkpoint.bin") && lines_of(killed / "metrics.jsonl").size() >= 15))
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it could be killed";
+  EXPECT_FALSE(fs::exists(killed / "summary.json"));
+  EXPECT_LT(lines_of(killed / "metrics.jsonl").size(), rows);
+
+  EXPECT_EQ(herd("run --resume " + killed.string()), exit_codes::ok);
+  const std::string crc = summary_field(whole, "parameters_crc32");
+  EXPECT_EQ(crc.size(), 8u);
+  EXPECT_EQ(summary_field(killed, "parameters_crc32"), crc);
+  EXPECT_EQ(rows_without_time(killed), rows_without_time(whole));  // each evaluation once
+  EXPECT_EQ(lines_of(killed / "metrics.jsonl").size(), rows);
+  if (runtime == "sim") {  // virtual times too
+    EXPECT_EQ(read(killed / "metrics.jsonl"), read(whole / "metrics.jsonl"));
+  }
+
+  // A damaged checkpoint is an I/O error naming it, and nothing is rewritten.
+  const std::string metrics_before = read(killed / "metrics.jsonl");
+  std::ofstream(killed / "checkpoint.bin", std::ios::binary | std::ios::trunc) << "junk";
+  const auto [code, err] = herd_stderr("run --resume " + killed.string());
+  EXPECT_EQ(code, exit_codes::io) << err;
+  EXPECT_NE(err.find("checkpoint.bin"), std::string::npos) << err;
+  EXPECT_EQ(read(killed / "metrics.jsonl"), metrics_before);
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, KillAndResume, ::testing::Values("threads", "sim"));
+
+// herd under mpirun: one process per rank, only rank 0 writes.
+std::string mpiexec(int np) {
+  return std::string(HERD_MPIEXEC) + " --allow-run-as-root --oversubscribe -np " +
+         std::to_string(np) + " " + HERD_BINARY + " ";
+}
+int mpi_herd(int np, const std::string& args) {
+  const int status = std::system((mpiexec(np) + args + " >/dev/null 2>&1").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(MpiCli, SynchronousRunsEqualThreadsAndTheServerNeedsItsOwnRank) {
+  const fs::path config = write_config("mpi", small_run);
+  const std::string base = config.string() + " run.progress=none ";
+  const fs::path threads = fresh_dir("mpi_ref"), mpi = fresh_dir("mpi_run");
+  for (const char* algorithm : {"local_sgd", "lsgd"}) {
+    const std::string run = base + "algo.name=" + algorithm + " --out ";
+    ASSERT_EQ(herd("run " + run + threads.string()), exit_codes::ok);
+    ASSERT_EQ(mpi_herd(4, "run " + run + mpi.string()), exit_codes::ok) << algorithm;
+    // The ordered reduction makes the trajectories equal bit for bit.
+    EXPECT_EQ(summary_field(mpi, "parameters_crc32"), summary_field(threads, "parameters_crc32"))
+        << algorithm;
+    EXPECT_EQ(rows_without_time(mpi), rows_without_time(threads)) << algorithm;
+    EXPECT_EQ(summary_field(mpi, "runtime"), "mpi");
+  }
+  // Only rank 0 wrote: the run directory holds one set of outputs.
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(mpi)) files.push_back(entry.path().filename());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"config.toml", "metrics.jsonl", "summary.json"}));
+
+  // asgd with 4 workers needs 5 processes: said clearly, with the bad-input exit code.
+  const fs::path refused = fresh_dir("mpi_refused");
+  const auto [code, err] = [&] {
+    const fs::path err_file = fs::temp_directory_path() / "herd_test_driver_mpi_err.txt";
+    const int status = std::system((mpiexec(4) + "run " + base + "algo.name=asgd --out " +
+                                    refused.string() + " >/dev/null 2>" + err_file.string())
+                                       .c_str());
+    return std::pair{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(err_file)};
+  }();
+  EXPECT_EQ(code, exit_codes::invalid_input) << err;
+  EXPECT_NE(err.find("needs 5 ranks (4 workers + 1 parameter server for asgd)"), std::string::npos)
+      << err;
+  EXPECT_FALSE(fs::exists(refused));
+  EXPECT_EQ(mpi_herd(5, "run " + base + "algo.name=asgd stop.steps=100 --out " + refused.string()),
+            exit_codes::ok);
+}
+
+// The pids of the processes whose parent is `parent`.
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent) out.push_back(pid_t(std::stoi(name)));
+  }
+  return out;
+}
+
+TEST(MpiCli, AKilledRankEndsTheJobAndTheRunResumesBitForBit) {
+  const fs::path config = write_config("mpi_kill", small_run);
+  const std::vector<std::string> settings = {
+      config.string(),          "run.progress=none",
+      "run.checkpoint_every=5", "eval.every=10",
+      "stop.steps=600",         "optim.name=nesterov",
+      "cluster.emulate=true",   "cluster.compute_times=0.002"};
+  const fs::path whole = fresh_dir("mpi_whole"), killed = fresh_dir("mpi_killed");
+  auto command = [&](const fs::path& out) {
+    std::string c = "run";
+    for (const auto& s : settings) c += " " + s;
+    return c + " --out " + out.string();
+  };
+  ASSERT_EQ(mpi_herd(4, command(whole)), exit_codes::ok);
+
+  const pid_t launcher = fork();
+  if (launcher == 0) {
+    std::freopen("/dev/null", "w", stdout);
+    std::freopen("/dev/null", "w", stderr);
+    execl("/bin/sh", "sh", "-c", ("exec " + mpiexec(4) + command(killed)).c_str(), nullptr);
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (
+      std::chrono::steady_clock::now() < deadline &&
+      !(fs::exists(killed / "checkpoint.bin") && lines_of(killed / "metrics.jsonl").size() >= 15))
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  // SIGKILL one rank (the last process mpiexec started); mpiexec must end the whole job.
+  auto ranks = children_of(launcher);
+  ASSERT_FALSE(ranks.empty());
+  std::sort(ranks.begin(), ranks.end());
+  const auto killed_at = std::chrono::steady_clock::now();
+  kill(ranks.back(), SIGKILL);
+  int status = 0;
+  waitpid(launcher, &status, 0);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+  EXPECT_LT(seconds, 30.0);
+  EXPECT_FALSE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_FALSE(fs::exists(killed / "summary.json"));
+  for (const auto& row : lines_of(killed / "metrics.jsonl"))  // every line complete
+    EXPECT_EQ(row.back(), '}');
+
+  EXPECT_EQ(mpi_herd(4, "run --resume " + killed.string()), exit_codes::ok);
+  EXPECT_EQ(summary_field(killed, "parameters_crc32"), summary_field(whole, "parameters_crc32"));
+  EXPECT_EQ(rows_without_time(killed), rows_without_time(whole));
+  EXPECT_EQ(lines_of(killed / "metrics.jsonl").size(), 61u);
 }
 
 }  // namespace

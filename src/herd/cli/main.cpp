@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "herd/cli/plot.hpp"
+#include "herd/comm/mpi.hpp"
 #include "herd/core/error.hpp"
 #include "herd/run/compare.hpp"
 #include "herd/run/config.hpp"
@@ -18,6 +19,15 @@ namespace {
 
 using namespace herd;
 
+// herd run --resume DIR [key=value ...]
+int resume_command(const std::string& dir, const std::vector<std::string>& overrides) {
+  const auto progress = run::resolve_progress("auto");
+  const auto result = run::resume(dir, overrides, progress);
+  if (!run::is_output_process()) return exit_codes::ok;
+  fmt::print("\n{}\nrun directory: {}\n", run::results_markdown({result}), dir);
+  return exit_codes::ok;
+}
+
 // herd run CONFIG [key=value ...] [--out DIR]
 int run_command(const std::string& config_path, const std::vector<std::string>& overrides,
                 std::string out_dir) {
@@ -27,6 +37,7 @@ int run_command(const std::string& config_path, const std::vector<std::string>& 
     out_dir = (std::filesystem::path("runs") / std::filesystem::path(config_path).stem()).string();
   const auto progress = run::resolve_progress(config.get_string("run.progress"));
   const auto results = run::run_all(config, out_dir, progress);
+  if (!run::is_output_process()) return exit_codes::ok;  // rank 0 of the mpi job reports
 
   const std::string table = run::results_markdown(results);
   fmt::print("\n{}", table);
@@ -66,11 +77,17 @@ int main_impl(int argc, char** argv) {
 
   auto* run_cmd =
       app.add_subcommand("run", "Run one algorithm, or every [[compare]] entry of a config");
-  std::string config_path, out_dir;
+  std::string config_path, out_dir, resume_dir;
   std::vector<std::string> overrides;
-  run_cmd->add_option("config", config_path, "Configuration file (TOML)")->required();
+  run_cmd->add_option("config", config_path, "Configuration file (TOML)");
   run_cmd->add_option("overrides", overrides, "key=value settings that override the file");
-  run_cmd->add_option("--out,-o", out_dir, "Output directory (default runs/<config name>)");
+  auto* out_opt =
+      run_cmd->add_option("--out,-o", out_dir, "Output directory (default runs/<config name>)");
+  run_cmd
+      ->add_option("--resume", resume_dir,
+                   "Continue the run in this directory from its checkpoint (see "
+                   "run.checkpoint_every); key=value settings may follow")
+      ->excludes(out_opt);
   run_cmd->footer("\nOptions of the configuration file (also settable as key=value):\n\n" +
                   run::options_help());
 
@@ -95,7 +112,22 @@ int main_impl(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? exit_codes::ok : exit_codes::invalid_input;
   }
-  if (*run_cmd) return run_command(config_path, overrides, out_dir);
+  if (*run_cmd && !resume_dir.empty()) {
+    // With --resume every positional argument is a key=value override.
+    if (!config_path.empty()) {
+      if (config_path.find('=') == std::string::npos)
+        throw InvalidInput(fmt::format(
+            "herd run: give a configuration file or --resume DIR, not both (got \"{}\")",
+            config_path));
+      overrides.insert(overrides.begin(), config_path);
+    }
+    return resume_command(resume_dir, overrides);
+  }
+  if (*run_cmd) {
+    if (config_path.empty())
+      throw InvalidInput("herd run: a configuration file (or --resume DIR) is required");
+    return run_command(config_path, overrides, out_dir);
+  }
   if (*plot_cmd) {
     cli::plot_runs(plot);
     fmt::print("{}\n", plot.output);
@@ -110,14 +142,24 @@ int main_impl(int argc, char** argv) {
 
 }  // namespace
 
+// Under mpirun an error outside a job (a configuration or data file refused on this rank)
+// must end every process: the others may already wait in a collective.
+int fail(int code, const std::string& message) {
+  if (herd::comm::under_mpirun() && herd::comm::mpi_world_size() > 1) {
+    fmt::print(stderr, "\nherd: rank {}: {}\n", herd::comm::mpi_world_rank(), message);
+    MPI_Abort(MPI_COMM_WORLD, code);  // every process ends; mpirun exits with `code`
+  }
+  fmt::print(stderr, "\nherd: {}\n", message);
+  return code;
+}
+
 int main(int argc, char** argv) {
+  if (herd::comm::under_mpirun()) herd::comm::mpi_initialize(&argc, &argv);
   try {
     return main_impl(argc, argv);
   } catch (const herd::Error& e) {
-    fmt::print(stderr, "\nherd: error: {}\n", e.what());
-    return herd::exit_code(e.kind());
+    return fail(herd::exit_code(e.kind()), fmt::format("error: {}", e.what()));
   } catch (const std::exception& e) {
-    fmt::print(stderr, "\nherd: internal error: {}\n", e.what());
-    return herd::exit_codes::internal;
+    return fail(herd::exit_codes::internal, fmt::format("internal error: {}", e.what()));
   }
 }

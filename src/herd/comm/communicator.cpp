@@ -6,8 +6,16 @@ namespace herd::comm {
 
 void Communicator::count(std::uint64_t bytes, bool collective) {
   if (!metered_) return;
-  traffic_.bytes_sent += bytes;
-  (collective ? traffic_.collectives : traffic_.messages) += 1;
+  for (Communicator* c = this; c != nullptr; c = c->parent_) {
+    c->traffic_.bytes_sent += bytes;
+    (collective ? c->traffic_.collectives : c->traffic_.messages) += 1;
+  }
+}
+
+std::unique_ptr<Communicator> Communicator::split(int color, int key) {
+  auto child = do_split(color, key);
+  child->parent_ = this;
+  return child;
 }
 
 void Communicator::allreduce(Span buf, ReduceOp op) {

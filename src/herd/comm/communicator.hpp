@@ -63,8 +63,9 @@ class Communicator {
   std::optional<Message> try_recv(int source, int tag) { return do_try_recv(source, tag); }
 
   // A sub-communicator of the ranks that pass the same color, ordered by (key, rank).
-  // Collective over this communicator.
-  virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
+  // Collective over this communicator. Its traffic also counts in this communicator's, so
+  // a job's bytes include those of its groups; it must not outlive this communicator.
+  std::unique_ptr<Communicator> split(int color, int key);
 
   // Ends the job: every rank's pending and later calls throw CommError with `reason`.
   virtual void abort(const std::string& reason) = 0;
@@ -99,6 +100,7 @@ class Communicator {
  protected:
   enum class DType { f32, f64 };
   static std::size_t size_of(DType t) { return t == DType::f32 ? 4 : 8; }
+  virtual std::unique_ptr<Communicator> do_split(int color, int key) = 0;
   virtual void do_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) = 0;
   virtual void do_broadcast(void* buf, std::size_t n, DType type, int root) = 0;
   virtual void do_allgather(const void* mine, void* all, std::size_t n, DType type) = 0;
@@ -112,6 +114,7 @@ class Communicator {
  private:
   void count(std::uint64_t bytes, bool collective);
   Traffic traffic_;
+  Communicator* parent_ = nullptr;  // set by split(): where this traffic also counts
   bool metered_ = true;
 };
 

@@ -133,7 +133,7 @@ class InProcComm final : public Communicator {
     w.cv.notify_all();
   }
 
-  std::unique_ptr<Communicator> split(int color, int key) override {
+  std::unique_ptr<Communicator> do_split(int color, int key) override {
     Post p{CollKind::split, 0, 0, nullptr, color, key};
     std::shared_ptr<Group> mine;
     run_collective(

@@ -31,8 +31,16 @@ int ceil_log2(int p) {
 double NetworkModel::allreduce(double bytes, int p) const {
   return p <= 1 ? 0 : 2.0 * (p - 1) * message(bytes / p);
 }
+// The cheaper of the two broadcasts MPI libraries choose between: a binomial tree for small
+// messages, scatter + ring allgather (van de Geijn) for large ones, whose bandwidth term 2 n
+// does not grow with log P.
 double NetworkModel::broadcast(double bytes, int p) const {
-  return p <= 1 ? 0 : ceil_log2(p) * message(bytes);
+  if (p <= 1) return 0;
+  const double tree = ceil_log2(p) * message(bytes);
+  // Binomial scatter of the P pieces: log P latencies, (P-1)/P n bytes through the root.
+  const double scatter = ceil_log2(p) * message(0) + message((p - 1) * bytes / p) - message(0);
+  const double scatter_allgather = scatter + allgather(bytes / p, p);
+  return std::min(tree, scatter_allgather);
 }
 double NetworkModel::allgather(double bytes_each, int p) const {
   return p <= 1 ? 0 : (p - 1) * message(bytes_each);
@@ -138,7 +146,7 @@ class SimComm final : public Communicator {
   int size() const override { return group_->size(); }
   double now() const override;
   void abort(const std::string& reason) override;
-  std::unique_ptr<Communicator> split(int color, int key) override;
+  std::unique_ptr<Communicator> do_split(int color, int key) override;
   bool compute(double samples, int interrupt_tag) override;
   RuntimeState save_runtime_state() const override;
   void restore_runtime_state(const RuntimeState& s) override;
@@ -529,7 +537,7 @@ void SimComm::do_barrier() {
              [&](SimGroup& g) { return world_.spec().network.barrier(g.size()); });
 }
 
-std::unique_ptr<Communicator> SimComm::split(int color, int key) {
+std::unique_ptr<Communicator> SimComm::do_split(int color, int key) {
   collective(Post{CollKind::split, 0, 0, nullptr, color, key}, nullptr, [&](SimGroup& g) {
     g.split_groups.clear();
     for (auto& [c, ranks] : detail::split_members(g.posts)) {

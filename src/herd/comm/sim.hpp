@@ -31,7 +31,7 @@ struct NetworkModel {
   double message(double bytes) const { return latency + (bandwidth > 0 ? bytes / bandwidth : 0); }
   // Ring allreduce: 2 (P - 1) steps of n / P bytes.
   double allreduce(double bytes, int p) const;
-  // Binomial tree: ceil(log2 P) steps of n bytes.
+  // The cheaper of a binomial tree and scatter + allgather (see sim.cpp).
   double broadcast(double bytes, int p) const;
   // Ring allgather: P - 1 steps of n_each bytes.
   double allgather(double bytes_each, int p) const;

@@ -42,6 +42,10 @@ class Partitioner {
       case PartitionKind::source:
         parts = by_source();
         break;
+      case PartitionKind::full:
+        parts.assign(workers_, std::vector<Index>(data_.rows));
+        for (auto& part : parts) std::iota(part.begin(), part.end(), Index(0));
+        break;
     }
     for (std::size_t k = 0; k < workers_; ++k) {
       if (parts[k].empty()) {
@@ -206,17 +210,19 @@ const char* partition_kind_name(PartitionKind kind) {
       return "dirichlet";
     case PartitionKind::source:
       return "source";
+    case PartitionKind::full:
+      return "full";
   }
   return "unknown";
 }
 
 PartitionKind parse_partition_kind(const std::string& name) {
   for (const auto kind : {PartitionKind::iid, PartitionKind::shards, PartitionKind::dirichlet,
-                          PartitionKind::source}) {
+                          PartitionKind::source, PartitionKind::full}) {
     if (name == partition_kind_name(kind)) return kind;
   }
   throw InvalidInput("unknown partition '" + name +
-                     "' (expected iid, shards, dirichlet or source)");
+                     "' (expected iid, shards, dirichlet, source or full)");
 }
 
 }  // namespace herd::data

@@ -13,6 +13,7 @@ enum class PartitionKind {
   shards,     // sorted by label, cut into 2K shards, each worker gets 2 (McMahan et al. 2017)
   dirichlet,  // per class, proportions over workers ~ Dirichlet(alpha) (Hsu et al. 2019)
   source,     // by Dataset::source (rows generated for worker k go to worker k)
+  full,       // every worker samples the whole data set (shared storage, as in the LSGD paper)
 };
 
 struct PartitionSpec {

@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <cmath>
 #include <limits>
 
 #include "herd/algo/job.hpp"
+#include "herd/comm/mpi.hpp"
 #include "herd/comm/sim.hpp"
 #include "herd/comm/threads.hpp"
 #include "herd/core/error.hpp"
@@ -72,7 +74,8 @@ void load_data(const Config& c, int workers, RunPlan& p) {
       idx ? data::read_idx(train_path, labels_of("data.train")) : data::read_libsvm(train_path));
   p.data_description = fmt::format("{}: {} x {}, {} non-zeros, labels {}", train_path, train->rows,
                                    train->cols, train->nnz(), train->label_mapping);
-  if (!c.get_string("data.test").empty()) {
+  // Only the rank that evaluates reads the test set.
+  if (p.writer && !c.get_string("data.test").empty()) {
     const std::string test_path = c.data_path("data.test").string();
     if (idx) {
       p.test = std::make_shared<data::Dataset>(data::read_idx(test_path, labels_of("data.test")));
@@ -187,7 +190,8 @@ void build_problem(const Config& c, RunPlan& p) {
     spec.shards = std::move(shards);
     spec.hidden = parse_widths(c.get_string("model.hidden"));
     spec.activation = model::parse_activation(c.get_string("model.activation"));
-    spec.lambda = c.get_number("model.l2");
+    spec.lambda =
+        c.get_number("model.l2") + c.get_number("model.l2_over_n") / double(p.train->rows);
     spec.batch = batch;
     spec.sampling = parse_sampling(c.get_string("data.sampling"));
     spec.seed = p.job.seed;
@@ -210,6 +214,38 @@ void build_problem(const Config& c, RunPlan& p) {
 
 }  // namespace
 
+bool is_output_process() {
+  return !comm::under_mpirun() || comm::mpi_world_rank() == 0;
+}
+
+namespace {
+
+// run.runtime, or mpi when mpirun started this process and the configuration does not say
+// otherwise. On mpi the number of processes must be the job's ranks: refused here, before
+// anything is written, with what the ranks are for.
+std::string choose_runtime(const Config& config, const algo::JobSpec& job, bool server) {
+  const bool launched = comm::under_mpirun();
+  std::string runtime = config.get_string("run.runtime");
+  if (launched && !config.is_set_explicitly("run.runtime")) runtime = "mpi";
+  if (runtime != "mpi") {
+    if (launched && comm::mpi_world_size() > 1)
+      throw InvalidInput(fmt::format(
+          "run.runtime = \"{}\" runs the whole job in one process, but mpirun started {}; use "
+          "run.runtime = \"mpi\" (the default under mpirun) or mpirun -np 1",
+          runtime, comm::mpi_world_size()));
+    return runtime;
+  }
+  const int needed = job.workers + (server ? 1 : 0);
+  const std::string reason =
+      server ? fmt::format("{} workers + 1 parameter server for {}", job.workers, job.algorithm)
+             : fmt::format("{} workers of {}", job.workers, job.algorithm);
+  if (const int started = comm::mpi_world_size(); started != needed)
+    throw InvalidInput(comm::wrong_world_size_message(needed, started, reason));
+  return runtime;
+}
+
+}  // namespace
+
 RunPlan plan(const Config& config, const std::string& label) {
   config.check();
   RunPlan p;
@@ -217,7 +253,12 @@ RunPlan plan(const Config& config, const std::string& label) {
   p.label = label;
   p.job.algorithm = config.get_string("algo.name");
   // Refuses names this build does not provide.
-  const bool server = algo::make_algorithm(p.job.algorithm)->needs_server();
+  const auto algorithm = algo::make_algorithm(p.job.algorithm);
+  const bool server = algorithm->needs_server();
+  if (config.get_int("run.checkpoint_every") > 0 && !algorithm->checkpoints())
+    throw InvalidInput(
+        fmt::format("run.checkpoint_every: algo.name = \"{}\" cannot write checkpoints yet; set 0",
+                    p.job.algorithm));
   p.job.workers = int(config.get_int("algo.workers"));
   p.job.seed = std::uint64_t(config.get_int("run.seed"));
 
@@ -240,7 +281,9 @@ RunPlan plan(const Config& config, const std::string& label) {
   s.global_pull = config.get_number("algo.global_pull");
   s.leader_window = int(config.get_int("algo.leader_window"));
   s.pull_every_step = config.get_bool("algo.pull_every_step");
-  p.runtime = config.get_string("run.runtime");
+  p.runtime = choose_runtime(config, p.job, server);
+  p.config.set("run.runtime", p.runtime);  // the resolved config.toml says what ran
+  p.writer = p.runtime != "mpi" || comm::mpi_world_rank() == 0;
   p.cluster = make_cluster(config, p.job.workers, server, p.job.seed);
   s.tau = p.cluster.worker_tau;
   if (p.job.algorithm == "rescaled_asgd" && !s.estimate_tau && s.tau.empty())
@@ -275,7 +318,8 @@ RunPlan plan(const Config& config, const std::string& label) {
     if (!config.get_string(key).empty())
       p.config.set(key,
                    std::filesystem::absolute(config.data_path(key)).lexically_normal().string());
-  p.job.monitor.f_star = p.problem->optimum_value();
+  // Only the rank that evaluates needs F* (a solve on the whole data set).
+  if (p.writer) p.job.monitor.f_star = p.problem->optimum_value();
 
   // Stopping: steps and epochs are both converted to a step count; time and targets are
   // checked at evaluations.
@@ -285,7 +329,7 @@ RunPlan plan(const Config& config, const std::string& label) {
   stop.max_time = config.get_number("stop.time");
   stop.target_loss = config.get_number("stop.target_loss");
   stop.target_suboptimality = config.get_number("stop.target_suboptimality");
-  if (stop.target_suboptimality > 0 && !p.job.monitor.f_star)
+  if (p.writer && stop.target_suboptimality > 0 && !p.job.monitor.f_star)
     throw InvalidInput(
         "stop.target_suboptimality is set but this problem's optimum F* is "
         "unknown (it needs a strongly convex model: model.l2 > 0 or "
@@ -391,11 +435,18 @@ algo::Runtime runtime_of(const RunPlan& p) {
     return [&p](int ranks, const std::function<void(comm::Communicator&)>& program) {
       comm::run_sim(p.cluster.spec, ranks, program);
     };
+  if (p.runtime == "mpi") return comm::run_mpi;
   if (p.cluster.emulate)
     return [&p](int ranks, const std::function<void(comm::Communicator&)>& program) {
       comm::run_threads_emulated(p.cluster.spec.compute, ranks, program);
     };
   return comm::run_threads;
+}
+
+std::string fingerprint(const std::vector<float>& x) {
+  const uLong crc = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(x.data()),
+                          uInt(x.size() * sizeof(float)));
+  return fmt::format("{:08x}", crc);
 }
 
 std::string summary_json(const RunPlan& p, const RunResult& r, const std::string& status,
@@ -415,6 +466,7 @@ std::string summary_json(const RunPlan& p, const RunResult& r, const std::string
   field("data", quote(p.data_description));
   field("f_star", p.job.monitor.f_star ? fmt::format("{}", *p.job.monitor.f_star) : "null");
   field("wall_seconds", fmt::format("{}", r.wall_seconds));
+  if (!r.parameters_crc32.empty()) field("parameters_crc32", quote(r.parameters_crc32));
   out += "  \"final\": " + to_json(r.last) + "\n}\n";
   return out;
 }
@@ -422,24 +474,34 @@ std::string summary_json(const RunPlan& p, const RunResult& r, const std::string
 }  // namespace
 
 RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress progress) {
+  RunResult result;
+  result.dir = out_dir;
+  result.label = p.label;
+  result.algorithm = p.job.algorithm;
+  algo::JobSpec job = p.job;
+  job.problem = p.problem.get();
+  job.monitor.problem = p.problem.get();
+  job.monitor.train_rows = p.train ? p.train->rows : 0;
+  const std::int64_t every = p.config.get_int("run.checkpoint_every");
+  if (every > 0 || p.resume) job.checkpoint = {out_dir / "checkpoint.bin", every, p.resume};
+  if (!p.writer) {  // another rank of an mpi job: its part of the job, and no files
+    const algo::JobResult job_result = algo::run_job(job, runtime_of(p));
+    result.stop_reason = job_result.stop_reason;
+    return result;
+  }
+
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec)
     throw IoError(
         fmt::format("{}: cannot create the output directory: {}", out_dir.string(), ec.message()));
   write_file_atomically(out_dir / "config.toml", p.config.to_toml());
-
-  RunResult result;
-  result.dir = out_dir;
-  result.label = p.label;
-  result.algorithm = p.job.algorithm;
-  JsonlSink file(out_dir / "metrics.jsonl");
+  if (p.resume)
+    keep_first_rows(out_dir / "metrics.jsonl",
+                    algo::read_checkpoint_info(job.checkpoint.file).rows_recorded);
+  JsonlSink file(out_dir / "metrics.jsonl", p.resume);
   ProgressSink sink(file, progress, p.label, p.job.monitor.stop.max_steps,
                     p.config.get_number("eval.report_loss"));
-  algo::JobSpec job = p.job;
-  job.problem = p.problem.get();
-  job.monitor.problem = p.problem.get();
-  job.monitor.train_rows = p.train ? p.train->rows : 0;
   job.monitor.sink = &sink;
 
   const auto started = std::chrono::steady_clock::now();
@@ -448,11 +510,13 @@ RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress pro
     result.last = std::move(job_result.last);
     result.stop_reason = std::move(job_result.stop_reason);
     result.time_to_loss = sink.time_to_loss();
+    result.parameters_crc32 = fingerprint(job_result.final_x.at(0));
   } catch (const std::exception& e) {
     result.wall_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     // What was recorded up to the failure stays: metrics.jsonl holds every completed
-    // evaluation, and summary.json says how and where the run ended.
+    // evaluation, and summary.json says how and where the run ended. (On mpi a failure
+    // aborts every process at once: metrics.jsonl stays, summary.json is not written.)
     result.last = sink.last();
     const auto* herd_error = dynamic_cast<const Error*>(&e);
     const bool diverged = herd_error && herd_error->kind() == ErrorKind::divergence;
@@ -465,6 +529,23 @@ RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress pro
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   write_file_atomically(out_dir / "summary.json", summary_json(p, result, "ok", ""));
   return result;
+}
+
+RunResult resume(const std::filesystem::path& dir, const std::vector<std::string>& overrides,
+                 Progress progress) {
+  const std::filesystem::path config_file = dir / "config.toml";
+  if (!std::filesystem::exists(config_file))
+    throw InvalidInput(fmt::format(
+        "--resume {}: not a run directory (no config.toml); the runs of a comparison are "
+        "resumed one directory at a time",
+        dir.string()));
+  Config config = Config::from_toml_file(config_file.string());
+  for (const auto& o : overrides) config.apply_override(o);
+  // Checked before anything is rewritten: a missing or damaged checkpoint is an IoError.
+  if (is_output_process()) algo::read_checkpoint_info(dir / "checkpoint.bin");
+  RunPlan p = plan(config, config.get_string("algo.name"));
+  p.resume = true;
+  return execute(p, dir, progress);
 }
 
 }  // namespace herd::run

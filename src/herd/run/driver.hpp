@@ -25,7 +25,11 @@ struct RunPlan {
   // Algorithm, workers, seed, knobs, optimizer, schedule, stopping and evaluation rules;
   // execute() adds the problem and the metrics sink.
   algo::JobSpec job;
-  std::string runtime;           // run.runtime: threads or sim
+  std::string runtime;  // run.runtime: threads, sim or mpi
+  // Whether this process writes the outputs: on the mpi runtime every process runs the
+  // driver, and only world rank 0 writes files and prints.
+  bool writer = true;
+  bool resume = false;           // continue from OUT/checkpoint.bin (see resume())
   Cluster cluster;               // compute, network and fault models ([cluster])
   std::string data_description;  // what was loaded, for the log and summary.json
 };
@@ -36,10 +40,17 @@ struct RunResult {
   algo::MetricsRow last;  // the final evaluation
   double wall_seconds = 0;
   std::optional<double> time_to_loss;  // first time train_loss <= eval.report_loss
+  // CRC-32 of rank 0's final parameters (the server's x, or worker 0's), the same on every
+  // runtime: equal fingerprints mean equal parameters, bit for bit.
+  std::string parameters_crc32;
 };
 
 // Validates the configuration and loads what it needs; InvalidInput names the key or file.
 RunPlan plan(const Config& config, const std::string& label);
+
+// Whether this process prints and writes outputs: false on the ranks other than 0 of a job
+// started by mpirun (the mpi runtime runs the driver in every process).
+bool is_output_process();
 
 // How a run reports its progress on the terminal.
 enum class Progress { none, lines, bar };
@@ -47,6 +58,16 @@ Progress resolve_progress(const std::string& setting);  // "auto" looks at the t
 
 // Executes the plan into out_dir (created if needed): config.toml, metrics.jsonl,
 // summary.json. On failure summary.json records the error, then the error is rethrown.
+// With checkpoints (run.checkpoint_every > 0), OUT/checkpoint.bin is rewritten every N rounds
+// and at the end.
 RunResult execute(RunPlan& plan, const std::filesystem::path& out_dir, Progress progress);
+
+// Continues the run of `dir` (a run directory with config.toml, metrics.jsonl and
+// checkpoint.bin) from its checkpoint, with `overrides` applied (e.g. a larger stop.steps):
+// metrics.jsonl keeps the rows recorded up to the checkpoint and the resumed rows follow, so
+// every evaluation appears exactly once. InvalidInput when the configuration no longer
+// describes the checkpointed job; IoError when a file is missing or damaged.
+RunResult resume(const std::filesystem::path& dir, const std::vector<std::string>& overrides,
+                 Progress progress);
 
 }  // namespace herd::run

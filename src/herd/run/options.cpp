@@ -215,9 +215,16 @@ const std::vector<OptionSpec>& option_table() {
               "Seed of every random stream (data generation, partition, initialisation, "
               "sampling); equal seeds give equal runs.")
           .ge(0),
-      choice("run.runtime", {"threads", "sim"}, "threads",
+      choice("run.runtime", {"threads", "sim", "mpi"}, "threads",
              "How workers execute: threads = one thread per worker in this process; sim = a "
-             "deterministic discrete-event simulation with a virtual clock (see [cluster])."),
+             "deterministic discrete-event simulation with a virtual clock (see [cluster]); mpi "
+             "= one process per rank under mpirun (Open MPI), the default when herd is started "
+             "by mpirun."),
+      integer("run.checkpoint_every", 0,
+              "Write OUT/checkpoint.bin every this many communication rounds (server: results "
+              "received) and when the run ends; `herd run --resume OUT` continues from it. 0 = "
+              "no checkpoints.")
+          .ge(0),
       choice("run.progress", {"auto", "bar", "lines", "none"}, "auto",
              "Progress display: bar (a live bar), lines (one line per evaluation), none; auto = "
              "bar on a terminal, lines otherwise."),
@@ -241,11 +248,12 @@ const std::vector<OptionSpec>& option_table() {
            "Base directory for relative data.train and data.test paths. Empty = the directory "
            "named by the HERD_DATA environment variable when it is set, else the directory of "
            "the configuration file."),
-      choice("data.partition", {"iid", "shards", "dirichlet", "source"}, "iid",
+      choice("data.partition", {"iid", "shards", "dirichlet", "source", "full"}, "iid",
              "How training rows are split across workers: iid (shuffled, equal pieces), shards "
              "(sorted by label, two shards per worker), dirichlet (class proportions per worker "
              "drawn from Dirichlet(data.alpha)), source (rows generated for worker k go to "
-             "worker k; synthetic data)."),
+             "worker k; synthetic data), full (every worker samples the whole training set, as on "
+             "shared storage; the setting of the LSGD and EASGD papers)."),
       number("data.alpha", 0.5,
              "Dirichlet concentration for partition = dirichlet; smaller = more skewed labels.")
           .gt(0),

@@ -46,8 +46,8 @@ std::string to_json(const algo::MetricsRow& row) {
   return out + "}";
 }
 
-JsonlSink::JsonlSink(const std::filesystem::path& path)
-    : path_(path), file_(std::fopen(path.c_str(), "w")) {
+JsonlSink::JsonlSink(const std::filesystem::path& path, bool append)
+    : path_(path), file_(std::fopen(path.c_str(), append ? "a" : "w")) {
   if (file_ == nullptr)
     throw IoError(
         fmt::format("{}: cannot open for writing: {}", path.string(), std::strerror(errno)));
@@ -62,6 +62,21 @@ void JsonlSink::record(const algo::MetricsRow& row) {
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
     throw IoError(
         fmt::format("{}: cannot append a metrics row: {}", path_.string(), std::strerror(errno)));
+}
+
+void keep_first_rows(const std::filesystem::path& path, std::int64_t rows) {
+  std::ifstream in(path);
+  if (!in) throw IoError(fmt::format("{}: cannot open for reading", path.string()));
+  std::string kept, line;
+  std::int64_t n = 0;
+  while (n < rows && std::getline(in, line)) {
+    kept += line + "\n";
+    ++n;
+  }
+  if (n < rows)
+    throw IoError(fmt::format("{}: has {} metric rows, but the checkpoint recorded {}",
+                              path.string(), n, rows));
+  write_file_atomically(path, kept);
 }
 
 }  // namespace herd::run

@@ -17,10 +17,10 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 std::string to_json(const algo::MetricValue& v);
 std::string to_json(const algo::MetricsRow& row);  // one line, no newline
 
-// metrics.jsonl: one JSON object per evaluation.
+// metrics.jsonl: one JSON object per evaluation; a resumed run appends to it.
 class JsonlSink final : public algo::MetricsSink {
  public:
-  explicit JsonlSink(const std::filesystem::path& path);
+  explicit JsonlSink(const std::filesystem::path& path, bool append = false);
   ~JsonlSink() override;
   JsonlSink(const JsonlSink&) = delete;
   JsonlSink& operator=(const JsonlSink&) = delete;
@@ -30,5 +30,9 @@ class JsonlSink final : public algo::MetricsSink {
   std::filesystem::path path_;
   std::FILE* file_;
 };
+
+// Keeps the first `rows` lines of a metrics file (atomically): a resumed run continues after
+// the rows its checkpoint had recorded. IoError when the file has fewer.
+void keep_first_rows(const std::filesystem::path& path, std::int64_t rows);
 
 }  // namespace herd::run

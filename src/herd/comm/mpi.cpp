@@ -1,0 +1,443 @@
+#include "herd/comm/mpi.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+
+#include "herd/comm/posts.hpp"
+#include "herd/core/error.hpp"
+
+namespace herd::comm {
+
+// What a world communicator shares with its splits. Sends are MPI_Isend of a private copy,
+// kept here until complete: a split may be destroyed while its sends are still on their way.
+struct MpiJob {
+  struct PendingSend {
+    MPI_Request request = MPI_REQUEST_NULL;
+    std::vector<float> data;
+    const MpiCommunicator* from = nullptr;  // null once that communicator is gone
+  };
+  double origin = 0;  // the MPI_Wtime at which now() is 0: the synchronised start, or a resume
+  MpiReduction reduction = MpiReduction::ordered;
+  std::vector<PendingSend> sends;
+
+  // Forgets the sends that are complete.
+  void reap() {
+    if (sends.empty()) return;
+    std::vector<MPI_Request> requests;
+    for (const PendingSend& s : sends) requests.push_back(s.request);
+    std::vector<int> done(sends.size());
+    int count = 0;
+    MPI_Testsome(int(requests.size()), requests.data(), &count, done.data(), MPI_STATUSES_IGNORE);
+    if (count <= 0) return;  // none complete, or MPI_UNDEFINED: none active
+    for (int i = 0; i < count; ++i)
+      sends[std::size_t(done[std::size_t(i)])].request = MPI_REQUEST_NULL;
+    std::erase_if(sends, [](const PendingSend& s) { return s.request == MPI_REQUEST_NULL; });
+  }
+
+  ~MpiJob() {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (finalized) return;
+    // Messages of a split that nobody received: MPI cannot cancel a send in progress
+    // (Open MPI's MPI_Cancel of a send never completes), so the request is released and its
+    // buffer deliberately kept for the life of the process (never destroyed, not even by
+    // the static destructors that run before MPI_Finalize at exit), as MPI may still read it.
+    static auto* orphans = new std::vector<std::vector<float>>;
+    for (PendingSend& s : sends) {
+      int done = 0;
+      MPI_Test(&s.request, &done, MPI_STATUS_IGNORE);
+      if (done) continue;
+      MPI_Request_free(&s.request);
+      orphans->push_back(std::move(s.data));
+    }
+  }
+};
+
+namespace {
+
+MPI_Datatype mpi_type(bool is_double) {
+  return is_double ? MPI_DOUBLE : MPI_FLOAT;
+}
+
+void finalize_at_exit() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+std::string mpi_error_string(int rc) {
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) return "MPI error " + std::to_string(rc);
+  return std::string(text, std::size_t(length));
+}
+
+// MPI counts are ints (Open MPI 4.1 has no large-count calls).
+int mpi_count(std::size_t n, const char* call) {
+  if (n > std::size_t(INT_MAX))
+    throw CommError(std::string(call) + ": " + std::to_string(n) +
+                    " elements exceed MPI's int count; split the buffer");
+  return int(n);
+}
+
+int world_rank_or_unknown() {
+  int initialized = 0, rank = -1;
+  MPI_Initialized(&initialized);
+  if (initialized) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+// Prints "herd: rank R: <what>" and ends the whole job with `code`.
+[[noreturn]] void abort_job(const std::string& what, int code) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "herd: rank %d: %s\n", world_rank_or_unknown(), what.c_str());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);  // MPI_Abort does not return; should it, the process still ends
+}
+
+// The message and exit code of the exception being handled.
+[[noreturn]] void abort_with_current_exception() {
+  try {
+    throw;
+  } catch (const Error& e) {
+    abort_job(e.what(), exit_code(e.kind()));
+  } catch (const std::exception& e) {
+    abort_job(e.what(), exit_codes::internal);
+  } catch (...) {
+    abort_job("unknown error", exit_codes::internal);
+  }
+}
+
+}  // namespace
+
+bool under_mpirun() {
+  // Open MPI, PMIx (Open MPI 4+, Slurm), PMI-1/2 (MPICH's Hydra, Intel MPI), MPICH.
+  for (const char* name :
+       {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"})
+    if (std::getenv(name) != nullptr) return true;
+  return false;
+}
+
+void mpi_initialize(int* argc, char*** argv) {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (finalized)
+    throw CommError("MPI was finalised in this process already; it cannot be initialised again");
+  int provided = 0;
+  if (initialized) {
+    MPI_Query_thread(&provided);
+  } else {
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+      throw CommError("MPI_Init_thread failed");
+    std::atexit(finalize_at_exit);
+  }
+  if (provided < MPI_THREAD_FUNNELED)
+    throw CommError("the MPI library provides thread level " + std::to_string(provided) +
+                    ", below MPI_THREAD_FUNNELED");
+}
+
+int mpi_world_rank() {
+  mpi_initialize();
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  return rank;
+}
+
+int mpi_world_size() {
+  mpi_initialize();
+  int size = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return size;
+}
+
+std::string wrong_world_size_message(int needed, int started, const std::string& ranks_reason) {
+  std::string need = "this job needs " + std::to_string(needed) + " ranks";
+  if (!ranks_reason.empty()) need += " (" + ranks_reason + ")";
+  return need + " but mpirun started " + std::to_string(started) + "; run mpirun -np " +
+         std::to_string(needed);
+}
+
+// ---- MpiCommunicator ---------------------------------------------------------------------
+
+namespace {
+MPI_Comm duplicate(MPI_Comm comm) {
+  MPI_Comm copy = MPI_COMM_NULL;
+  const int rc = MPI_Comm_dup(comm, &copy);
+  if (rc != MPI_SUCCESS) throw CommError("MPI_Comm_dup failed: " + mpi_error_string(rc));
+  return copy;
+}
+}  // namespace
+
+MpiCommunicator::MpiCommunicator(MPI_Comm comm, MpiReduction reduction)
+    : MpiCommunicator(duplicate(comm), std::make_shared<MpiJob>()) {
+  job_->reduction = reduction;
+  // Synchronised start: every rank leaves the barrier at nearly the same instant, and each
+  // clock counts from there (MPI_Wtime is local; it need not be global).
+  check(MPI_Barrier(comm_), "MPI_Barrier");
+  job_->origin = MPI_Wtime();
+}
+
+MpiCommunicator::MpiCommunicator(MPI_Comm owned, std::shared_ptr<MpiJob> job)
+    : comm_(owned), job_(std::move(job)) {
+  check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+  sent_to_.assign(std::size_t(size_), 0);
+  received_from_.assign(std::size_t(size_), 0);
+}
+
+MpiCommunicator::~MpiCommunicator() {
+  // Sends still in flight keep their buffers in the job (MPI_Comm_free lets pending
+  // operations complete); only the pointer back to this object goes.
+  for (MpiJob::PendingSend& s : job_->sends)
+    if (s.from == this) s.from = nullptr;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+void MpiCommunicator::check(int rc, const char* call, int peer) const {
+  if (rc == MPI_SUCCESS) return;
+  std::string where = "rank " + std::to_string(rank_) + ": " + call;
+  if (peer >= 0) where += " (peer rank " + std::to_string(peer) + ")";
+  where += " on a communicator of " + std::to_string(size_) + " ranks failed: ";
+  throw CommError(where + mpi_error_string(rc));
+}
+
+void MpiCommunicator::check_peer(int peer, const char* what) const {
+  if (peer < 0 || peer >= size_)
+    throw CommError("rank " + std::to_string(rank_) + ": cannot " + what + " rank " +
+                    std::to_string(peer) + " of a communicator of " + std::to_string(size_));
+}
+
+double MpiCommunicator::now() const {
+  return MPI_Wtime() - job_->origin;
+}
+
+void MpiCommunicator::restore_runtime_state(const RuntimeState& s) {
+  job_->origin = MPI_Wtime() - s.clock;
+}
+
+void MpiCommunicator::abort(const std::string& reason) {
+  abort_job(reason, exit_codes::communication);
+}
+
+std::unique_ptr<Communicator> MpiCommunicator::do_split(int color, int key) {
+  // herd's colors are any ints, MPI's must be non-negative: each color becomes its index
+  // among the distinct colors (the groups and their (key, rank) order are unchanged).
+  std::vector<int> colors(static_cast<std::size_t>(size_));
+  check(MPI_Allgather(&color, 1, MPI_INT, colors.data(), 1, MPI_INT, comm_), "MPI_Allgather");
+  std::sort(colors.begin(), colors.end());
+  colors.erase(std::unique(colors.begin(), colors.end()), colors.end());
+  const int index = int(std::lower_bound(colors.begin(), colors.end(), color) - colors.begin());
+  MPI_Comm sub = MPI_COMM_NULL;
+  check(MPI_Comm_split(comm_, index, key, &sub), "MPI_Comm_split");
+  return std::unique_ptr<Communicator>(new MpiCommunicator(sub, job_));
+}
+
+// ---- Collectives -------------------------------------------------------------------------
+
+void MpiCommunicator::do_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) {
+  if (size_ == 1) return;  // the sum is the buffer, the mean divides by one
+  if (job_->reduction == MpiReduction::ordered)
+    ordered_allreduce(buf, n, type, op);
+  else
+    native_allreduce(buf, n, type, op);
+}
+
+namespace {
+
+// Below this many bytes gathered in all, one allgather of whole buffers (latency: one
+// collective) beats the two collectives of the sliced reduction.
+constexpr std::size_t small_allreduce_bytes = 64 * 1024;
+
+// out[0, n) <- the rank-ordered sum or mean of the P buffers of n elements laid end to end
+// in `gathered`, by the threads runtime's own code (posts.hpp), hence with its bits.
+void reduce_gathered(const std::byte* gathered, std::size_t P, std::size_t n, std::size_t width,
+                     bool is_double, void* out, ReduceOp op) {
+  std::vector<detail::Post> posts(P);
+  for (std::size_t r = 0; r < P; ++r) posts[r].in = gathered + r * n * width;
+  if (is_double)
+    detail::reduce_slice(posts, 0, n, static_cast<double*>(out), op);
+  else
+    detail::reduce_slice(posts, 0, n, static_cast<float*>(out), op);
+}
+
+}  // namespace
+
+// Small buffers: every rank gathers every contribution and reduces the whole buffer. Large
+// ones: rank r owns the slice [n r / P, n (r + 1) / P), as on the threads runtime; an
+// alltoallv brings every rank's copy of my slice here, I reduce it, and an allgatherv returns
+// every slice to everyone: (P - 1) / P n elements sent per rank in each phase, the traffic of
+// a ring allreduce. Either way each element is added in rank order 0..P-1.
+void MpiCommunicator::ordered_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) {
+  const int count = mpi_count(n, "allreduce");
+  const MPI_Datatype datatype = mpi_type(type == DType::f64);
+  const std::size_t P = std::size_t(size_), width = size_of(type);
+  if (P * n * width <= small_allreduce_bytes) {
+    scratch_.resize(P * n * width);
+    check(MPI_Allgather(buf, count, datatype, scratch_.data(), count, datatype, comm_),
+          "MPI_Allgather");
+    reduce_gathered(scratch_.data(), P, n, width, type == DType::f64, buf, op);
+    return;
+  }
+  std::vector<int> slice_begin(P), slice_size(P);
+  for (std::size_t r = 0; r < P; ++r) {
+    slice_begin[r] = int(std::size_t(count) * r / P);
+    slice_size[r] = int(std::size_t(count) * (r + 1) / P) - slice_begin[r];
+  }
+  const std::size_t mine = std::size_t(slice_size[std::size_t(rank_)]);
+  std::vector<int> from_size(P, int(mine)), from_begin(P);
+  for (std::size_t r = 0; r < P; ++r) from_begin[r] = int(r * mine);
+  scratch_.resize(P * mine * width);
+  check(MPI_Alltoallv(buf, slice_size.data(), slice_begin.data(), datatype, scratch_.data(),
+                      from_size.data(), from_begin.data(), datatype, comm_),
+        "MPI_Alltoallv");
+  reduce_gathered(
+      scratch_.data(), P, mine, width, type == DType::f64,
+      static_cast<std::byte*>(buf) + std::size_t(slice_begin[std::size_t(rank_)]) * width, op);
+  check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, slice_size.data(),
+                       slice_begin.data(), datatype, comm_),
+        "MPI_Allgatherv");
+}
+
+namespace {
+template <class T>
+void scale_by_inverse(T* x, std::size_t n, int p) {
+  const T inv = T(1) / T(p);  // the factor reduce_slice applies for the mean
+  for (std::size_t j = 0; j < n; ++j) x[j] *= inv;
+}
+}  // namespace
+
+void MpiCommunicator::native_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) {
+  check(MPI_Allreduce(MPI_IN_PLACE, buf, mpi_count(n, "allreduce"), mpi_type(type == DType::f64),
+                      MPI_SUM, comm_),
+        "MPI_Allreduce");
+  if (op != ReduceOp::mean) return;
+  if (type == DType::f32)
+    scale_by_inverse(static_cast<float*>(buf), n, size_);
+  else
+    scale_by_inverse(static_cast<double*>(buf), n, size_);
+}
+
+void MpiCommunicator::do_broadcast(void* buf, std::size_t n, DType type, int root) {
+  check_peer(root, "broadcast from");
+  if (size_ == 1) return;
+  check(MPI_Bcast(buf, mpi_count(n, "broadcast"), mpi_type(type == DType::f64), root, comm_),
+        "MPI_Bcast", root);
+}
+
+void MpiCommunicator::do_allgather(const void* mine, void* all, std::size_t n, DType type) {
+  const MPI_Datatype datatype = mpi_type(type == DType::f64);
+  const int count = mpi_count(n, "allgather");
+  check(MPI_Allgather(mine, count, datatype, all, count, datatype, comm_), "MPI_Allgather");
+}
+
+void MpiCommunicator::do_barrier() {
+  check(MPI_Barrier(comm_), "MPI_Barrier");
+}
+
+// ---- Point to point ----------------------------------------------------------------------
+
+void MpiCommunicator::do_send(int dest, int tag, CSpan data) {
+  check_peer(dest, "send to");
+  job_->reap();
+  MpiJob::PendingSend& s = job_->sends.emplace_back();
+  s.data.assign(data.begin(), data.end());
+  s.from = this;
+  const int rc = MPI_Isend(s.data.data(), mpi_count(s.data.size(), "send"), MPI_FLOAT, dest, tag,
+                           comm_, &s.request);
+  if (rc != MPI_SUCCESS) job_->sends.pop_back();
+  check(rc, "MPI_Isend", dest);
+  ++sent_to_[std::size_t(dest)];
+}
+
+Message MpiCommunicator::receive_matched(MPI_Message& handle, const MPI_Status& status) {
+  int count = 0;
+  check(MPI_Get_count(&status, MPI_FLOAT, &count), "MPI_Get_count", status.MPI_SOURCE);
+  Message m{status.MPI_SOURCE, status.MPI_TAG, std::vector<float>(std::size_t(count))};
+  check(MPI_Mrecv(m.data.data(), count, MPI_FLOAT, &handle, MPI_STATUS_IGNORE), "MPI_Mrecv",
+        m.source);
+  ++received_from_[std::size_t(m.source)];
+  return m;
+}
+
+Message MpiCommunicator::do_recv(int source, int tag) {
+  if (source != any_source) check_peer(source, "receive from");
+  MPI_Message handle = MPI_MESSAGE_NULL;
+  MPI_Status status;
+  check(MPI_Mprobe(source == any_source ? MPI_ANY_SOURCE : source,
+                   tag == any_tag ? MPI_ANY_TAG : tag, comm_, &handle, &status),
+        "MPI_Mprobe", source);
+  return receive_matched(handle, status);
+}
+
+std::optional<Message> MpiCommunicator::do_try_recv(int source, int tag) {
+  if (source != any_source) check_peer(source, "receive from");
+  MPI_Message handle = MPI_MESSAGE_NULL;
+  MPI_Status status;
+  int found = 0;
+  check(MPI_Improbe(source == any_source ? MPI_ANY_SOURCE : source,
+                    tag == any_tag ? MPI_ANY_TAG : tag, comm_, &found, &handle, &status),
+        "MPI_Improbe", source);
+  if (!found) return std::nullopt;
+  return receive_matched(handle, status);
+}
+
+bool MpiCommunicator::do_probe(int tag) {
+  int found = 0;
+  check(MPI_Iprobe(MPI_ANY_SOURCE, tag == any_tag ? MPI_ANY_TAG : tag, comm_, &found,
+                   MPI_STATUS_IGNORE),
+        "MPI_Iprobe");
+  return found != 0;
+}
+
+void MpiCommunicator::finish() {
+  std::vector<int> incoming(static_cast<std::size_t>(size_));
+  check(MPI_Alltoall(sent_to_.data(), 1, MPI_INT, incoming.data(), 1, MPI_INT, comm_),
+        "MPI_Alltoall");
+  for (int r = 0; r < size_; ++r)
+    while (received_from_[std::size_t(r)] < incoming[std::size_t(r)]) do_recv(r, any_tag);
+  // Every message of mine has now been received: my sends complete.
+  std::vector<MPI_Request> mine;
+  for (const MpiJob::PendingSend& s : job_->sends)
+    if (s.from == this) mine.push_back(s.request);
+  check(MPI_Waitall(int(mine.size()), mine.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+  std::erase_if(job_->sends, [this](const MpiJob::PendingSend& s) { return s.from == this; });
+  job_->reap();
+}
+
+// ---- The runtime -------------------------------------------------------------------------
+
+void run_mpi(int ranks, const std::function<void(Communicator&)>& program) {
+  run_mpi_with({}, ranks, program);
+}
+
+void run_mpi_with(const MpiOptions& options, int ranks,
+                  const std::function<void(Communicator&)>& program) {
+  mpi_initialize();
+  int is_main = 0;
+  MPI_Is_thread_main(&is_main);
+  if (!is_main)
+    throw CommError(
+        "run_mpi must be called on the thread that initialised MPI (MPI_THREAD_FUNNELED)");
+  const int started = mpi_world_size();
+  if (started != ranks)
+    throw InvalidInput(wrong_world_size_message(ranks, started, options.ranks_reason));
+  // The world outlives the handler: the job is aborted before its communicator is freed.
+  std::unique_ptr<MpiCommunicator> world;
+  try {
+    world = std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, options.reduction);
+    program(*world);
+    world->finish();
+  } catch (...) {
+    abort_with_current_exception();
+  }
+}
+
+}  // namespace herd::comm
