@@ -5,10 +5,10 @@
 // Each benchmark iteration runs, back to back on the same buffer of d floats, the raw
 // MPI_Allreduce (+ the scaling by 1/P the mean needs), herd's ordered allreduce (alltoallv,
 // rank-ordered sum, allgatherv: bit-reproducible) and herd's native one (MPI_Allreduce behind
-// the communicator), each timed on its own; interleaving them exposes all three to the same
-// machine load, so their ratio is meaningful on a noisy machine. Bandwidths are algorithm
-// bandwidths, 4 d bytes / time (nccl-tests' "algbw"). The ratios are herd's bandwidth over
-// raw MPI's: 1 means no overhead.
+// the communicator), each timed on its own, in an order that rotates from one iteration to
+// the next; interleaving them exposes all three to the same machine load, so their ratio is
+// meaningful on a noisy machine. Bandwidths are algorithm bandwidths, 4 d bytes / time
+// (nccl-tests' "algbw"). The ratios are herd's bandwidth over raw MPI's: 1 means no overhead.
 //
 // Every rank runs the same collectives in lock-step: iteration counts are fixed (no
 // estimation run), and only rank 0 reports. Do not use --benchmark_enable_random_interleaving
@@ -46,12 +46,18 @@ void AllreduceMean(benchmark::State& state) {
   comm::MpiCommunicator native(MPI_COMM_WORLD, comm::MpiReduction::native);
   const int P = ordered.size();
   std::vector<float> x(d, 1.0f);  // the mean of equal buffers keeps them equal
-  double raw_s = 0, ordered_s = 0, native_s = 0;
+  double raw_s = 0, ordered_s = 0, native_s = 0, herd_s = 0;
+  const std::function<void()> ops[] = {
+      [&] { raw_s += timed([&] { raw_allreduce_mean(x, P); }); },
+      [&] { ordered_s += herd_s = timed([&] { ordered.allreduce(x, comm::ReduceOp::mean); }); },
+      [&] { native_s += timed([&] { native.allreduce(x, comm::ReduceOp::mean); }); },
+  };
+  std::size_t first = 0;
   for (auto _ : state) {
-    raw_s += timed([&] { raw_allreduce_mean(x, P); });
-    const double herd_s = timed([&] { ordered.allreduce(x, comm::ReduceOp::mean); });
-    ordered_s += herd_s;
-    native_s += timed([&] { native.allreduce(x, comm::ReduceOp::mean); });
+    // Each variant goes first, second and third in turn: the one after another collective
+    // starts with the ranks as skewed as that one left them.
+    for (std::size_t i = 0; i < 3; ++i) ops[(first + i) % 3]();
+    first = (first + 1) % 3;
     state.SetIterationTime(herd_s);  // the reported time: herd's default, ordered
   }
   const double bytes = 4.0 * double(d) * double(state.iterations());

@@ -4,6 +4,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 
 #include "herd/comm/posts.hpp"
@@ -256,34 +257,45 @@ namespace {
 // collective) beats the two collectives of the sliced reduction.
 constexpr std::size_t small_allreduce_bytes = 64 * 1024;
 
-// out[0, n) <- the rank-ordered sum or mean of the P buffers of n elements laid end to end
-// in `gathered`, by the threads runtime's own code (posts.hpp), hence with its bits.
-void reduce_gathered(const std::byte* gathered, std::size_t P, std::size_t n, std::size_t width,
-                     bool is_double, void* out, ReduceOp op) {
-  std::vector<detail::Post> posts(P);
-  for (std::size_t r = 0; r < P; ++r) posts[r].in = gathered + r * n * width;
-  if (is_double)
-    detail::reduce_slice(posts, 0, n, static_cast<double*>(out), op);
-  else
-    detail::reduce_slice(posts, 0, n, static_cast<float*>(out), op);
+// out[0, n) <- the rank-ordered sum or mean of inputs[0..P) (n elements each), by the threads
+// runtime's own code (posts.hpp), hence with its bits. reduce_slice makes one pass over its
+// output per rank (and one for the mean), so it runs block by block into a buffer that stays
+// in cache, and each finished block is copied out: `out` may be one of the inputs.
+void reduce_blocks(const std::vector<const std::byte*>& inputs, std::size_t n, std::size_t width,
+                   bool is_double, void* out, ReduceOp op) {
+  constexpr std::size_t block = 4096;  // elements: 16-32 KiB
+  alignas(64) static thread_local std::byte result[block * sizeof(double)];
+  std::vector<detail::Post> posts(inputs.size());
+  for (std::size_t begin = 0; begin < n; begin += block) {
+    const std::size_t length = std::min(block, n - begin);
+    for (std::size_t r = 0; r < inputs.size(); ++r) posts[r].in = inputs[r] + begin * width;
+    if (is_double)
+      detail::reduce_slice(posts, 0, length, reinterpret_cast<double*>(result), op);
+    else
+      detail::reduce_slice(posts, 0, length, reinterpret_cast<float*>(result), op);
+    std::memcpy(static_cast<std::byte*>(out) + begin * width, result, length * width);
+  }
 }
 
 }  // namespace
 
 // Small buffers: every rank gathers every contribution and reduces the whole buffer. Large
 // ones: rank r owns the slice [n r / P, n (r + 1) / P), as on the threads runtime; an
-// alltoallv brings every rank's copy of my slice here, I reduce it, and an allgatherv returns
-// every slice to everyone: (P - 1) / P n elements sent per rank in each phase, the traffic of
-// a ring allreduce. Either way each element is added in rank order 0..P-1.
+// alltoallv brings the other ranks' copies of my slice here, I reduce them with mine in
+// place, and an allgatherv returns every slice to everyone: (P - 1) / P n elements sent per
+// rank in each phase, the traffic of a ring allreduce. Either way each element is added in
+// rank order 0..P-1.
 void MpiCommunicator::ordered_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) {
   const int count = mpi_count(n, "allreduce");
   const MPI_Datatype datatype = mpi_type(type == DType::f64);
-  const std::size_t P = std::size_t(size_), width = size_of(type);
+  const std::size_t P = std::size_t(size_), me = std::size_t(rank_), width = size_of(type);
+  std::vector<const std::byte*> inputs(P);
   if (P * n * width <= small_allreduce_bytes) {
     scratch_.resize(P * n * width);
     check(MPI_Allgather(buf, count, datatype, scratch_.data(), count, datatype, comm_),
           "MPI_Allgather");
-    reduce_gathered(scratch_.data(), P, n, width, type == DType::f64, buf, op);
+    for (std::size_t r = 0; r < P; ++r) inputs[r] = scratch_.data() + r * n * width;
+    reduce_blocks(inputs, n, width, type == DType::f64, buf, op);
     return;
   }
   std::vector<int> slice_begin(P), slice_size(P);
@@ -291,16 +303,19 @@ void MpiCommunicator::ordered_allreduce(void* buf, std::size_t n, DType type, Re
     slice_begin[r] = int(std::size_t(count) * r / P);
     slice_size[r] = int(std::size_t(count) * (r + 1) / P) - slice_begin[r];
   }
-  const std::size_t mine = std::size_t(slice_size[std::size_t(rank_)]);
-  std::vector<int> from_size(P, int(mine)), from_begin(P);
+  const std::size_t mine = std::size_t(slice_size[me]);
+  // Nothing to myself: my own contribution is read where it is.
+  std::vector<int> to_size = slice_size, from_size(P, int(mine)), from_begin(P);
+  to_size[me] = from_size[me] = 0;
   for (std::size_t r = 0; r < P; ++r) from_begin[r] = int(r * mine);
   scratch_.resize(P * mine * width);
-  check(MPI_Alltoallv(buf, slice_size.data(), slice_begin.data(), datatype, scratch_.data(),
+  check(MPI_Alltoallv(buf, to_size.data(), slice_begin.data(), datatype, scratch_.data(),
                       from_size.data(), from_begin.data(), datatype, comm_),
         "MPI_Alltoallv");
-  reduce_gathered(
-      scratch_.data(), P, mine, width, type == DType::f64,
-      static_cast<std::byte*>(buf) + std::size_t(slice_begin[std::size_t(rank_)]) * width, op);
+  std::byte* my_slice = static_cast<std::byte*>(buf) + std::size_t(slice_begin[me]) * width;
+  for (std::size_t r = 0; r < P; ++r) inputs[r] = scratch_.data() + r * mine * width;
+  inputs[me] = my_slice;
+  reduce_blocks(inputs, mine, width, type == DType::f64, my_slice, op);
   check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, slice_size.data(),
                        slice_begin.data(), datatype, comm_),
         "MPI_Allgatherv");
@@ -346,12 +361,12 @@ void MpiCommunicator::do_barrier() {
 
 void MpiCommunicator::do_send(int dest, int tag, CSpan data) {
   check_peer(dest, "send to");
+  const int count = mpi_count(data.size(), "send");
   job_->reap();
   MpiJob::PendingSend& s = job_->sends.emplace_back();
   s.data.assign(data.begin(), data.end());
   s.from = this;
-  const int rc = MPI_Isend(s.data.data(), mpi_count(s.data.size(), "send"), MPI_FLOAT, dest, tag,
-                           comm_, &s.request);
+  const int rc = MPI_Isend(s.data.data(), count, MPI_FLOAT, dest, tag, comm_, &s.request);
   if (rc != MPI_SUCCESS) job_->sends.pop_back();
   check(rc, "MPI_Isend", dest);
   ++sent_to_[std::size_t(dest)];
