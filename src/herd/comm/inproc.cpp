@@ -176,14 +176,18 @@ class InProcComm final : public Communicator {
             detail::reduce_slice(g.posts, begin, end, reinterpret_cast<double*>(g.scratch.data()),
                                  op);
         },
-        [&](Group& g) { std::memcpy(buf, g.scratch.data(), bytes); }, bytes);
+        [&](Group& g) {
+          if (bytes > 0) std::memcpy(buf, g.scratch.data(), bytes);  // buf may be null at n = 0
+        },
+        bytes);
   }
 
   void do_broadcast(void* buf, std::size_t n, DType type, int root) override {
     if (size() == 1) return;
     Post p{CollKind::broadcast, n, root, buf, 0, 0};
     run_collective(p, [&](Group& g) {
-      if (rank_ != root) std::memcpy(buf, g.posts[std::size_t(root)].in, n * size_of(type));
+      if (rank_ != root && n > 0)
+        std::memcpy(buf, g.posts[std::size_t(root)].in, n * size_of(type));
     });
   }
 
@@ -191,6 +195,7 @@ class InProcComm final : public Communicator {
     const std::size_t bytes = n * size_of(type);
     Post p{CollKind::allgather, n, 0, mine, 0, 0};
     run_collective(p, [&](Group& g) {
+      if (bytes == 0) return;  // the buffers may be null
       for (int r = 0; r < g.size(); ++r)
         std::memcpy(static_cast<std::byte*>(all) + std::size_t(r) * bytes,
                     g.posts[std::size_t(r)].in, bytes);
