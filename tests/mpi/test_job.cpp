@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "../algo/job_helpers.hpp"
 #include "herd/algo/job.hpp"
 #include "herd/comm/mpi.hpp"
 #include "herd/comm/threads.hpp"
@@ -35,20 +36,6 @@ std::unique_ptr<model::Problem> logistic_problem(int workers) {
   spec.lambda = 1.0 / double(train->rows);
   spec.batch = 8;
   return model::make_data_problem(std::move(spec));
-}
-
-JobSpec job_for(const model::Problem& p, const std::string& algo, int workers, std::int64_t steps,
-                double lr) {
-  JobSpec j;
-  j.problem = &p;
-  j.algorithm = algo;
-  j.workers = workers;
-  j.seed = 11;
-  j.schedule.lr = lr;
-  j.monitor.problem = &p;
-  j.monitor.stop.max_steps = steps;
-  j.monitor.eval_every = steps / 4;
-  return j;
 }
 
 // This rank's final parameters on MPI and on threads must be the same floats.
