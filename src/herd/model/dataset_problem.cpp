@@ -90,11 +90,7 @@ void DatasetProblem::initial_point(Span x) const {
 }
 
 std::unique_ptr<LocalObjective> DatasetProblem::local(int k, std::uint64_t seed) const {
-  if (k < 0 || k >= workers())
-    throw InvalidInput("data problem: no worker " + std::to_string(k) + " among " +
-                       std::to_string(workers()));
-  data::BatchSampler sampler(spec_.shards[std::size_t(k)], spec_.batch, spec_.sampling,
-                             Rng(seed, streams::worker_base + std::uint64_t(k)));
+  auto sampler = worker_sampler(spec_.shards, k, spec_.batch, spec_.sampling, seed, "data problem");
   return std::make_unique<DatasetLocal>(spec_.train, model_, spec_.lambda, std::move(sampler));
 }
 

@@ -113,6 +113,16 @@ std::string to_string(ModelKind kind) {
   return "?";
 }
 
+data::BatchSampler worker_sampler(const std::vector<std::vector<data::Index>>& shards, int k,
+                                  std::size_t batch, data::Sampling sampling, std::uint64_t seed,
+                                  const std::string& who) {
+  if (k < 0 || std::size_t(k) >= shards.size())
+    throw InvalidInput(who + ": no worker " + std::to_string(k) + " among " +
+                       std::to_string(shards.size()));
+  return data::BatchSampler(shards[std::size_t(k)], batch, sampling,
+                            Rng(seed, streams::worker_base + std::uint64_t(k)));
+}
+
 WeightedRows equal_worker_weights(const std::vector<std::vector<data::Index>>& shards,
                                   std::size_t rows, const std::string& who) {
   const double k_count = double(shards.size());

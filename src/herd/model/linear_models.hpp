@@ -16,6 +16,7 @@
 
 #include "herd/core/kernels.hpp"
 #include "herd/data/dataset.hpp"
+#include "herd/data/sampler.hpp"
 
 namespace herd::model {
 
@@ -35,6 +36,11 @@ WeightedRows all_rows_mean(const data::Dataset& data);
 // 1 / (K |D_k|). InvalidInput (prefixed by `who`) for an empty shard or a row out of range.
 WeightedRows equal_worker_weights(const std::vector<std::vector<data::Index>>& shards,
                                   std::size_t rows, const std::string& who);
+// Worker k's minibatch sampler over its shard, drawing from Rng(seed, streams::worker_base +
+// k). InvalidInput (prefixed by `who`) unless 0 <= k < shards.size().
+data::BatchSampler worker_sampler(const std::vector<std::vector<data::Index>>& shards, int k,
+                                  std::size_t batch, data::Sampling sampling, std::uint64_t seed,
+                                  const std::string& who);
 
 class LinearModel {
  public:

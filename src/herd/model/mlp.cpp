@@ -244,11 +244,7 @@ void MlpProblem::initial_point(Span x) const {
 }
 
 std::unique_ptr<LocalObjective> MlpProblem::local(int k, std::uint64_t seed) const {
-  if (k < 0 || k >= workers())
-    throw InvalidInput("mlp problem: no worker " + std::to_string(k) + " among " +
-                       std::to_string(workers()));
-  data::BatchSampler sampler(spec_.shards[std::size_t(k)], spec_.batch, spec_.sampling,
-                             Rng(seed, streams::worker_base + std::uint64_t(k)));
+  auto sampler = worker_sampler(spec_.shards, k, spec_.batch, spec_.sampling, seed, "mlp problem");
   return std::make_unique<MlpLocal>(spec_.train, net_, spec_.lambda, std::move(sampler));
 }
 
