@@ -94,7 +94,6 @@ class Group {
   std::shared_ptr<InProcWorld> world;
   std::vector<int> world_rank;  // group rank -> world rank
   std::vector<Post> posts;
-  std::vector<std::byte> scratch;  // reduction result, written slice by slice
   std::map<int, std::shared_ptr<Group>> split_groups;
   std::uint64_t generation = 0;
   int arrived = 0;
@@ -162,24 +161,27 @@ class InProcComm final : public Communicator {
       return;
     }
     Post p{CollKind::allreduce, n, 0, buf, 0, 0};
-    const std::size_t bytes = n * size_of(type);
-    run_collective(
-        p,
-        [&](Group& g) {
-          // Each rank reduces its own slice into the shared scratch buffer.
-          const std::size_t P = std::size_t(g.size()), r = std::size_t(rank_);
-          const std::size_t begin = n * r / P, end = n * (r + 1) / P;
-          if (type == DType::f32)
-            detail::reduce_slice(g.posts, begin, end, reinterpret_cast<float*>(g.scratch.data()),
-                                 op);
-          else
-            detail::reduce_slice(g.posts, begin, end, reinterpret_cast<double*>(g.scratch.data()),
-                                 op);
-        },
-        [&](Group& g) {
-          if (bytes > 0) std::memcpy(buf, g.scratch.data(), bytes);  // buf may be null at n = 0
-        },
-        bytes);
+    run_collective(p, [&](Group& g) {
+      // Each rank reduces its own slice, in place in rank 0's buffer (there each element is
+      // read as the first term before it is overwritten), and copies the result into the
+      // other ranks' buffers: no other rank touches this slice, and the second meeting of
+      // run_collective keeps every buffer alive until all slices are written. Cache-sized
+      // blocks keep the copies in cache.
+      const std::size_t P = std::size_t(g.size()), r = std::size_t(rank_), width = size_of(type);
+      const std::size_t begin = n * r / P, end = n * (r + 1) / P;
+      auto* result = static_cast<std::byte*>(const_cast<void*>(g.posts[0].in));
+      constexpr std::size_t block = 4096;  // elements
+      for (std::size_t b = begin; b < end; b += block) {
+        const std::size_t e = std::min(end, b + block);
+        if (type == DType::f32)
+          detail::reduce_slice(g.posts, b, e, reinterpret_cast<float*>(result), op);
+        else
+          detail::reduce_slice(g.posts, b, e, reinterpret_cast<double*>(result), op);
+        for (std::size_t q = 1; q < P; ++q)
+          std::memcpy(static_cast<std::byte*>(const_cast<void*>(g.posts[q].in)) + b * width,
+                      result + b * width, (e - b) * width);
+      }
+    });
   }
 
   void do_broadcast(void* buf, std::size_t n, DType type, int root) override {
@@ -289,17 +291,13 @@ class InProcComm final : public Communicator {
   }
 
   // Post, wait for all; work(g) on the posted buffers; wait for all; finish(g).
-  // scratch_bytes > 0 sizes the shared scratch buffer before anyone works on it.
   template <class Work, class Finish = void (*)(Group&)>
   void run_collective(
-      const Post& post, Work&& work, Finish&& finish = [](Group&) {},
-      std::size_t scratch_bytes = 0) {
+      const Post& post, Work&& work, Finish&& finish = [](Group&) {}) {
     Group& g = *group_;
     std::unique_lock lock(g.world->mu);
     g.world->throw_if_aborted();
     g.posts[std::size_t(rank_)] = post;
-    if (g.arrived + 1 == g.size() && g.scratch.size() < scratch_bytes)
-      g.scratch.resize(scratch_bytes);  // the last to arrive sizes it; nobody is using it now
     g.arrive_and_wait(lock);
     detail::check_matched(g.posts, rank_);
     lock.unlock();
@@ -307,7 +305,7 @@ class InProcComm final : public Communicator {
     lock.lock();
     g.arrive_and_wait(lock);
     g.world->work_started[std::size_t(my_world_rank())] = Clock::now();
-    // No third meeting is needed: shared state (posts, scratch) is only rewritten once
+    // No third meeting is needed: shared state (the posts) is only rewritten once
     // every rank has posted its next collective, so after it has finished this one.
     lock.unlock();
     finish(g);
