@@ -56,7 +56,7 @@ std::pair<Bits, Bits> on_mpi_and_threads(const std::function<void(Communicator&,
                                          MpiReduction reduction = MpiReduction::ordered) {
   const int P = world_size(), me = world_rank();
   Bits on_mpi;
-  run_mpi_with({"", reduction}, P, [&](Communicator& c) { program(c, on_mpi); });
+  run_mpi_with({"", reduction, {}}, P, [&](Communicator& c) { program(c, on_mpi); });
   std::vector<Bits> on_threads(static_cast<std::size_t>(P));
   run_threads(P, [&](Communicator& c) { program(c, on_threads[std::size_t(c.rank())]); });
   return {on_mpi, on_threads[std::size_t(me)]};
@@ -117,7 +117,7 @@ TEST(MpiCollectives, NativeReductionSumsExactlyWhereOrderCannotMatter) {
   // Any order's error is at most (P - 1) u sum_r |x_r| (u = 2^-24): compare within twice
   // that, for the mean.
   std::vector<float> native(n), ordered(n);
-  run_mpi_with({"", MpiReduction::native}, world_size(), [&](Communicator& c) {
+  run_mpi_with({"", MpiReduction::native, {}}, world_size(), [&](Communicator& c) {
     native = contribution<float>(c.rank(), n);
     c.allreduce(native, ReduceOp::mean);
   });
@@ -380,7 +380,7 @@ TEST(MpiRuntime, AWorldOfTheWrongSizeIsRefusedOnEveryRank) {
   const int P = world_size();
   bool ran = false;
   try {
-    run_mpi_with({"3 workers + 1 parameter server", MpiReduction::ordered}, P + 1,
+    run_mpi_with({"3 workers + 1 parameter server", MpiReduction::ordered, {}}, P + 1,
                  [&](Communicator&) { ran = true; });
     ADD_FAILURE() << "expected InvalidInput";
   } catch (const InvalidInput& e) {

@@ -112,7 +112,8 @@ TEST(MpiJob, AServerAlgorithmOnTooFewRanksNamesWhatItNeeds) {
   const auto problem = logistic_problem(P);
   const JobSpec j = job_for(*problem, "asgd", P, 10, 0.1);
   const auto runtime = [&](int ranks, const std::function<void(comm::Communicator&)>& program) {
-    comm::run_mpi_with({std::to_string(P) + " workers + 1 parameter server", {}}, ranks, program);
+    comm::run_mpi_with({std::to_string(P) + " workers + 1 parameter server", {}, {}}, ranks,
+                       program);
   };
   try {
     run_job(j, runtime);

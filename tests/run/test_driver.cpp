@@ -454,6 +454,9 @@ TEST(MpiCli, AKilledRankEndsTheJobAndTheRunResumesBitForBit) {
     return c + " --out " + out.string();
   };
   ASSERT_EQ(mpi_herd(4, command(whole)), exit_codes::ok);
+  // cluster.emulate sleeps 2 ms per gradient on mpi too: 600 steps take at least 1.2 s.
+  const std::string last = lines_of(whole / "metrics.jsonl").back();
+  EXPECT_GE(std::stod(last.substr(last.find(':') + 1)), 1.2) << last;
 
   const pid_t launcher = fork();
   if (launcher == 0) {

@@ -1,14 +1,18 @@
 #include "herd/comm/mpi.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
+#include <thread>
 
 #include "herd/comm/posts.hpp"
 #include "herd/core/error.hpp"
+#include "herd/core/rng.hpp"
 
 namespace herd::comm {
 
@@ -22,6 +26,9 @@ struct MpiJob {
   };
   double origin = 0;  // the MPI_Wtime at which now() is 0: the synchronised start, or a resume
   MpiReduction reduction = MpiReduction::ordered;
+  ComputeModel compute;      // emulated compute times; empty: none
+  std::optional<Rng> noise;  // this rank's compute-noise stream, when compute is emulated
+  double awake_since = 0;    // MPI_Wtime of the rank's last wake-up
   std::vector<PendingSend> sends;
 
   // Forgets the sends that are complete.
@@ -174,13 +181,21 @@ MPI_Comm duplicate(MPI_Comm comm) {
 }
 }  // namespace
 
-MpiCommunicator::MpiCommunicator(MPI_Comm comm, MpiReduction reduction)
+MpiCommunicator::MpiCommunicator(MPI_Comm comm, MpiReduction reduction, ComputeModel compute)
     : MpiCommunicator(duplicate(comm), std::make_shared<MpiJob>()) {
   job_->reduction = reduction;
+  if (!compute.empty()) {
+    if (compute.tau.size() != std::size_t(size_))
+      throw InvalidInput("the emulated compute model has " + std::to_string(compute.tau.size()) +
+                         " compute times for " + std::to_string(size_) + " ranks");
+    job_->noise.emplace(compute.seed, streams::compute_noise_base + std::uint64_t(rank_));
+    job_->compute = std::move(compute);
+  }
   // Synchronised start: every rank leaves the barrier at nearly the same instant, and each
   // clock counts from there (MPI_Wtime is local; it need not be global).
   check(MPI_Barrier(comm_), "MPI_Barrier");
   job_->origin = MPI_Wtime();
+  job_->awake_since = job_->origin;
 }
 
 MpiCommunicator::MpiCommunicator(MPI_Comm owned, std::shared_ptr<MpiJob> job)
@@ -220,8 +235,41 @@ double MpiCommunicator::now() const {
   return MPI_Wtime() - job_->origin;
 }
 
+void MpiCommunicator::woke() {
+  job_->awake_since = MPI_Wtime();
+}
+
+bool MpiCommunicator::compute(double samples, int interrupt_tag) {
+  if (job_->compute.empty()) return Communicator::compute(samples, interrupt_tag);
+  MpiJob& job = *job_;
+  // The world rank draws the noise, as rank r of the threads runtime does.
+  int world_rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  const double seconds =
+      job.compute.duration(world_rank, samples, *job.noise) * job.compute.wall_scale;
+  const double deadline = job.awake_since + seconds;
+  // Sleep in short slices so that an interrupting message ends the work soon after it came.
+  for (double t = MPI_Wtime(); t < deadline; t = MPI_Wtime()) {
+    if (interrupt_tag != no_interrupt && do_probe(interrupt_tag)) {
+      woke();
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(deadline - t, 5e-4)));
+  }
+  woke();
+  return true;
+}
+
+RuntimeState MpiCommunicator::save_runtime_state() const {
+  RuntimeState s{now(), std::nullopt, 0};
+  if (job_->noise) s.noise = job_->noise->state();
+  return s;
+}
+
 void MpiCommunicator::restore_runtime_state(const RuntimeState& s) {
   job_->origin = MPI_Wtime() - s.clock;
+  if (job_->noise && s.noise) job_->noise = Rng(*s.noise);
+  woke();
 }
 
 void MpiCommunicator::abort(const std::string& reason) {
@@ -249,6 +297,7 @@ void MpiCommunicator::do_allreduce(void* buf, std::size_t n, DType type, ReduceO
     ordered_allreduce(buf, n, type, op);
   else
     native_allreduce(buf, n, type, op);
+  woke();
 }
 
 namespace {
@@ -345,16 +394,19 @@ void MpiCommunicator::do_broadcast(void* buf, std::size_t n, DType type, int roo
   if (size_ == 1) return;
   check(MPI_Bcast(buf, mpi_count(n, "broadcast"), mpi_type(type == DType::f64), root, comm_),
         "MPI_Bcast", root);
+  woke();
 }
 
 void MpiCommunicator::do_allgather(const void* mine, void* all, std::size_t n, DType type) {
   const MPI_Datatype datatype = mpi_type(type == DType::f64);
   const int count = mpi_count(n, "allgather");
   check(MPI_Allgather(mine, count, datatype, all, count, datatype, comm_), "MPI_Allgather");
+  woke();
 }
 
 void MpiCommunicator::do_barrier() {
   check(MPI_Barrier(comm_), "MPI_Barrier");
+  woke();
 }
 
 // ---- Point to point ----------------------------------------------------------------------
@@ -389,7 +441,9 @@ Message MpiCommunicator::do_recv(int source, int tag) {
   check(MPI_Mprobe(source == any_source ? MPI_ANY_SOURCE : source,
                    tag == any_tag ? MPI_ANY_TAG : tag, comm_, &handle, &status),
         "MPI_Mprobe", source);
-  return receive_matched(handle, status);
+  Message m = receive_matched(handle, status);
+  woke();
+  return m;
 }
 
 std::optional<Message> MpiCommunicator::do_try_recv(int source, int tag) {
@@ -447,7 +501,7 @@ void run_mpi_with(const MpiOptions& options, int ranks,
   // The world outlives the handler: the job is aborted before its communicator is freed.
   std::unique_ptr<MpiCommunicator> world;
   try {
-    world = std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, options.reduction);
+    world = std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, options.reduction, options.compute);
     program(*world);
     world->finish();
   } catch (...) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "herd/comm/communicator.hpp"
+#include "herd/comm/compute_model.hpp"
 
 namespace herd::comm {
 
@@ -32,6 +33,10 @@ struct MpiOptions {
   // "3 workers + 1 parameter server".
   std::string ranks_reason;
   MpiReduction reduction = MpiReduction::ordered;
+  // When not empty, compute() sleeps each rank's modelled compute time (scaled by
+  // wall_scale), measured from the rank's last wake-up, as the threads runtime does with
+  // cluster.emulate: heterogeneous workers emulated on real processes.
+  ComputeModel compute;
 };
 
 // Whether this process was started by mpirun/mpiexec (or another PMI launcher), judged from
@@ -63,7 +68,8 @@ struct MpiJob;  // what a communicator and its splits share: clock origin, pendi
 class MpiCommunicator final : public Communicator {
  public:
   // Collective over `comm`: duplicates it, then a barrier starts the clock of now().
-  explicit MpiCommunicator(MPI_Comm comm, MpiReduction reduction = MpiReduction::ordered);
+  explicit MpiCommunicator(MPI_Comm comm, MpiReduction reduction = MpiReduction::ordered,
+                           ComputeModel compute = {});
   ~MpiCommunicator() override;
   MpiCommunicator(const MpiCommunicator&) = delete;
   MpiCommunicator& operator=(const MpiCommunicator&) = delete;
@@ -76,7 +82,11 @@ class MpiCommunicator final : public Communicator {
   void abort(const std::string& reason) override;
   // Seconds since the synchronised start (MPI_Wtime).
   double now() const override;
-  // Checkpoints: the clock continues from the saved one (on every split of this job).
+  // Sleeps the modelled compute time when the job emulates one (MpiOptions::compute).
+  bool compute(double samples, int interrupt_tag = no_interrupt) override;
+  // Checkpoints: the clock, and the compute-noise stream when compute is emulated, continue
+  // from the saved ones (on every split of this job).
+  RuntimeState save_runtime_state() const override;
   void restore_runtime_state(const RuntimeState& s) override;
 
   // Ends this communicator's point-to-point traffic cleanly: each rank receives and drops
@@ -104,6 +114,7 @@ class MpiCommunicator final : public Communicator {
   Message receive_matched(MPI_Message& handle, const MPI_Status& status);
   void check_peer(int peer, const char* what) const;
   void check(int rc, const char* call, int peer = -1) const;
+  void woke();  // the rank stops waiting: emulated compute counts from here
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   std::shared_ptr<MpiJob> job_;

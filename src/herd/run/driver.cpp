@@ -435,7 +435,12 @@ algo::Runtime runtime_of(const RunPlan& p) {
     return [&p](int ranks, const std::function<void(comm::Communicator&)>& program) {
       comm::run_sim(p.cluster.spec, ranks, program);
     };
-  if (p.runtime == "mpi") return comm::run_mpi;
+  if (p.runtime == "mpi")
+    return [&p](int ranks, const std::function<void(comm::Communicator&)>& program) {
+      comm::MpiOptions options;
+      if (p.cluster.emulate) options.compute = p.cluster.spec.compute;
+      comm::run_mpi_with(options, ranks, program);
+    };
   if (p.cluster.emulate)
     return [&p](int ranks, const std::function<void(comm::Communicator&)>& program) {
       comm::run_threads_emulated(p.cluster.spec.compute, ranks, program);

@@ -449,9 +449,10 @@ const std::vector<OptionSpec>& option_table() {
              "stalls for cluster.fault_duration."),
       number("cluster.fault_duration", 0.0, "sim: length of a stall, seconds.").ge(0),
       boolean("cluster.emulate", false,
-              "threads: sleep each worker's modelled compute time, so the fixed-computation "
-              "model runs for real."),
-      number("cluster.wall_scale", 1.0, "threads with emulate: seconds slept per modelled second.")
+              "threads and mpi: sleep each worker's modelled compute time, so the "
+              "fixed-computation model runs for real."),
+      number("cluster.wall_scale", 1.0,
+             "threads and mpi with emulate: seconds slept per modelled second.")
           .gt(0),
   };
   return options;
