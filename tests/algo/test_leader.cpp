@@ -285,6 +285,9 @@ TEST_P(SyncRuntimes, InvalidSettingsThrowInvalidInput) {
     throws(job(algo, [](AlgoSettings& s) { s.period = 0; }));
   }
   throws(job("eamsgd", [](AlgoSettings&) {}));  // the default optimizer is plain SGD
+  JobSpec heavy_ball = job("eamsgd", [](AlgoSettings&) {});
+  heavy_ball.optimizer.rule = optim::Rule::momentum;  // momentum, but not Nesterov's
+  throws(heavy_ball);
   JobSpec with_momentum = job("eamsgd", [](AlgoSettings&) {});
   with_momentum.optimizer.rule = optim::Rule::nesterov;
   EXPECT_NO_THROW(run(with_momentum));

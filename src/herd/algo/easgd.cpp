@@ -14,10 +14,11 @@ void Easgd::run(Worker& w) {
   elastic::check_period(s.period, name);
   const float alpha = elastic::elastic_alpha(s, w.comm.size(), name);
   const optim::OptimizerSpec& opt = w.optimizer.spec();
-  if (momentum_ && (opt.rule == optim::Rule::sgd || opt.momentum <= 0))
+  // The same rule the run layer enforces: EAMSGD's local steps are Nesterov momentum steps.
+  if (momentum_ && (opt.rule != optim::Rule::nesterov || opt.momentum <= 0))
     throw InvalidInput(
-        "algo.name = \"eamsgd\" takes momentum steps locally: set optim.name = \"nesterov\" (or "
-        "\"momentum\") with optim.momentum > 0");
+        "algo.name = \"eamsgd\" takes Nesterov momentum steps locally: set optim.name = "
+        "\"nesterov\" with optim.momentum > 0 (or use algo.name = \"easgd\")");
 
   // Set-up, not the algorithm's traffic: with the usual common x_0 the mean is x_0 itself.
   std::vector<float> center(w.x);
