@@ -334,38 +334,7 @@ TEST(Checkpoint, HeaderTellsWhereTheRunStood) {
   EXPECT_GT(info.time, 0.0);
 }
 
-TEST(Checkpoint, AnAlgorithmThatNeverStartsCheckpointsIsRefusedAtItsFirstEvaluation) {
-  // What run_job sets up for an algorithm without checkpoint support: its first evaluation
-  // (K ranks) or recorded row (a server alone) fails instead of running without the
-  // checkpoints that were asked for.
-  const auto problem = shuffled_problem();
-  const TempDir dir;
-  const JobSpec j = job_for(*problem, "no_checkpoints", K, 10, 0.1);
-  JobIdentity identity;
-  identity.algorithm = j.algorithm;
-  for (const int ranks : {K, 1}) {
-    auto program = [&](comm::Communicator& c) {
-      auto objective = problem->local(c.rank(), j.seed);
-      optim::LocalOptimizer optimizer(j.optimizer, problem->dim());
-      const optim::Schedule schedule(j.schedule);
-      Monitor monitor(j.monitor);
-      std::vector<float> x0(problem->dim());
-      Worker w(c, objective.get(), optimizer, schedule, j.settings, monitor, x0);
-      Checkpointer checkpointer({dir.path("job.ckpt"), 5, false}, identity);
-      w.set_checkpointer(&checkpointer);
-      const ReportedModel model{"average", w.x};
-      if (ranks == K)
-        monitor.evaluate(w, 0, {&model, 1});
-      else
-        monitor.record(c, {}, w.x, "server");
-    };
-    expect_error<InvalidInput>([&] { comm::run_threads(ranks, program); },
-                               "\"no_checkpoints\" does not support checkpoints");
-  }
-  EXPECT_FALSE(std::filesystem::exists(dir.path("job.ckpt")));
-}
-
-// The parameter-server family resumes from the server's state alone: not bit for bit, but
+// The algorithms with a server resume from the server's state alone: not bit for bit, but
 // every evaluation of the uninterrupted run is recorded once, at the same steps, and the
 // counters and the clock carry on from the checkpoint.
 class ServerAlgorithms : public ::testing::TestWithParam<const char*> {};
@@ -421,7 +390,8 @@ TEST_P(ServerAlgorithms, ResumeFromTheServersCheckpointRecordsEachEvaluationOnce
 INSTANTIATE_TEST_SUITE_P(Checkpoint, ServerAlgorithms,
                          ::testing::Values("asgd", "rescaled_asgd", "delay_adaptive_asgd",
                                            "ringmaster_asgd", "ia2sgd", "malenia_sgd",
-                                           "rennala_sgd", "ringleader_asgd", "async_local_sgd"));
+                                           "rennala_sgd", "ringleader_asgd", "async_local_sgd",
+                                           "async_easgd", "async_lsgd"));
 
 }  // namespace
 }  // namespace herd::algo

@@ -231,7 +231,7 @@ TEST(Cli, LeaderElasticAndIdxInputsAreCheckedBeforeAnythingIsWritten) {
                 "must be a multiple of algo.period"},
            Case{"algo.name=eamsgd optim.name=sgd", "Nesterov"},
            Case{"model.name=double_well model.mirror_starts=true algo.workers=3", "even"},
-           Case{"algo.name=async_lsgd run.checkpoint_every=5", "cannot write checkpoints"},
+           Case{"algo.name=async_lsgd algo.group_size=2", "no multi-leader form"},
        }) {
     const auto [code, err] = herd_stderr(r + c.args);
     EXPECT_EQ(code, exit_codes::invalid_input) << c.args << ": " << err;

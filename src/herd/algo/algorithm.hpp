@@ -16,8 +16,6 @@ class Algorithm {
   // Algorithms with a parameter server run on K + 1 ranks: rank 0 is the server (no data,
   // no oracle), ranks 1..K are the workers 0..K-1.
   virtual bool needs_server() const { return false; }
-  // Whether the algorithm can write checkpoints and resume from them (checkpoint.hpp).
-  virtual bool checkpoints() const { return true; }
 };
 
 // Rank 0 of a job with a server is the server; worker k runs on rank k + 1.

@@ -29,7 +29,6 @@ class Easgd final : public Algorithm {
 class AsyncEasgd final : public Algorithm {
  public:
   bool needs_server() const override { return true; }
-  bool checkpoints() const override { return false; }  // no server-state scheme yet
   void run(Worker& w) override;
 };
 

@@ -1,56 +1,62 @@
-// Asynchronous EASGD (ALGORITHMS.md 1.3) over the message layer of easgd_lsgd_common.hpp.
-// Worker k, every tau of its own steps, sends an exchange [x_k] and waits; the server
-// computes e = alpha (x_k - xt), sets xt <- xt + e and replies [e]; the worker sets
-// x_k <- x_k - e. A worker checks for the stop after every step without waiting.
+// Asynchronous EASGD over server_channel.hpp (the server's side: step_server.hpp). Worker k,
+// every tau of its own steps, sends an exchange [x_k] and waits; the server computes
+// e = alpha (x_k - xt), sets xt <- xt + e and replies [e]; the worker sets x_k <- x_k - e. A
+// worker checks for the stop after every step without waiting. After a resume from the
+// server's checkpoint every worker restarts from the center.
 #include <string>
 #include <vector>
 
 #include "herd/algo/easgd.hpp"
-#include "herd/algo/easgd_lsgd_common.hpp"
-#include "herd/core/error.hpp"
+#include "herd/algo/knob_checks.hpp"
+#include "herd/algo/step_server.hpp"
 
 namespace herd::algo {
 namespace {
 
 void serve(Worker& w, float alpha) {
-  elastic::WorkerHub hub(w);
+  StepServer server(w);
+  ServerEnd& channel = server.channel();
   const std::size_t d = w.x.size();
-  std::vector<std::vector<float>> starts;
-  hub.receive_starts([&](int, CSpan x) { starts.emplace_back(x.begin(), x.end()); });
-  const std::vector<CSpan> start_spans(starts.begin(), starts.end());
-  mean_of(start_spans, w.x);  // the center
-  starts.clear();
-
-  const auto payload_size = [d](float what) {
-    return what == elastic::kind::exchange ? d : std::size_t(-1);
+  if (!server.start()) {  // the center starts at the mean of the workers' starting points
+    const std::vector<std::vector<float>> starts = channel.receive_starts();
+    mean_of(std::vector<CSpan>(starts.begin(), starts.end()), w.x);
+    server.record(w.x, "center", {});
+  }
+  const auto payload_size = [d](MessageKind kind) {
+    return kind == MessageKind::exchange ? d : std::size_t(-1);
   };
   std::vector<float> elastic_step(d);
-  hub.record(w.x, "center", {});
-  while (hub.keep_going()) {
-    const elastic::WorkerHub::Request r = hub.receive(payload_size);
+  while (server.keep_going()) {
+    const Letter& r = channel.receive(payload_size);
     for (std::size_t i = 0; i < d; ++i) {
       elastic_step[i] = alpha * (r.payload[i] - w.x[i]);
       w.x[i] += elastic_step[i];
     }
-    hub.send(r.worker, elastic::kind::reply, elastic_step);
-    ++hub.exchanges;
-    if (hub.due()) hub.record(w.x, "center", {});
+    channel.send(r.worker, {.kind = MessageKind::reply}, elastic_step);
+    ++server.exchanges;
+    if (server.due()) server.record(w.x, "center", {});
+    server.checkpoint_if_due();
   }
-  hub.stop_workers();
+  channel.stop_workers();
 }
 
 void work(Worker& w) {
-  elastic::ServerLink link(w);
+  WorkerEnd link(w);
+  std::int64_t first = 0;
+  if (const std::optional<Envelope> resumed = link.start())
+    first = std::int64_t(resumed->count);
+  else
+    link.send_start();
   const std::int64_t period = w.settings.period;
-  for (std::int64_t t = 0;; ++t) {
+  for (std::int64_t t = first;; ++t) {
     w.compute_gradient(t);
     w.local_step(t);
     if (link.poll()) break;  // only the stop comes unasked
     if ((t + 1) % period != 0) continue;
-    link.send(elastic::kind::exchange, t + 1, w.x);
-    const comm::Message m = link.wait();
-    if (m.data.at(0) == elastic::kind::stop) break;
-    axpy(-1.0f, CSpan(m.data).subspan(1), w.x);
+    link.send({.kind = MessageKind::exchange, .count = std::uint64_t(t + 1)}, w.x);
+    const Letter m = link.wait();
+    if (m.head.kind == MessageKind::stop) break;
+    axpy(-1.0f, m.payload, w.x);
     ++w.rounds;
   }
   link.acknowledge_stop();
@@ -60,8 +66,8 @@ void work(Worker& w) {
 
 void AsyncEasgd::run(Worker& w) {
   const std::string name = "async_easgd";
-  elastic::check_period(w.settings.period, name);
-  const float alpha = elastic::elastic_alpha(w.settings, w.comm.size() - 1, name);
+  check_period(w.settings.period, name);
+  const float alpha = elastic_alpha(w.settings.elastic_alpha, w.comm.size() - 1, name);
   if (w.comm.rank() == server_rank)
     serve(w, alpha);
   else

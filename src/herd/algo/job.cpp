@@ -1,6 +1,7 @@
 #include "herd/algo/job.hpp"
 
 #include <mutex>
+#include <stdexcept>
 
 namespace herd::algo {
 
@@ -31,7 +32,7 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
       std::unique_ptr<Checkpointer> checkpointer;
       if (!spec.checkpoint.file.empty()) {
         checkpointer = std::make_unique<Checkpointer>(spec.checkpoint, identity);
-        worker.set_checkpointer(checkpointer.get());
+        worker.checkpointer = checkpointer.get();
       }
       if (spec.worker_start && worker_index >= 0) spec.worker_start(worker_index, worker.x);
       auto algorithm = make_algorithm(spec.algorithm);
@@ -45,6 +46,11 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
       };
       try {
         algorithm->run(worker);
+        // Every algorithm runs its loop through sync_loop.hpp or server_channel.hpp, which
+        // start the checkpoints; one that did not would silently write none.
+        if (checkpointer && !checkpointer->started())
+          throw std::logic_error("algorithm " + spec.algorithm +
+                                 " ran without starting the checkpoints it was asked for");
       } catch (...) {
         keep();
         throw;

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "herd/algo/minibatch_sgd.hpp"
+#include "herd/algo/sync_loop.hpp"
 
 namespace herd::algo {
 namespace {
@@ -66,19 +67,14 @@ void LocalSgd::run(Worker& w) {
   };
 
   w.algo_state.add("weighted_sum", weighted_sum).add("weight_total", weight_total);
-  const std::int64_t first = w.first_step();
-  if (first == 0) {
-    accumulate(0);
-    report(0);
-  }
-  for (std::int64_t t = first; w.monitor.keep_going(t); ++t) {
-    const std::int64_t done = t + 1;
+  accumulate(0);  // x_0 (a resume restores the sums instead)
+  auto step = [&](std::int64_t t) {
     if (t < s.post_local_steps) {
       minibatch_step(w, w.comm, t);
     } else {
       w.compute_gradient(t);
       w.local_step(t);
-      const std::int64_t local = done - s.post_local_steps;  // steps since local phase began
+      const std::int64_t local = t + 1 - s.post_local_steps;  // steps since local phase began
       const bool global_round = group ? local % s.global_period == 0 : local % s.period == 0;
       if (global_round) {
         w.average(w.comm);
@@ -87,10 +83,9 @@ void LocalSgd::run(Worker& w) {
         w.average(*group);
       }
     }
-    accumulate(done);
-    if (w.monitor.due(done)) report(done);
-    w.checkpoint_if_due(done);
-  }
+    accumulate(t + 1);
+  };
+  run_steps(w, step, report);
 }
 
 }  // namespace herd::algo

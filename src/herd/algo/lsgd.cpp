@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "herd/algo/easgd_lsgd_common.hpp"
+#include "herd/algo/knob_checks.hpp"
+#include "herd/algo/leader.hpp"
+#include "herd/algo/sync_loop.hpp"
 #include "herd/core/error.hpp"
 
 namespace herd::algo {
@@ -30,7 +32,7 @@ struct LeaderLevel {
   void exchange(double score, CSpan x) {
     scores.resize(std::size_t(comm->size()));
     comm->allgather(std::span<const double>(&score, 1), scores);
-    const int best = elastic::best_of(scores);
+    const int best = best_of(scores);
     if (leader >= 0 && best != leader) ++switches;
     leader = best;
     copy.resize(x.size());
@@ -59,21 +61,21 @@ void Lsgd::run(Worker& w) {
   const std::string name = "lsgd";
   const AlgoSettings& s = w.settings;
   const int ranks = w.comm.size();
-  elastic::check_period(s.period, name);
-  elastic::check_rate(s.pull, "algo.pull", name);
-  elastic::check_leader_window(s.leader_window);
+  check_period(s.period, name);
+  check_rate(s.pull, "algo.pull", name);
+  check_leader_window(s.leader_window);
   if (s.group_size < 0 || (s.group_size > 0 && ranks % s.group_size != 0))
     throw InvalidInput("algo.group_size = " + std::to_string(s.group_size) +
                        ": lsgd needs groups that divide the " + std::to_string(ranks) +
                        " workers evenly (or 0 for no groups)");
   const std::int64_t global_period = s.global_period > 0 ? s.global_period : s.period;
   if (s.group_size > 0) {
-    elastic::check_rate(s.global_pull, "algo.global_pull", name);
+    check_rate(s.global_pull, "algo.global_pull", name);
     if (global_period % s.period != 0)
       throw InvalidInput("algo.global_period = " + std::to_string(s.global_period) +
                          " must be a multiple of algo.period = " + std::to_string(s.period));
   }
-  elastic::LossWindow window(s.leader_window);
+  LossWindow window(s.leader_window);
 
   std::unique_ptr<comm::Communicator> group;
   LeaderLevel local, global;
@@ -101,23 +103,21 @@ void Lsgd::run(Worker& w) {
       comm::Unmetered quiet(w.comm);
       const double score = window.mean();
       w.comm.allgather(std::span<const double>(&score, 1), current_scores);
-      leader = elastic::best_of(current_scores);
+      leader = best_of(current_scores);
     }
     MetricsRow extra;
     extra.set("leader", std::int64_t(leader));
     extra.set("leader_switches", global.switches);
-    extra.set("bytes_per_round", elastic::per_round(elastic::bytes_sent_by_all(w.comm), w.rounds));
+    extra.set("bytes_per_round", bytes_per_round(bytes_sent_by_all(w.comm), w.rounds));
     const ReportedModel models[] = {{"leader", w.x, false, leader}, {"average", w.x}};
     w.monitor.evaluate(w, steps_done, models, extra);
   };
 
-  const std::int64_t first = w.first_step();  // > 0 when resuming from a checkpoint
-  if (first == 0) report(0);
-  for (std::int64_t t = first; w.monitor.keep_going(t); ++t) {
+  auto step = [&](std::int64_t t) {
     window.push(w.compute_gradient(t));
     if (s.pull_every_step)
       for (const LeaderLevel* level : {&local, &global})
-        if (level->pulls_me()) elastic::add_pull(w.g, w.x, level->copy, level->lambda);
+        if (level->pulls_me()) add_pull(w.g, w.x, level->copy, level->lambda);
     w.local_step(t);
 
     const std::int64_t done = t + 1;
@@ -130,9 +130,8 @@ void Lsgd::run(Worker& w) {
         pull_once(w.x, local_round ? &local : nullptr, global_round ? &global : nullptr);
       ++w.rounds;
     }
-    if (w.monitor.due(done)) report(done);
-    w.checkpoint_if_due(done);
-  }
+  };
+  run_steps(w, step, report);
 }
 
 }  // namespace herd::algo

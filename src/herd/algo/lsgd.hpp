@@ -31,7 +31,6 @@ class Lsgd final : public Algorithm {
 class AsyncLsgd final : public Algorithm {
  public:
   bool needs_server() const override { return true; }
-  bool checkpoints() const override { return false; }  // no server-state scheme yet
   void run(Worker& w) override;
 };
 

@@ -1,5 +1,5 @@
-// Asynchronous Leader SGD (ALGORITHMS.md 1.4) over the message layer of
-// easgd_lsgd_common.hpp: rank 0 is the server, worker k runs on rank k + 1.
+// Asynchronous Leader SGD over server_channel.hpp (the server's side: step_server.hpp): rank 0
+// is the server, worker k runs on rank k + 1.
 //
 // Protocol. After every local step a worker looks, without waiting, for a server message:
 //   - none: it sends a report [steps] and goes on with its next step;
@@ -26,109 +26,128 @@
 // The server starts with worker 0's starting point as the leader (worker 0 until the first
 // exchange), evaluates it (the model "leader") on the mean local steps per worker, and adds
 // leader, leader_switches and bytes_per_round to each row.
+//
+// Checkpoints are the server's (server_channel.hpp): after a resume every worker restarts
+// from the leader's x at the step the server last heard of, with an empty loss window, and
+// no call is outstanding.
 #include <algorithm>
 #include <limits>
 #include <string>
 #include <vector>
 
-#include "herd/algo/easgd_lsgd_common.hpp"
+#include "herd/algo/knob_checks.hpp"
+#include "herd/algo/leader.hpp"
 #include "herd/algo/lsgd.hpp"
+#include "herd/algo/step_server.hpp"
 #include "herd/core/error.hpp"
 
 namespace herd::algo {
 namespace {
 
 void serve(Worker& w) {
-  elastic::WorkerHub hub(w);
-  const int workers = hub.workers();
+  StepServer server(w);
+  ServerEnd& channel = server.channel();
+  const int workers = channel.workers();
   const std::size_t d = w.x.size();
-  hub.receive_starts([&](int k, CSpan x) {
-    if (k == 0) copy(x, w.x);
-  });
 
   // The leader; w.x is its copy.
-  int leader = 0;
+  std::int64_t leader = 0;
   bool chosen = false;  // by an exchange (worker 0's start is a placeholder)
   double leader_score = std::numeric_limits<double>::infinity();
   std::int64_t switches = 0;
-  auto record = [&] {
-    MetricsRow extra;
-    extra.set("leader", std::int64_t(leader));
-    extra.set("leader_switches", switches);
-    hub.record(w.x, "leader", extra);
-  };
-
   const std::int64_t round_steps = std::int64_t(workers) * w.settings.period;
   std::int64_t next_round_at = round_steps;
-  std::vector<char> owed(std::size_t(workers), 0), called(std::size_t(workers), 0);
+  std::vector<std::int64_t> owed(std::size_t(workers), 0);
+  std::vector<char> called(std::size_t(workers), 0);  // none outstanding after a resume
+  w.algo_state.add("leader", leader)
+      .add("chosen", chosen)
+      .add("leader_score", leader_score)
+      .add("switches", switches)
+      .add("next_round_at", next_round_at)
+      .add("owed", owed);
+  auto record = [&] {
+    MetricsRow extra;
+    extra.set("leader", leader);
+    extra.set("leader_switches", switches);
+    server.record(w.x, "leader", extra);
+  };
+  if (!server.start()) {
+    w.x = channel.receive_starts().front();
+    record();
+  }
+
   std::vector<float> reply(1 + d);
-  const auto payload_size = [d](float what) {
-    if (what == elastic::kind::report) return std::size_t(0);
-    if (what == elastic::kind::exchange) return 1 + d;
+  const auto payload_size = [d](MessageKind kind) {
+    if (kind == MessageKind::report) return std::size_t(0);
+    if (kind == MessageKind::exchange) return 1 + d;
     return std::size_t(-1);  // no message of another kind fits
   };
-
-  record();
-  while (hub.keep_going()) {
-    const elastic::WorkerHub::Request r = hub.receive(payload_size);
+  while (server.keep_going()) {
+    const Letter& r = channel.receive(payload_size);
     const std::size_t k = std::size_t(r.worker);
-    if (r.what == elastic::kind::exchange) {
+    if (r.head.kind == MessageKind::exchange) {
       const double score = r.payload[0];
       if (r.worker == leader || score < leader_score) {
         if (chosen && r.worker != leader) ++switches;
         leader = r.worker, chosen = true, leader_score = score;
-        copy(r.payload.subspan(1), w.x);
+        copy(CSpan(r.payload).subspan(1), w.x);
       }
       reply[0] = float(leader);
       copy(w.x, Span(reply).subspan(1));
-      hub.send(r.worker, elastic::kind::reply, reply);
+      channel.send(r.worker, {.kind = MessageKind::reply}, reply);
       called[k] = 0;
-      ++hub.exchanges;
+      ++server.exchanges;
     }
-    for (; hub.total_steps() >= next_round_at; next_round_at += round_steps)
+    for (; channel.sum_of_counts() >= next_round_at; next_round_at += round_steps)
       std::fill(owed.begin(), owed.end(), 1);
     if (owed[k] && !called[k]) {
-      hub.send(r.worker, elastic::kind::call);
+      channel.send(r.worker, {.kind = MessageKind::call});
       owed[k] = 0, called[k] = 1;
     }
-    if (hub.due()) record();
+    if (server.due()) record();
+    server.checkpoint_if_due();
   }
-  hub.stop_workers();
+  channel.stop_workers();
 }
 
 void work(Worker& w) {
   const AlgoSettings& s = w.settings;
   const float lambda = float(s.pull);
-  elastic::ServerLink link(w);
-  elastic::LossWindow window(s.leader_window);
+  WorkerEnd link(w);
+  std::int64_t first = 0;
+  if (const std::optional<Envelope> resumed = link.start())
+    first = std::int64_t(resumed->count);
+  else
+    link.send_start();
+  LossWindow window(s.leader_window);
   std::vector<float> exchange(1 + w.x.size()), leader_copy;
   bool leading = false;  // as of the last reply
   const std::int64_t patience = std::int64_t(w.comm.size() - 1) * s.period;
   std::int64_t reports = 0;  // since the last exchange
-  for (std::int64_t t = 0;; ++t) {
+  for (std::int64_t t = first;; ++t) {
     window.push(w.compute_gradient(t));
     if (s.pull_every_step && !leader_copy.empty() && !leading)
-      elastic::add_pull(w.g, w.x, leader_copy, lambda);
+      add_pull(w.g, w.x, leader_copy, lambda);
     w.local_step(t);
 
-    std::optional<comm::Message> m = link.poll();
+    std::optional<Letter> m = link.poll();
     if (!m) {
-      link.send(elastic::kind::report, t + 1);
+      link.send({.kind = MessageKind::report, .count = std::uint64_t(t + 1)});
       if (++reports < patience) continue;
       m = link.wait();  // the call is on its way (flow control, above)
     }
-    if (m->data.at(0) == elastic::kind::stop) break;
+    if (m->head.kind == MessageKind::stop) break;
     reports = 0;
     exchange[0] = float(window.mean());
     copy(w.x, Span(exchange).subspan(1));
-    link.send(elastic::kind::exchange, t + 1, exchange);
-    const comm::Message r = link.wait();
-    if (r.data.at(0) == elastic::kind::stop) break;
-    if (r.data.at(0) != elastic::kind::reply || r.data.size() != 2 + w.x.size())
+    link.send({.kind = MessageKind::exchange, .count = std::uint64_t(t + 1)}, exchange);
+    const Letter r = link.wait();
+    if (r.head.kind == MessageKind::stop) break;
+    if (r.head.kind != MessageKind::reply || r.payload.size() != 1 + w.x.size())
       throw CommError("async_lsgd: worker " + std::to_string(w.worker_index()) +
                       " expected the leader's reply to its exchange");
-    const CSpan leader_x = CSpan(r.data).subspan(2);
-    leading = int(r.data[1]) == w.worker_index();
+    const CSpan leader_x = CSpan(r.payload).subspan(1);
+    leading = int(r.payload[0]) == w.worker_index();
     if (!leading) {
       if (s.pull_every_step)
         leader_copy.assign(leader_x.begin(), leader_x.end());
@@ -145,9 +164,9 @@ void work(Worker& w) {
 void AsyncLsgd::run(Worker& w) {
   const std::string name = "async_lsgd";
   const AlgoSettings& s = w.settings;
-  elastic::check_period(s.period, name);
-  elastic::check_rate(s.pull, "algo.pull", name);
-  elastic::check_leader_window(s.leader_window);
+  check_period(s.period, name);
+  check_rate(s.pull, "algo.pull", name);
+  check_leader_window(s.leader_window);
   if (s.group_size != 0)
     throw InvalidInput("algo.group_size = " + std::to_string(s.group_size) +
                        ": async_lsgd has no multi-leader form; set 0");

@@ -7,6 +7,8 @@
 #include <variant>
 #include <vector>
 
+#include "herd/core/bytes.hpp"
+
 namespace herd::algo {
 
 using MetricValue = std::variant<std::monostate, std::int64_t, double, std::string>;
@@ -20,6 +22,9 @@ struct MetricsRow {
     return nullptr;
   }
   double number(const std::string& key) const;  // NaN when absent or not a number
+  // Checkpoints keep the last row (core/bytes.hpp).
+  void save(ByteWriter& out) const;
+  static MetricsRow load(ByteReader& in);
 };
 
 // Where rank 0 sends each evaluation (a metrics.jsonl file, a progress display, a test).

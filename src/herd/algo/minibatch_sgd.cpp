@@ -1,5 +1,7 @@
 #include "herd/algo/minibatch_sgd.hpp"
 
+#include "herd/algo/sync_loop.hpp"
+
 namespace herd::algo {
 
 void minibatch_step(Worker& w, comm::Communicator& c, std::int64_t step) {
@@ -10,14 +12,10 @@ void minibatch_step(Worker& w, comm::Communicator& c, std::int64_t step) {
 }
 
 void MinibatchSgd::run(Worker& w) {
-  const std::int64_t first = w.first_step();
   const ReportedModel model{"average", w.x};
-  if (first == 0) w.monitor.evaluate(w, 0, {&model, 1});
-  for (std::int64_t t = first; w.monitor.keep_going(t); ++t) {
-    minibatch_step(w, w.comm, t);
-    if (w.monitor.due(t + 1)) w.monitor.evaluate(w, t + 1, {&model, 1});
-    w.checkpoint_if_due(t + 1);
-  }
+  run_steps(
+      w, [&](std::int64_t t) { minibatch_step(w, w.comm, t); },
+      [&](std::int64_t done) { w.monitor.evaluate(w, done, {&model, 1}); });
 }
 
 }  // namespace herd::algo

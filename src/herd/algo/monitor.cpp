@@ -57,7 +57,6 @@ bool Monitor::assess(const Counters& at, std::span<const NamedModel> models,
 
 void Monitor::evaluate(Worker& w, std::int64_t steps_done, std::span<const ReportedModel> models,
                        const MetricsRow& extra) {
-  if (checkpointer_ != nullptr) checkpointer_->require_started();
   comm::Communicator& c = w.comm;
   comm::Unmetered quiet(c);
   const double started = c.now();
@@ -98,7 +97,6 @@ void Monitor::evaluate(Worker& w, std::int64_t steps_done, std::span<const Repor
 
 bool Monitor::record(comm::Communicator& c, const Counters& counters, CSpan x,
                      const std::string& name, const MetricsRow& extra) {
-  if (checkpointer_ != nullptr) checkpointer_->require_started();
   const double started = c.now();
   Counters at = counters;
   at.time = started - excluded_seconds_;
@@ -120,6 +118,34 @@ void Monitor::restore_state(const State& s, const comm::Communicator& c) {
   stopped_ = s.stopped;
   stop_reason_ = s.stop_reason;
   last_row_ = s.last_row;
+}
+
+void Monitor::save(ByteWriter& out, const comm::Communicator& c) const {
+  const State s = save_state(c);
+  out.put(s.rows_recorded);
+  out.put(s.excluded_seconds);
+  out.put(s.clock);
+  out.put(s.stopped);
+  out.put(s.stop_reason);
+  s.last_row.save(out);
+}
+
+void Monitor::load(ByteReader& in, const comm::Communicator& c) {
+  State s;
+  s.rows_recorded = in.get<std::int64_t>();
+  s.excluded_seconds = in.get<double>();
+  s.clock = in.get<double>();
+  s.stopped = in.get<bool>();
+  s.stop_reason = in.get<std::string>();
+  s.last_row = MetricsRow::load(in);
+  restore_state(s, c);
+}
+
+double bytes_sent_by_all(comm::Communicator& c) {
+  comm::Unmetered quiet(c);
+  std::vector<double> bytes{double(c.traffic().bytes_sent)};
+  c.allreduce(std::span<double>(bytes), comm::ReduceOp::sum);
+  return bytes[0];
 }
 
 }  // namespace herd::algo

@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "herd/algo/checkpoint.hpp"
 #include "herd/algo/metrics.hpp"
 #include "herd/comm/communicator.hpp"
 #include "herd/core/kernels.hpp"
@@ -78,9 +77,6 @@ class Monitor {
   std::int64_t rows_recorded() const { return rows_recorded_; }
   // Time this rank spent outside the algorithm (writing a checkpoint): not reported either.
   void exclude_time(double seconds) { excluded_seconds_ += seconds; }
-  // Checkpoints are configured: evaluating or recording before the algorithm started them
-  // (Worker::first_step) is an InvalidInput, the algorithm does not support them.
-  void watch_checkpoints(const Checkpointer* c) { checkpointer_ = c; }
 
   // Checkpoints: what a resumed monitor needs to record the rows the uninterrupted run
   // would have recorded, with the same times.
@@ -96,6 +92,9 @@ class Monitor {
   // After the runtime's clock was restored: reported times continue from the saved ones even
   // where the runtime cannot restore its clock.
   void restore_state(const State& s, const comm::Communicator& c);
+  // The same as bytes.
+  void save(ByteWriter& out, const comm::Communicator& c) const;
+  void load(ByteReader& in, const comm::Communicator& c);
 
  private:
   struct NamedModel {
@@ -111,9 +110,15 @@ class Monitor {
   std::string stop_reason_;
   double excluded_seconds_ = 0;  // time spent evaluating (or checkpointing), not reported
   std::int64_t rows_recorded_ = 0;
-  const Checkpointer* checkpointer_ = nullptr;
   MetricsRow last_row_;
   std::vector<std::vector<float>> buffers_;
 };
+
+// Bytes per communication round: bytes over rounds (0 before the first round).
+inline double bytes_per_round(double bytes, std::int64_t rounds) {
+  return rounds > 0 ? bytes / double(rounds) : 0.0;
+}
+// Collective and unmetered: the bytes every rank of `c` has sent so far, summed.
+double bytes_sent_by_all(comm::Communicator& c);
 
 }  // namespace herd::algo

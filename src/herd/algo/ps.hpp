@@ -4,16 +4,15 @@
 // 1..K the worker loop. An algorithm is a ServerPolicy (what the server does with a result
 // that arrives) and a WorkerTask (what a worker computes from the model it holds).
 //
-// Protocol. The server sends worker i a model message: the current x with its version (the
-// number of server updates when it was sent), or the version alone when the worker already
-// holds that x. The worker computes one result at it, sends it back tagged with the version
-// and waits for its next model message, so it never has more than one result outstanding and
-// the server's mailbox holds at most K of them. After each arrival the server answers the
-// worker (the new x, or "continue" when x has not changed) unless it has already sent it a
-// newer model. A model message that reaches a busy worker (a restart) interrupts it: the
-// work in progress is dropped and the worker starts over at the new x. A stop message ends a
-// worker, which acknowledges it; the server returns once every worker has, so no message is
-// left in flight when the job ends (the simulator and MPI need that).
+// Protocol (over server_channel.hpp). The server sends worker i a model message: the current
+// x with its version (the number of server updates when it was sent), or the version alone
+// when the worker already holds that x. The worker computes one result at it, sends it back
+// with the version it was computed at and waits for its next model message, so it never
+// has more than one result outstanding and the server's mailbox holds at most K of them.
+// After each arrival the server answers the worker (the new x, or the version alone when x
+// has not changed) unless it has already sent it a newer model. A model message that
+// reaches a busy worker (a restart) interrupts it: the work in progress is dropped and the
+// worker starts over at the new x. The stop and its acknowledgements are the channel's.
 //
 // The server evaluates its own x (Monitor::record) at the start and every eval_every updates;
 // each row carries, beside the common counters:
@@ -26,8 +25,8 @@
 //   wasted_fraction  share of the workers' time spent on work that a restart interrupted
 // and the policy's own fields (ServerPolicy::report). Counters: steps = server updates,
 // grads = samples whose gradients the workers completed (as last reported), rounds =
-// results the server received, bytes = what the server sent plus what it received. Each
-// message carries a small header (3 floats server to worker, 6 floats back) counted in bytes.
+// results the server received, bytes = what the server sent plus what it received, headers
+// included (12 bytes server to worker, 28 back).
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,6 +36,7 @@
 
 #include "herd/algo/algorithm.hpp"
 #include "herd/algo/metrics.hpp"
+#include "herd/algo/server_channel.hpp"
 #include "herd/algo/worker.hpp"
 
 namespace herd::algo {
@@ -108,27 +108,24 @@ class ParameterServer {
  private:
   bool start_checkpoints(ServerPolicy& policy);
   void evaluate();
-  void stop_workers();
 
   Worker& w_;
+  ServerEnd channel_;
   int workers_;
   ServerPolicy* policy_ = nullptr;
   double start_time_ = 0;
   std::int64_t step_ = 0;
   bool evaluation_due_ = false;
   std::vector<std::int64_t> sent_version_;
-  std::vector<float> message_, scratch_;
+  std::vector<float> scratch_;
 
-  // Per worker, as of its last result (one vector per field, as checkpoints keep them).
+  // Per worker (one vector per field, as checkpoints keep them); its samples completed,
+  // idle and wasted seconds are the channel's (ServerEnd::last_from).
   std::vector<std::int64_t> used_;
-  std::vector<std::int64_t> gradients_;  // samples completed, as reported
-  std::vector<double> idle_, wasted_;    // seconds, as reported
-  std::vector<double> seen_;             // seconds since the start at its last arrival
+  std::vector<double> seen_;  // seconds since the start at its last arrival
   std::int64_t received_ = 0, discarded_ = 0;
-  std::int64_t bytes_received_ = 0;
   double delay_sum_ = 0;
   std::int64_t delay_max_ = 0;
-  std::int64_t resumes_ = 0;  // of this job from checkpoints, so far
 };
 
 // A parameter-server algorithm: a policy for the server, a task for the workers.

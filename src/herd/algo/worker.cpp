@@ -44,4 +44,39 @@ void Worker::average(comm::Communicator& c) {
   ++rounds;
 }
 
+void Worker::save(ByteWriter& out) const {
+  out.put(x);
+  optimizer.save(out);
+  out.put(objective != nullptr);
+  if (objective != nullptr) objective->save(out);
+  out.put(rounds);
+  out.put(gradients);
+  out.put(last_loss);
+  comm.save_state(out);
+  monitor.save(out, comm);
+  algo_state.save(out);
+}
+
+void Worker::load(ByteReader& in, const std::string& owner) {
+  std::vector<float> saved_x = in.get_vector<float>();
+  if (saved_x.size() != x.size())
+    throw InvalidInput(owner + " saved " + std::to_string(saved_x.size()) +
+                       " parameters, the problem has " + std::to_string(x.size()));
+  x = std::move(saved_x);
+  try {
+    optimizer.load(in);
+    const bool has_oracle = in.get<bool>();
+    if (has_oracle != (objective != nullptr)) in.corrupt("an oracle state");
+    if (has_oracle) objective->load(in);
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(owner + ": " + e.what());
+  }
+  rounds = in.get<std::int64_t>();
+  gradients = in.get<std::uint64_t>();
+  last_loss = in.get<double>();
+  comm.load_state(in);    // the clock first: the monitor's times continue from it
+  monitor.load(in, comm);
+  algo_state.load(in, owner);
+}
+
 }  // namespace herd::algo

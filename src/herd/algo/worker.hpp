@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "herd/algo/checkpoint.hpp"
+#include "herd/algo/algo_state.hpp"
 #include "herd/algo/monitor.hpp"
 #include "herd/comm/communicator.hpp"
 #include "herd/model/problem.hpp"
@@ -44,6 +44,8 @@ struct AlgoSettings {
   std::int64_t server_batch = 0;     // malenia / rennala S; 0 means K
 };
 
+class Checkpointer;
+
 class Worker {
  public:
   // objective is null on a parameter server's rank, which computes no gradients.
@@ -79,25 +81,19 @@ class Worker {
   std::uint64_t gradients = 0;  // samples whose gradient this worker computed
   double last_loss = 0;         // last minibatch loss
 
-  // Checkpoints (checkpoint.hpp); without a checkpointer (none configured) first_step() is 0
-  // and checkpoint_if_due() does nothing.
-  AlgoState algo_state;  // the algorithm's own state, registered before first_step()
-  // Collective: the step to start at, 0 unless the job resumes (then everything is restored).
-  std::int64_t first_step() { return checkpointer_ ? checkpointer_->first_step(*this) : 0; }
-  // Collective: after the step's evaluation, with the steps done so far.
-  void checkpoint_if_due(std::int64_t steps_done) {
-    if (checkpointer_) checkpointer_->checkpoint_if_due(*this, steps_done);
-  }
-  Checkpointer* checkpointer() const { return checkpointer_; }
-  // The worker drives `c`, and its monitor refuses to evaluate before `c` started.
-  void set_checkpointer(Checkpointer* c) {
-    checkpointer_ = c;
-    monitor.watch_checkpoints(c);
-  }
+  // Checkpoints. The algorithm registers its own state here before its loop starts; the
+  // loop helpers (sync_loop.hpp, server_channel.hpp) save and restore it with the rest.
+  AlgoState algo_state;
+  // This rank's side of the job's checkpoints, set by run_job when they are configured.
+  Checkpointer* checkpointer = nullptr;
+  // The rank's whole state: x, the optimizer's, the oracle's, the counters, the runtime's
+  // (clock, traffic), the monitor's and the algorithm's. load() names `owner` ("checkpoint
+  // F: rank 3") in its errors.
+  void save(ByteWriter& out) const;
+  void load(ByteReader& in, const std::string& owner);
 
  private:
   int worker_index_ = 0;
-  Checkpointer* checkpointer_ = nullptr;
 };
 
 }  // namespace herd::algo

@@ -47,8 +47,8 @@ int run_command(const std::string& config_path, const std::vector<std::string>& 
   }
   // A comparison also leaves its table and plots beside the runs.
   const std::filesystem::path out(out_dir);
-  run::write_file_atomically(out / "comparison.md", table);
-  run::write_file_atomically(out / "comparison.csv", run::results_csv(results));
+  write_file_atomically(out / "comparison.md", table);
+  write_file_atomically(out / "comparison.csv", run::results_csv(results));
   cli::PlotRequest request;
   for (const auto& r : results) request.run_dirs.push_back(r.dir.string());
   const bool has_subopt = !std::isnan(results.front().last.number("suboptimality"));

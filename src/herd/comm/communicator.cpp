@@ -53,4 +53,26 @@ Message Communicator::recv(int source, int tag) {
   return do_recv(source, tag);
 }
 
+void Communicator::save_state(ByteWriter& out) const {
+  out.put(traffic_.bytes_sent), out.put(traffic_.collectives), out.put(traffic_.messages);
+  const RuntimeState rt = save_runtime_state();
+  out.put(rt.clock);
+  out.put(rt.noise.has_value());
+  if (rt.noise) rt.noise->save(out);
+  out.put(rt.faults_fired);
+}
+
+void Communicator::load_state(ByteReader& in) {
+  Traffic t;
+  t.bytes_sent = in.get<std::uint64_t>();
+  t.collectives = in.get<std::uint64_t>();
+  t.messages = in.get<std::uint64_t>();
+  restore_traffic(t);
+  RuntimeState rt;
+  rt.clock = in.get<double>();
+  if (in.get<bool>()) rt.noise = Rng::State::load(in);
+  rt.faults_fired = in.get<std::uint64_t>();
+  restore_runtime_state(rt);
+}
+
 }  // namespace herd::comm

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "herd/core/bytes.hpp"
 #include "herd/core/kernels.hpp"
 #include "herd/core/rng.hpp"
 
@@ -91,6 +92,9 @@ class Communicator {
   virtual void restore_runtime_state(const RuntimeState& s) { (void)s; }
   // Checkpoints: the traffic counters continue from a saved count.
   void restore_traffic(const Traffic& t) { traffic_ = t; }
+  // Checkpoints as bytes: the traffic counters and the runtime's state (above).
+  void save_state(ByteWriter& out) const;
+  void load_state(ByteReader& in);
 
   const Traffic& traffic() const { return traffic_; }
   // Traffic counting on or off (evaluation and monitoring traffic is not the algorithm's).

@@ -88,4 +88,25 @@ double Rng::gamma(double shape) {
   }
 }
 
+void Rng::State::save(ByteWriter& out) const {
+  out.put(seed), out.put(stream), out.put(counter), out.put(used);
+}
+
+Rng::State Rng::State::load(ByteReader& in) {
+  State s;
+  s.seed = in.get<std::uint64_t>();
+  s.stream = in.get<std::uint64_t>();
+  s.counter = in.get<std::uint64_t>();
+  s.used = in.get<std::uint32_t>();
+  if (s.used > 4) in.corrupt("an RNG state");
+  return s;
+}
+
+Rng::State Rng::State::restarted(std::uint64_t generation) const {
+  State s = *this;
+  s.counter = generation << 40;
+  s.used = 4;  // no block drawn yet
+  return s;
+}
+
 }  // namespace herd

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <span>
 
+#include "herd/core/bytes.hpp"
+
 namespace herd {
 
 // Well-known stream ids, so that distinct purposes never share a stream.
@@ -26,6 +28,12 @@ class Rng {
     std::uint64_t seed = 0, stream = 0, counter = 0;
     std::uint32_t used = 4;  // outputs of the current block already consumed
     bool operator==(const State&) const = default;
+    // Checkpoints: the state's encoding (core/bytes.hpp); load() refuses impossible states.
+    void save(ByteWriter& out) const;
+    static State load(ByteReader& in);
+    // The start of a fresh stretch of this stream, 2^40 blocks per generation: streams
+    // restarted with different generations never draw the same numbers.
+    State restarted(std::uint64_t generation) const;
   };
 
   Rng(std::uint64_t seed, std::uint64_t stream) { state_.seed = seed, state_.stream = stream; }

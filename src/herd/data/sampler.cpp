@@ -77,4 +77,28 @@ void BatchSampler::restore(const SamplerState& s) {
   drawn_ = s.drawn;
 }
 
+void SamplerState::save(ByteWriter& out) const {
+  rng.save(out);
+  out.put(order);
+  out.put(position);
+  out.put(drawn);
+}
+
+SamplerState SamplerState::load(ByteReader& in) {
+  SamplerState s;
+  s.rng = Rng::State::load(in);
+  s.order = in.get_vector<Index>();
+  s.position = in.get<std::uint64_t>();
+  s.drawn = in.get<std::uint64_t>();
+  return s;
+}
+
+SamplerState SamplerState::restarted(std::uint64_t generation, std::uint64_t drawn_so_far) const {
+  SamplerState s = *this;
+  s.rng = rng.restarted(generation);
+  s.position = s.order.size();
+  s.drawn = drawn_so_far;
+  return s;
+}
+
 }  // namespace herd::data

@@ -28,6 +28,11 @@ struct SamplerState {
   std::uint64_t position = 0;  // shuffled_epochs: entries of it consumed
   std::uint64_t drawn = 0;     // samples drawn so far
   bool operator==(const SamplerState&) const = default;
+  void save(ByteWriter& out) const;
+  static SamplerState load(ByteReader& in);
+  // A fresh stretch of the sample stream (Rng::State::restarted) with `drawn` samples so
+  // far; shuffled epochs begin with a new permutation.
+  SamplerState restarted(std::uint64_t generation, std::uint64_t drawn_so_far) const;
 };
 
 class BatchSampler {

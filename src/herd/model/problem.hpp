@@ -42,6 +42,15 @@ class LocalObjective {
     (void)s;
     throw InvalidInput("this problem's stochastic oracle does not support checkpoints");
   }
+  // The same as bytes (core/bytes.hpp).
+  void save(ByteWriter& out) const { save_state().save(out); }
+  void load(ByteReader& in) { restore_state(OracleState::load(in)); }
+  // A worker that restarts after a parameter server's checkpoint draws from a fresh stretch
+  // of its sample stream, one per resume `generation`, so that no minibatch of the
+  // interrupted run comes again; `drawn` samples so far.
+  void restart_stream(std::uint64_t generation, std::uint64_t drawn) {
+    restore_state(save_state().restarted(generation, drawn));
+  }
 };
 
 struct Evaluation {

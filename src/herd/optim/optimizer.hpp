@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "herd/core/bytes.hpp"
 #include "herd/core/kernels.hpp"
 
 namespace herd::optim {
@@ -29,8 +30,10 @@ class LocalOptimizer {
   void step(Span x, Span g, float lr);
   std::vector<float>& velocity() { return velocity_; }
   const std::vector<float>& velocity() const { return velocity_; }
-  // Checkpoints: continues from a saved velocity (empty for plain SGD); InvalidInput when
-  // its length is not this optimizer's.
+  // Checkpoints: the velocity (empty for plain SGD); load() continues from a saved one and
+  // throws InvalidInput when its length is not this optimizer's.
+  void save(ByteWriter& out) const { out.put(velocity_); }
+  void load(ByteReader& in) { restore_velocity(in.get_vector<float>()); }
   void restore_velocity(CSpan v);
   const OptimizerSpec& spec() const { return spec_; }
 

@@ -255,10 +255,6 @@ RunPlan plan(const Config& config, const std::string& label) {
   // Refuses names this build does not provide.
   const auto algorithm = algo::make_algorithm(p.job.algorithm);
   const bool server = algorithm->needs_server();
-  if (config.get_int("run.checkpoint_every") > 0 && !algorithm->checkpoints())
-    throw InvalidInput(
-        fmt::format("run.checkpoint_every: algo.name = \"{}\" cannot write checkpoints yet; set 0",
-                    p.job.algorithm));
   p.job.workers = int(config.get_int("algo.workers"));
   p.job.seed = std::uint64_t(config.get_int("run.seed"));
 

@@ -12,21 +12,6 @@
 
 namespace herd::run {
 
-void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out)
-      throw IoError(fmt::format("{}: cannot write: {}", tmp.string(), std::strerror(errno)));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec)
-    throw IoError(fmt::format("{}: cannot rename into place: {}", path.string(), ec.message()));
-}
-
 std::string to_json(const algo::MetricValue& v) {
   if (const auto* d = std::get_if<double>(&v)) {
     // JSON has no NaN or infinity: they are written as null.

@@ -1,18 +1,16 @@
 #pragma once
 // What a run leaves in its output directory, written so that a crash never leaves a
 // half-written file where a complete one is expected: config.toml and summary.json go to a
-// temporary name and are renamed; metrics.jsonl is appended one complete, flushed line per
+// temporary name, synced and renamed (core/durable_file.hpp); metrics.jsonl is appended one complete, flushed line per
 // evaluation.
 #include <cstdio>
 #include <filesystem>
 #include <string>
 
 #include "herd/algo/metrics.hpp"
+#include "herd/core/durable_file.hpp"  // write_file_atomically
 
 namespace herd::run {
-
-// Writes `text` to path atomically (temporary file in the same directory, then rename).
-void write_file_atomically(const std::filesystem::path& path, const std::string& text);
 
 std::string to_json(const algo::MetricValue& v);
 std::string to_json(const algo::MetricsRow& row);  // one line, no newline
