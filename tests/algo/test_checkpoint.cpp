@@ -17,6 +17,7 @@
 #include "herd/data/synthetic.hpp"
 #include "herd/model/factory.hpp"
 #include "job_helpers.hpp"
+#include "support/runtime_kind.hpp"
 
 namespace herd::algo {
 namespace {
@@ -144,9 +145,9 @@ void expect_resumed_run_matches(const JobSpec& job, const Runtime& runtime, std:
   EXPECT_EQ(read_checkpoint_info(first.checkpoint.file).step, 60);
 }
 
-class Runtimes : public ::testing::TestWithParam<bool> {
+class Runtimes : public ::testing::TestWithParam<test::RuntimeKind> {
  protected:
-  bool on_sim() const { return GetParam(); }
+  bool on_sim() const { return GetParam() == test::RuntimeKind::sim; }
   const Runtime& runtime() const {
     static const Runtime threads = comm::run_threads;
     return on_sim() ? sim : threads;
@@ -242,8 +243,8 @@ TEST_P(Runtimes, ARunStoppedAtItsStepLimitExtendsToTheLongerRun) {
   expect_same_rows(rows, reference_rows.rows, on_sim());
 }
 
-INSTANTIATE_TEST_SUITE_P(Checkpoint, Runtimes, ::testing::Values(false, true),
-                         [](const auto& p) { return p.param ? "Sim" : "Threads"; });
+INSTANTIATE_TEST_SUITE_P(Checkpoint, Runtimes, ::testing::ValuesIn(test::every_runtime),
+                         test::RuntimeName());
 
 // A finished checkpoint of minibatch SGD, and its bytes.
 struct SavedJob {

@@ -1,7 +1,13 @@
+// The conformance suite of the in-process runtimes: every Conformance test runs on each
+// runtime (threads, sim) at world sizes 1, 2, 3, 5 and 8 (test names such as
+// Runtimes/Conformance.ByteBroadcastFromEveryRootIsExact/threads_4), so that what holds on
+// one holds on all. Then the threads runtime's handling of failures.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <numeric>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "herd/comm/sim.hpp"
@@ -9,25 +15,33 @@
 #include "herd/comm/traffic.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/kernels.hpp"
+#include "support/comm_programs.hpp"
+#include "support/runtime_kind.hpp"
 
 namespace herd::comm {
 namespace {
 
-// Every communicator test runs on both runtimes and on several world sizes.
 using Program = std::function<void(Communicator&)>;
-using RuntimeFn = std::function<void(int, const Program&)>;
-const RuntimeFn threads_runtime = [](int p, const Program& f) { run_threads(p, f); };
-const RuntimeFn sim_runtime = [](int p, const Program& f) { run_sim(SimSpec{}, p, f); };
+using test::RuntimeKind;
 
-class InProc : public ::testing::TestWithParam<std::tuple<const char*, int>> {
+class Conformance : public ::testing::TestWithParam<std::tuple<RuntimeKind, int>> {
  protected:
-  void run_threads(int p, const Program& f) {
-    (std::string(std::get<0>(GetParam())) == "sim" ? sim_runtime : threads_runtime)(p, f);
+  // Runs `program` on `ranks` ranks of this test's runtime (the simulator with a free
+  // network and no compute model).
+  void run_on(int ranks, const Program& program) const {
+    switch (std::get<0>(GetParam())) {
+      case RuntimeKind::threads:
+        run_threads(ranks, program);
+        return;
+      case RuntimeKind::sim:
+        run_sim(SimSpec{}, ranks, program);
+        return;
+    }
   }
   int world() const { return std::get<1>(GetParam()); }
 };
 
-TEST_P(InProc, AllreduceSumsInRankOrderOnEveryRank) {
+TEST_P(Conformance, AllreduceSumsInRankOrderOnEveryRank) {
   const int P = world();
   const std::size_t n = 1001;  // not a multiple of P: uneven slices
   // Values whose float sum depends on the order of addition.
@@ -37,7 +51,7 @@ TEST_P(InProc, AllreduceSumsInRankOrderOnEveryRank) {
     return v;
   };
   std::vector<std::vector<float>> results(static_cast<std::size_t>(P));
-  run_threads(P, [&](Communicator& c) {
+  run_on(P, [&](Communicator& c) {
     auto v = contribution(c.rank());
     c.allreduce(v, ReduceOp::mean);
     results[std::size_t(c.rank())] = v;
@@ -50,9 +64,9 @@ TEST_P(InProc, AllreduceSumsInRankOrderOnEveryRank) {
   for (int r = 0; r < P; ++r) EXPECT_EQ(results[std::size_t(r)], expected) << "rank " << r;
 }
 
-TEST_P(InProc, BroadcastAllgatherAndDoubleSum) {
+TEST_P(Conformance, BroadcastAllgatherAndDoubleSum) {
   const int P = world();
-  run_threads(P, [&](Communicator& c) {
+  run_on(P, [&](Communicator& c) {
     std::vector<float> b(5, float(c.rank()));
     c.broadcast(b, P - 1);
     for (float v : b) EXPECT_EQ(v, float(P - 1));
@@ -69,9 +83,9 @@ TEST_P(InProc, BroadcastAllgatherAndDoubleSum) {
   });
 }
 
-TEST_P(InProc, SplitMakesIndependentGroups) {
+TEST_P(Conformance, SplitMakesIndependentGroups) {
   const int P = world();
-  run_threads(P, [&](Communicator& c) {
+  run_on(P, [&](Communicator& c) {
     auto sub = c.split(c.rank() % 2, -c.rank());  // key reverses the order
     const int members = P / 2 + (c.rank() % 2 == 0 ? P % 2 : 0);
     EXPECT_EQ(sub->size(), members);
@@ -89,10 +103,10 @@ TEST_P(InProc, SplitMakesIndependentGroups) {
   });
 }
 
-TEST_P(InProc, PointToPointFromAnySourceKeepsPerSourceOrder) {
+TEST_P(Conformance, PointToPointFromAnySourceKeepsPerSourceOrder) {
   const int P = world();
   if (P == 1) GTEST_SKIP() << "needs a peer";
-  run_threads(P, [&](Communicator& c) {
+  run_on(P, [&](Communicator& c) {
     if (c.rank() == 0) {
       std::vector<int> next(std::size_t(P), 0);
       for (int i = 0; i < 3 * (P - 1); ++i) {
@@ -110,9 +124,9 @@ TEST_P(InProc, PointToPointFromAnySourceKeepsPerSourceOrder) {
   });
 }
 
-TEST_P(InProc, TrafficFollowsTheCostModelAndCanBePaused) {
+TEST_P(Conformance, TrafficFollowsTheCostModelAndCanBePaused) {
   const int P = world();
-  run_threads(P, [&](Communicator& c) {
+  run_on(P, [&](Communicator& c) {
     std::vector<float> x(100);
     c.allreduce(x, ReduceOp::mean);
     {
@@ -126,11 +140,86 @@ TEST_P(InProc, TrafficFollowsTheCostModelAndCanBePaused) {
   EXPECT_EQ(traffic::allreduce_bytes(400, 1), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(RuntimesAndWorldSizes, InProc,
-                         ::testing::Combine(::testing::Values("threads", "sim"),
+TEST_P(Conformance, HeadersTravelBesideTheirPayloads) {
+  const int P = world();
+  if (P == 1) GTEST_SKIP() << "needs a peer";
+  std::vector<Message> received;
+  run_on(P, [&](Communicator& c) {
+    auto mine = test::exchange_headers(c);
+    if (c.rank() == 0) received = std::move(mine);
+  });
+  // Three shapes, three ways of receiving, from each of the P - 1 other ranks.
+  EXPECT_EQ(received.size(), 9u * std::size_t(P - 1));
+}
+
+TEST_P(Conformance, TrafficCountsHeaderAndPayloadBytes) {
+  const int P = world();
+  run_on(P, [&](Communicator& c) {
+    // Around a ring (to itself for one rank): 3 + 4 x 5 bytes, 7 + 0, 0 + 4 x 2, and 0.
+    const int next = (c.rank() + 1) % P, previous = (c.rank() + P - 1) % P;
+    c.send(next, 1, std::vector<float>(5), std::vector<unsigned char>{1, 2, 3});
+    c.send(next, 2, {}, std::vector<unsigned char>(7, 0xab));
+    c.send(next, 3, std::vector<float>(2));
+    c.send(next, 4, {});
+    {
+      Unmetered quiet(c);
+      c.send(next, 5, std::vector<float>(10), std::vector<unsigned char>(100));
+    }
+    for (int tag = 1; tag <= 5; ++tag) c.recv(previous, tag);
+    EXPECT_EQ(c.traffic().bytes_sent, 38u);
+    EXPECT_EQ(c.traffic().messages, 4u);
+    // A byte broadcast: the root sends its 13 bytes to each other rank.
+    std::vector<unsigned char> b(13);
+    c.broadcast(b, P - 1);
+    EXPECT_EQ(c.traffic().bytes_sent, 38u + (c.rank() == P - 1 ? 13u * unsigned(P - 1) : 0u));
+    EXPECT_EQ(c.traffic().collectives, 1u);
+  });
+  EXPECT_EQ(traffic::message_bytes(3, 5), 23u);
+  EXPECT_EQ(traffic::message_bytes(0, 5), 20u);  // no header: the payload, as before headers
+}
+
+TEST_P(Conformance, ByteBroadcastFromEveryRootIsExact) {
+  const int P = world();
+  std::vector<std::vector<unsigned char>> seen(static_cast<std::size_t>(P));
+  run_on(P, [&](Communicator& c) {
+    seen[std::size_t(c.rank())] = test::broadcast_bytes_from_every_root(c);
+  });
+  std::vector<unsigned char> expected;
+  for (int root = 0; root < P; ++root) {
+    const auto b = test::broadcast_bytes_of(root, 1031);
+    expected.insert(expected.end(), b.begin(), b.end());
+  }
+  for (int r = 0; r < P; ++r) EXPECT_EQ(seen[std::size_t(r)], expected) << "rank " << r;
+}
+
+TEST_P(Conformance, ACollectiveOfAnotherElementTypeIsAMismatch) {
+  const int P = world();
+  if (P == 1) GTEST_SKIP() << "needs a peer";
+  try {
+    run_on(P, [&](Communicator& c) {
+      if (c.rank() == 0) {
+        std::vector<float> x(8);
+        c.broadcast(x, 0);
+      } else {
+        std::vector<unsigned char> x(8);
+        c.broadcast(x, 0);
+      }
+    });
+    FAIL() << "expected a collective mismatch";
+  } catch (const CommError& e) {
+    EXPECT_NE(std::string(e.what()).find("collective mismatch"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("broadcast(8 elements of 4 bytes)"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("broadcast(8 elements of 1 byte)"), std::string::npos)
+        << e.what();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, Conformance,
+                         ::testing::Combine(::testing::ValuesIn(test::every_runtime),
                                             ::testing::Values(1, 2, 3, 5, 8)),
                          [](const auto& param_info) {
-                           return std::string(std::get<0>(param_info.param)) + "_" +
+                           return test::runtime_name(std::get<0>(param_info.param)) + "_" +
                                   std::to_string(std::get<1>(param_info.param));
                          });
 

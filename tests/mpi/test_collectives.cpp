@@ -1,7 +1,8 @@
 // The MPI communicator against the in-process one: every collective gives exactly the bits
 // the threads runtime gives on the same inputs (each MPI process runs the whole threads job
-// itself and compares its own rank's results), messages keep MPI's matching rules, traffic
-// counts agree, and a world of the wrong size is refused. Run under mpiexec with 2-4 ranks.
+// itself and compares its own rank's results), messages and their headers keep MPI's
+// matching rules, traffic counts agree, and a world of the wrong size is refused. Run under mpiexec
+// with 2-4 ranks.
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -15,6 +16,7 @@
 #include "herd/comm/threads.hpp"
 #include "herd/comm/traffic.hpp"
 #include "herd/core/error.hpp"
+#include "support/comm_programs.hpp"
 
 namespace herd::comm {
 namespace {
@@ -39,6 +41,18 @@ struct Bits {
     for (double v : x) seen.push_back(std::bit_cast<std::uint64_t>(v));
   }
   void add(std::uint64_t v) { seen.push_back(v); }
+  void add(std::span<const unsigned char> x) {
+    for (unsigned char v : x) seen.push_back(v);
+  }
+  // A message: its source, tag, header and payload, each length first.
+  void add(const Message& m) {
+    add(std::uint64_t(m.source));
+    add(std::uint64_t(m.tag));
+    add(std::uint64_t(m.header.size()));
+    add(std::span<const unsigned char>(m.header));
+    add(std::uint64_t(m.data.size()));
+    add(std::span<const float>(m.data));
+  }
 };
 
 // Equal bits, or how many values differ and where the first is (not two huge dumps).
@@ -159,6 +173,14 @@ TEST(MpiCollectives, BroadcastFromEveryRootAndAllgatherMoveBitsUnchanged) {
   expect_same_bits(mpi, threads);
 }
 
+TEST(MpiCollectives, ByteBroadcastFromEveryRootIsExactAsOnThreads) {
+  const auto [mpi, threads] = on_mpi_and_threads([&](Communicator& c, Bits& bits) {
+    bits.add(std::span<const unsigned char>(test::broadcast_bytes_from_every_root(c)));
+  });
+  EXPECT_EQ(mpi.seen.size(), 1031u * std::size_t(world_size()));
+  expect_same_bits(mpi, threads);
+}
+
 TEST(MpiCollectives, SplitGroupsRunTheirOwnCollectives) {
   const auto [mpi, threads] = on_mpi_and_threads([&](Communicator& c, Bits& bits) {
     // Negative colors (MPI's must be >= 0) and a key that reverses the order.
@@ -263,6 +285,31 @@ TEST(MpiPointToPoint, TryRecvAndComputeSeeWhatHasArrived) {
   });
 }
 
+TEST(MpiPointToPoint, HeadersTravelBesideTheirPayloadsAsOnThreads) {
+  const int P = world_size(), me = world_rank();
+  // Far above MPI's eager limit: the rendezvous protocol, with a header of 6 bytes.
+  const std::size_t big = 300001;
+  const std::vector<unsigned char> big_header{0xff, 0x00, 0x01, 0x80, 0x7f, 0xfe};
+  const auto [mpi, threads] = on_mpi_and_threads([&](Communicator& c, Bits& bits) {
+    for (const Message& m : test::exchange_headers(c)) bits.add(m);
+    c.barrier();  // rank 0 has seen that nothing else came
+    if (c.rank() == 1) c.send(0, 5, std::vector<float>(big, 0.5f), big_header);
+    if (c.rank() == 0) {
+      const Message m = c.recv(1, 5);
+      EXPECT_EQ(m.header, big_header);
+      ASSERT_EQ(m.data.size(), big);
+      EXPECT_EQ(m.data.front(), 0.5f);
+      EXPECT_EQ(m.data.back(), 0.5f);
+      bits.add(m);
+    }
+  });
+  // Rank 0 saw, from each other rank, three messages of each shape (4 values of source, tag
+  // and lengths, plus 4 floats, 5 header bytes, or both), then the big one.
+  const std::size_t each = (4 + 4) + (4 + 5) + (4 + 4 + 5);
+  EXPECT_EQ(mpi.seen.size(), me == 0 ? 3 * each * std::size_t(P - 1) + 4 + 6 + big : 0u);
+  expect_same_bits(mpi, threads);
+}
+
 TEST(MpiPointToPoint, SendsNeverWaitForTheReceiver) {
   // Both ranks send a message far above MPI's eager limit before receiving: blocking
   // MPI_Send would deadlock here.
@@ -358,6 +405,35 @@ TEST(MpiTraffic, CountsEqualTheThreadsRuntimes) {
   EXPECT_EQ(on_mpi[0].bytes_sent, expected);
   EXPECT_EQ(on_mpi[0].collectives, 5u);
   EXPECT_EQ(on_mpi[0].messages, me == 1 ? 1u : 0u);
+}
+
+TEST(MpiTraffic, HeaderBytesAndByteBroadcastsCountAsOnThreads) {
+  const int P = world_size(), me = world_rank();
+  auto program = [&](Communicator& c, Traffic& out) {
+    const int next = (c.rank() + 1) % P, previous = (c.rank() + P - 1) % P;
+    c.send(next, 1, std::vector<float>(5), std::vector<unsigned char>{1, 2, 3});
+    c.send(next, 2, {}, std::vector<unsigned char>(7, 0xab));
+    c.send(next, 3, std::vector<float>(2));
+    {
+      Unmetered quiet(c);
+      c.send(next, 4, std::vector<float>(10), std::vector<unsigned char>(100));
+    }
+    for (int tag = 1; tag <= 4; ++tag) c.recv(previous, tag);
+    std::vector<unsigned char> b(13);
+    c.broadcast(b, P - 1);
+    out = c.traffic();
+  };
+  Traffic on_mpi;
+  run_mpi(P, [&](Communicator& c) { program(c, on_mpi); });
+  std::vector<Traffic> on_threads(static_cast<std::size_t>(P));
+  run_threads(P, [&](Communicator& c) { program(c, on_threads[std::size_t(c.rank())]); });
+  // 3 + 4 x 5, 7 + 0 and 0 + 4 x 2 bytes; the broadcast's root sends 13 to each other rank.
+  EXPECT_EQ(on_mpi.bytes_sent, 38u + (me == P - 1 ? 13u * unsigned(P - 1) : 0u));
+  EXPECT_EQ(on_mpi.messages, 3u);
+  EXPECT_EQ(on_mpi.collectives, 1u);
+  EXPECT_EQ(on_mpi.bytes_sent, on_threads[std::size_t(me)].bytes_sent);
+  EXPECT_EQ(on_mpi.messages, on_threads[std::size_t(me)].messages);
+  EXPECT_EQ(on_mpi.collectives, on_threads[std::size_t(me)].collectives);
 }
 
 TEST(MpiRuntime, ClockStartsAtZeroRunsAndResumes) {

@@ -14,6 +14,7 @@
 
 #include "herd/core/error.hpp"
 #include "herd/run/driver.hpp"
+#include "support/runtime_kind.hpp"
 
 namespace herd::run {
 namespace {
@@ -310,10 +311,10 @@ pid_t spawn_herd(const std::vector<std::string>& args) {
 // ends with the parameters of an uninterrupted run, bit for bit, and metrics.jsonl holds
 // each evaluation exactly once. Synchronous Local SGD; on threads the compute times are
 // emulated (slept) so that the run lasts long enough to be killed midway.
-class KillAndResume : public ::testing::TestWithParam<const char*> {};
+class KillAndResume : public ::testing::TestWithParam<test::RuntimeKind> {};
 
 TEST_P(KillAndResume, ParametersEqualAnUninterruptedRunAndRowsAppearOnce) {
-  const std::string runtime = GetParam();
+  const std::string runtime = test::runtime_name(GetParam());
   const fs::path config = write_config("kill_" + runtime, small_run);
   std::vector<std::string> settings = {
       "run.progress=none",          "run.runtime=" + runtime,
@@ -371,7 +372,8 @@ TEST_P(KillAndResume, ParametersEqualAnUninterruptedRunAndRowsAppearOnce) {
   EXPECT_EQ(read(killed / "metrics.jsonl"), metrics_before);
 }
 
-INSTANTIATE_TEST_SUITE_P(Runtimes, KillAndResume, ::testing::Values("threads", "sim"));
+INSTANTIATE_TEST_SUITE_P(Runtimes, KillAndResume, ::testing::ValuesIn(test::every_runtime),
+                         test::RuntimeName());
 
 // herd under mpirun: one process per rank, only rank 0 writes.
 std::string mpiexec(int np) {

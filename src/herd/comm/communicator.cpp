@@ -34,6 +34,10 @@ void Communicator::broadcast(std::span<double> buf, int root) {
   count(traffic::broadcast_bytes(buf.size_bytes(), size(), rank() == root), true);
   do_broadcast(buf.data(), buf.size(), DType::f64, root);
 }
+void Communicator::broadcast(std::span<unsigned char> buf, int root) {
+  count(traffic::broadcast_bytes(buf.size_bytes(), size(), rank() == root), true);
+  do_broadcast(buf.data(), buf.size(), DType::u8, root);
+}
 void Communicator::allgather(CSpan mine, Span all) {
   count(traffic::allgather_bytes(mine.size_bytes(), size()), true);
   do_allgather(mine.data(), all.data(), mine.size(), DType::f32);
@@ -45,9 +49,9 @@ void Communicator::allgather(std::span<const double> mine, std::span<double> all
 void Communicator::barrier() {
   do_barrier();
 }
-void Communicator::send(int dest, int tag, CSpan data) {
-  count(data.size_bytes(), false);
-  do_send(dest, tag, data);
+void Communicator::send(int dest, int tag, CSpan data, std::span<const unsigned char> header) {
+  count(traffic::message_bytes(header.size(), data.size()), false);
+  do_send(dest, tag, data, header);
 }
 Message Communicator::recv(int source, int tag) {
   return do_recv(source, tag);

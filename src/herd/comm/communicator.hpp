@@ -1,8 +1,8 @@
 #pragma once
 // The communicator: everything an algorithm may ask of the runtime. Each algorithm is a
-// per-rank program over this interface and runs unchanged on every runtime (threads, and
-// later mpi and sim). Collectives must be called by every rank of the communicator in the
-// same order (they are matched by sequence, as in MPI).
+// per-rank program over this interface and runs unchanged on every runtime (threads, sim and
+// mpi). Collectives must be called by every rank of the communicator in the same order (they
+// are matched by sequence, as in MPI).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -21,10 +21,15 @@ enum class ReduceOp { sum, mean };
 inline constexpr int any_source = -1;
 inline constexpr int any_tag = -1;
 
+// A point-to-point message: a float payload and, beside it, a byte header.
 struct Message {
   int source = 0;
   int tag = 0;
   std::vector<float> data;
+  // The encoding of a typed header that the sender and receiver agree on (a message kind,
+  // counters, times); the comm layer moves its bytes unchanged and does not interpret them.
+  // Empty when the sender passed none.
+  std::vector<unsigned char> header;
 };
 
 // Bytes and messages this rank put on the network, by the cost model of traffic.hpp.
@@ -52,11 +57,16 @@ class Communicator {
   void allreduce(std::span<double> buf, ReduceOp op);
   void broadcast(Span buf, int root);
   void broadcast(std::span<double> buf, int root);
+  // Bytes (e.g. a serialised checkpoint), moved unchanged; counted and costed as the other
+  // broadcasts, with n bytes.
+  void broadcast(std::span<unsigned char> buf, int root);
   // all.size() == size() * mine.size(); rank r's contribution lands at [r * n, (r + 1) * n).
   void allgather(CSpan mine, Span all);
   void allgather(std::span<const double> mine, std::span<double> all);
   void barrier();
-  void send(int dest, int tag, CSpan data);
+  // Sends one message of `data` and `header` (see Message) without waiting for the receiver.
+  // It counts header.size() + 4 data.size() bytes (traffic.hpp).
+  void send(int dest, int tag, CSpan data, std::span<const unsigned char> header = {});
   // Blocks until a message from `source` (or any_source) with `tag` (or any_tag) arrives;
   // messages from one source are received in the order they were sent.
   Message recv(int source, int tag);
@@ -102,14 +112,25 @@ class Communicator {
   void set_metered(bool on) { metered_ = on; }
 
  protected:
-  enum class DType { f32, f64 };
-  static std::size_t size_of(DType t) { return t == DType::f32 ? 4 : 8; }
+  // The element types of the collectives' buffers (u8: the byte broadcast).
+  enum class DType { f32, f64, u8 };
+  static std::size_t size_of(DType t) {
+    switch (t) {
+      case DType::f32:
+        return 4;
+      case DType::f64:
+        return 8;
+      case DType::u8:
+        return 1;
+    }
+    return 0;
+  }
   virtual std::unique_ptr<Communicator> do_split(int color, int key) = 0;
   virtual void do_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) = 0;
   virtual void do_broadcast(void* buf, std::size_t n, DType type, int root) = 0;
   virtual void do_allgather(const void* mine, void* all, std::size_t n, DType type) = 0;
   virtual void do_barrier() = 0;
-  virtual void do_send(int dest, int tag, CSpan data) = 0;
+  virtual void do_send(int dest, int tag, CSpan data, std::span<const unsigned char> header) = 0;
   virtual Message do_recv(int source, int tag) = 0;
   virtual std::optional<Message> do_try_recv(int source, int tag) = 0;
   // Whether a message with `tag` from any source has arrived by now().

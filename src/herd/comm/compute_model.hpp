@@ -1,8 +1,9 @@
 #pragma once
-// The fixed-computation model of heterogeneous workers (ALGORITHMS.md section 2): rank i
-// needs tau_i seconds for one gradient on `reference_batch` samples, scaled by the samples
-// it declares, times an optional random noise factor, and slowed down by `straggler_factor`
-// with probability `straggler_prob`. The simulator charges this as virtual time; the threads
+// The fixed-computation model of heterogeneous workers: each worker's time per gradient is
+// a property of that worker, known up to noise. Rank i needs tau_i seconds for one gradient
+// on `reference_batch` samples, scaled by the samples it declares, with optional random
+// noise (ComputeNoise), and slowed down by `straggler_factor` with probability
+// `straggler_prob`. The simulator charges this as virtual time; the threads
 // runtime can sleep it (scaled by `wall_scale`) to emulate the same cluster for real.
 #include <cstdint>
 #include <string>

@@ -133,7 +133,7 @@ class InProcComm final : public Communicator {
   }
 
   std::unique_ptr<Communicator> do_split(int color, int key) override {
-    Post p{CollKind::split, 0, 0, nullptr, color, key};
+    Post p{CollKind::split, 0, 0, 0, nullptr, color, key};
     std::shared_ptr<Group> mine;
     run_collective(
         p,
@@ -157,10 +157,11 @@ class InProcComm final : public Communicator {
 
  protected:
   void do_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) override {
-    if (size() == 1) {  // one rank: the sum is the buffer, the mean divides by one
+    assert(type != DType::u8);  // no byte reductions
+    if (size() == 1) {          // one rank: the sum is the buffer, the mean divides by one
       return;
     }
-    Post p{CollKind::allreduce, n, 0, buf, 0, 0};
+    Post p{CollKind::allreduce, n, size_of(type), 0, buf, 0, 0};
     run_collective(p, [&](Group& g) {
       // Each rank reduces its own slice, in place in rank 0's buffer (there each element is
       // read as the first term before it is overwritten), and copies the result into the
@@ -186,7 +187,7 @@ class InProcComm final : public Communicator {
 
   void do_broadcast(void* buf, std::size_t n, DType type, int root) override {
     if (size() == 1) return;
-    Post p{CollKind::broadcast, n, root, buf, 0, 0};
+    Post p{CollKind::broadcast, n, size_of(type), root, buf, 0, 0};
     run_collective(p, [&](Group& g) {
       if (rank_ != root && n > 0)
         std::memcpy(buf, g.posts[std::size_t(root)].in, n * size_of(type));
@@ -195,7 +196,7 @@ class InProcComm final : public Communicator {
 
   void do_allgather(const void* mine, void* all, std::size_t n, DType type) override {
     const std::size_t bytes = n * size_of(type);
-    Post p{CollKind::allgather, n, 0, mine, 0, 0};
+    Post p{CollKind::allgather, n, size_of(type), 0, mine, 0, 0};
     run_collective(p, [&](Group& g) {
       if (bytes == 0) return;  // the buffers may be null
       for (int r = 0; r < g.size(); ++r)
@@ -205,18 +206,19 @@ class InProcComm final : public Communicator {
   }
 
   void do_barrier() override {
-    Post p{CollKind::barrier, 0, 0, nullptr, 0, 0};
+    Post p{CollKind::barrier, 0, 0, 0, nullptr, 0, 0};
     run_collective(p, [](Group&) {});
   }
 
-  void do_send(int dest, int tag, CSpan data) override {
+  void do_send(int dest, int tag, CSpan data, std::span<const unsigned char> header) override {
     InProcWorld& w = *group_->world;
     check_rank(dest, "send to");
+    Message m{rank_, tag, std::vector<float>(data.begin(), data.end()),
+              std::vector<unsigned char>(header.begin(), header.end())};
     std::lock_guard lock(w.mu);
     w.throw_if_aborted();
     const int world_dest = group_->world_rank[std::size_t(dest)];
-    w.mailboxes[std::size_t(world_dest)].queue.push_back(
-        Message{rank_, tag, std::vector<float>(data.begin(), data.end())});
+    w.mailboxes[std::size_t(world_dest)].queue.push_back(std::move(m));
     w.cv.notify_all();
   }
 

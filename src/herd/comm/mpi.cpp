@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <optional>
 #include <thread>
 
@@ -21,7 +23,7 @@ namespace herd::comm {
 struct MpiJob {
   struct PendingSend {
     MPI_Request request = MPI_REQUEST_NULL;
-    std::vector<float> data;
+    std::vector<float> data;                // the message as it goes on the wire (see wire_words)
     const MpiCommunicator* from = nullptr;  // null once that communicator is gone
   };
   double origin = 0;  // the MPI_Wtime at which now() is 0: the synchronised start, or a resume
@@ -66,8 +68,40 @@ struct MpiJob {
 
 namespace {
 
-MPI_Datatype mpi_type(bool is_double) {
-  return is_double ? MPI_DOUBLE : MPI_FLOAT;
+// Point-to-point messages travel in words of 4 bytes moved unchanged (MPI_BYTE does no
+// conversion): counts of words keep MPI's int counts good for messages of up to 8 GiB, as
+// counts of MPI_FLOAT were. A message is the floats, the header zero-padded to whole words,
+// and one word: the header's length in bytes. The length comes last so that the floats can
+// be received where they stay, at the start of the message's buffer.
+static_assert(sizeof(float) == 4 && sizeof(std::uint32_t) == 4);
+constexpr std::size_t word_bytes = 4;
+
+MPI_Datatype word_type() {
+  static const MPI_Datatype word = [] {
+    MPI_Datatype t = MPI_DATATYPE_NULL;
+    if (MPI_Type_contiguous(int(word_bytes), MPI_BYTE, &t) != MPI_SUCCESS ||
+        MPI_Type_commit(&t) != MPI_SUCCESS)
+      throw CommError("MPI_Type_contiguous (the 4-byte word of herd's messages) failed");
+    return t;
+  }();
+  return word;
+}
+
+std::size_t header_words(std::size_t header_bytes) {
+  return (header_bytes + word_bytes - 1) / word_bytes;
+}
+
+// The words of a message of `data` and `header`.
+std::vector<float> wire_words(CSpan data, std::span<const unsigned char> header) {
+  const std::size_t total = data.size() + header_words(header.size()) + 1;
+  std::vector<float> words;
+  words.reserve(total);
+  words.assign(data.begin(), data.end());
+  words.resize(total);  // zeros: the header's padding
+  if (!header.empty()) std::memcpy(words.data() + data.size(), header.data(), header.size());
+  const auto length = std::uint32_t(header.size());
+  std::memcpy(&words.back(), &length, word_bytes);
+  return words;
 }
 
 void finalize_at_exit() {
@@ -291,6 +325,18 @@ std::unique_ptr<Communicator> MpiCommunicator::do_split(int color, int key) {
 
 // ---- Collectives -------------------------------------------------------------------------
 
+MPI_Datatype MpiCommunicator::datatype(DType type) {
+  switch (type) {
+    case DType::f32:
+      return MPI_FLOAT;
+    case DType::f64:
+      return MPI_DOUBLE;
+    case DType::u8:
+      return MPI_BYTE;
+  }
+  return MPI_DATATYPE_NULL;
+}
+
 void MpiCommunicator::do_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) {
   if (size_ == 1) return;  // the sum is the buffer, the mean divides by one
   if (job_->reduction == MpiReduction::ordered)
@@ -336,12 +382,12 @@ void reduce_blocks(const std::vector<const std::byte*>& inputs, std::size_t n, s
 // rank order 0..P-1.
 void MpiCommunicator::ordered_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) {
   const int count = mpi_count(n, "allreduce");
-  const MPI_Datatype datatype = mpi_type(type == DType::f64);
+  const MPI_Datatype mpi_type = datatype(type);
   const std::size_t P = std::size_t(size_), me = std::size_t(rank_), width = size_of(type);
   std::vector<const std::byte*> inputs(P);
   if (P * n * width <= small_allreduce_bytes) {
     scratch_.resize(P * n * width);
-    check(MPI_Allgather(buf, count, datatype, scratch_.data(), count, datatype, comm_),
+    check(MPI_Allgather(buf, count, mpi_type, scratch_.data(), count, mpi_type, comm_),
           "MPI_Allgather");
     for (std::size_t r = 0; r < P; ++r) inputs[r] = scratch_.data() + r * n * width;
     reduce_blocks(inputs, n, width, type == DType::f64, buf, op);
@@ -358,15 +404,15 @@ void MpiCommunicator::ordered_allreduce(void* buf, std::size_t n, DType type, Re
   to_size[me] = from_size[me] = 0;
   for (std::size_t r = 0; r < P; ++r) from_begin[r] = int(r * mine);
   scratch_.resize(P * mine * width);
-  check(MPI_Alltoallv(buf, to_size.data(), slice_begin.data(), datatype, scratch_.data(),
-                      from_size.data(), from_begin.data(), datatype, comm_),
+  check(MPI_Alltoallv(buf, to_size.data(), slice_begin.data(), mpi_type, scratch_.data(),
+                      from_size.data(), from_begin.data(), mpi_type, comm_),
         "MPI_Alltoallv");
   std::byte* my_slice = static_cast<std::byte*>(buf) + std::size_t(slice_begin[me]) * width;
   for (std::size_t r = 0; r < P; ++r) inputs[r] = scratch_.data() + r * mine * width;
   inputs[me] = my_slice;
   reduce_blocks(inputs, mine, width, type == DType::f64, my_slice, op);
   check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, slice_size.data(),
-                       slice_begin.data(), datatype, comm_),
+                       slice_begin.data(), mpi_type, comm_),
         "MPI_Allgatherv");
 }
 
@@ -379,8 +425,7 @@ void scale_by_inverse(T* x, std::size_t n, int p) {
 }  // namespace
 
 void MpiCommunicator::native_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) {
-  check(MPI_Allreduce(MPI_IN_PLACE, buf, mpi_count(n, "allreduce"), mpi_type(type == DType::f64),
-                      MPI_SUM, comm_),
+  check(MPI_Allreduce(MPI_IN_PLACE, buf, mpi_count(n, "allreduce"), datatype(type), MPI_SUM, comm_),
         "MPI_Allreduce");
   if (op != ReduceOp::mean) return;
   if (type == DType::f32)
@@ -392,15 +437,14 @@ void MpiCommunicator::native_allreduce(void* buf, std::size_t n, DType type, Red
 void MpiCommunicator::do_broadcast(void* buf, std::size_t n, DType type, int root) {
   check_peer(root, "broadcast from");
   if (size_ == 1) return;
-  check(MPI_Bcast(buf, mpi_count(n, "broadcast"), mpi_type(type == DType::f64), root, comm_),
-        "MPI_Bcast", root);
+  check(MPI_Bcast(buf, mpi_count(n, "broadcast"), datatype(type), root, comm_), "MPI_Bcast", root);
   woke();
 }
 
 void MpiCommunicator::do_allgather(const void* mine, void* all, std::size_t n, DType type) {
-  const MPI_Datatype datatype = mpi_type(type == DType::f64);
+  const MPI_Datatype mpi_type = datatype(type);
   const int count = mpi_count(n, "allgather");
-  check(MPI_Allgather(mine, count, datatype, all, count, datatype, comm_), "MPI_Allgather");
+  check(MPI_Allgather(mine, count, mpi_type, all, count, mpi_type, comm_), "MPI_Allgather");
   woke();
 }
 
@@ -411,26 +455,49 @@ void MpiCommunicator::do_barrier() {
 
 // ---- Point to point ----------------------------------------------------------------------
 
-void MpiCommunicator::do_send(int dest, int tag, CSpan data) {
+void MpiCommunicator::do_send(int dest, int tag, CSpan data,
+                              std::span<const unsigned char> header) {
   check_peer(dest, "send to");
-  const int count = mpi_count(data.size(), "send");
+  if (header.size() > std::numeric_limits<std::uint32_t>::max())
+    throw CommError("send: a header of " + std::to_string(header.size()) +
+                    " bytes exceeds the 4 GiB of a message header");
+  const int count = mpi_count(data.size() + header_words(header.size()) + 1, "send");
   job_->reap();
   MpiJob::PendingSend& s = job_->sends.emplace_back();
-  s.data.assign(data.begin(), data.end());
+  s.data = wire_words(data, header);
   s.from = this;
-  const int rc = MPI_Isend(s.data.data(), count, MPI_FLOAT, dest, tag, comm_, &s.request);
+  const int rc = MPI_Isend(s.data.data(), count, word_type(), dest, tag, comm_, &s.request);
   if (rc != MPI_SUCCESS) job_->sends.pop_back();
   check(rc, "MPI_Isend", dest);
   ++sent_to_[std::size_t(dest)];
 }
 
+// Receives the message into the float vector of a Message, then moves the header out of
+// its tail and shrinks the vector to the floats (see wire_words).
 Message MpiCommunicator::receive_matched(MPI_Message& handle, const MPI_Status& status) {
+  const int source = status.MPI_SOURCE;
+  auto malformed = [&](const std::string& what) {
+    return CommError("rank " + std::to_string(rank_) + ": a message from rank " +
+                     std::to_string(source) + " (tag " + std::to_string(status.MPI_TAG) +
+                     ") is not one of herd's: " + what);
+  };
   int count = 0;
-  check(MPI_Get_count(&status, MPI_FLOAT, &count), "MPI_Get_count", status.MPI_SOURCE);
-  Message m{status.MPI_SOURCE, status.MPI_TAG, std::vector<float>(std::size_t(count))};
-  check(MPI_Mrecv(m.data.data(), count, MPI_FLOAT, &handle, MPI_STATUS_IGNORE), "MPI_Mrecv",
-        m.source);
-  ++received_from_[std::size_t(m.source)];
+  check(MPI_Get_count(&status, word_type(), &count), "MPI_Get_count", source);
+  if (count == MPI_UNDEFINED || count < 1) throw malformed("no length word");
+  Message m{source, status.MPI_TAG, std::vector<float>(std::size_t(count)), {}};
+  check(MPI_Mrecv(m.data.data(), count, word_type(), &handle, MPI_STATUS_IGNORE), "MPI_Mrecv",
+        source);
+  ++received_from_[std::size_t(source)];
+  std::uint32_t length = 0;
+  std::memcpy(&length, &m.data.back(), word_bytes);
+  const std::size_t words = std::size_t(count), padded = header_words(length);
+  if (padded + 1 > words)
+    throw malformed("a header of " + std::to_string(length) + " bytes in a message of " +
+                    std::to_string(words * word_bytes) + " bytes");
+  const std::size_t floats = words - 1 - padded;
+  const auto* header = reinterpret_cast<const unsigned char*>(m.data.data() + floats);
+  m.header.assign(header, header + length);
+  m.data.resize(floats);
   return m;
 }
 

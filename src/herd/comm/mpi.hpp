@@ -60,9 +60,12 @@ struct MpiJob;  // what a communicator and its splits share: clock origin, pendi
 
 // A communicator over a duplicate of an MPI communicator (herd's messages never mix with the
 // caller's), with MPI_ERRORS_RETURN: a failed MPI call throws CommError naming the call and
-// the peer. Collectives use MPI's collectives; messages are MPI messages of floats with the
-// given source and tag (any_source/any_tag are MPI_ANY_SOURCE/MPI_ANY_TAG). Sends never wait
-// for the receiver (MPI_Isend of a private copy), as on the threads runtime.
+// the peer. Collectives use MPI's collectives (the byte broadcast: MPI_BYTE). A message is
+// one MPI message with the given source and tag (any_source/any_tag are
+// MPI_ANY_SOURCE/MPI_ANY_TAG) whose bytes are, in 4-byte words: the floats, the header
+// zero-padded to whole words, and the header's length in bytes (a std::uint32_t); all are
+// moved unchanged (no conversion). Sends never wait for the receiver (MPI_Isend of a private
+// copy), as on the threads runtime.
 // The i-th collective of every rank must be the same call (MPI matches them by sequence and
 // does not check lengths: a mismatch is undefined, not a CommError as on threads).
 class MpiCommunicator final : public Communicator {
@@ -101,7 +104,7 @@ class MpiCommunicator final : public Communicator {
   void do_broadcast(void* buf, std::size_t n, DType type, int root) override;
   void do_allgather(const void* mine, void* all, std::size_t n, DType type) override;
   void do_barrier() override;
-  void do_send(int dest, int tag, CSpan data) override;
+  void do_send(int dest, int tag, CSpan data, std::span<const unsigned char> header) override;
   Message do_recv(int source, int tag) override;
   std::optional<Message> do_try_recv(int source, int tag) override;
   bool do_probe(int tag) override;
@@ -111,6 +114,7 @@ class MpiCommunicator final : public Communicator {
   MpiCommunicator(MPI_Comm owned, std::shared_ptr<MpiJob> job);
   void ordered_allreduce(void* buf, std::size_t n, DType type, ReduceOp op);
   void native_allreduce(void* buf, std::size_t n, DType type, ReduceOp op);
+  static MPI_Datatype datatype(DType type);
   Message receive_matched(MPI_Message& handle, const MPI_Status& status);
   void check_peer(int peer, const char* what) const;
   void check(int rc, const char* call, int peer = -1) const;

@@ -1,7 +1,7 @@
 #pragma once
 // What the in-process and simulated communicators share about a collective: each rank
-// posts (kind, length, root, buffer); the posts are checked against each other, reduced in
-// rank order, and split into groups, by the same code, so that both runtimes compute the
+// posts (kind, length, element size, root, buffer); the posts are checked against each other,
+// reduced in rank order, and split into groups, by the same code, so that both runtimes compute the
 // same bits.
 #include <algorithm>
 #include <cstddef>
@@ -37,22 +37,32 @@ inline const char* kind_name(CollKind k) {
 struct Post {
   CollKind kind = CollKind::barrier;
   std::size_t count = 0;
+  std::size_t width = 0;  // bytes per element (0: no buffer)
   int root = 0;
   const void* in = nullptr;
   int color = 0, key = 0;
 };
 
 // Collectives are matched by sequence: the i-th collective of every rank must be the same
-// call. A mismatch is a CommError naming both ranks and calls.
+// call (kind, length, element type, root). A mismatch is a CommError naming both ranks and
+// calls.
 inline void check_matched(const std::vector<Post>& posts, int rank) {
   const Post& me = posts[std::size_t(rank)];
   for (std::size_t r = 0; r < posts.size(); ++r) {
     const Post& other = posts[r];
-    if (other.kind != me.kind || other.count != me.count || other.root != me.root)
-      throw CommError("collective mismatch on a communicator of " + std::to_string(posts.size()) +
-                      " ranks: rank " + std::to_string(rank) + " called " + kind_name(me.kind) +
-                      "(" + std::to_string(me.count) + ") while rank " + std::to_string(r) +
-                      " called " + kind_name(other.kind) + "(" + std::to_string(other.count) + ")");
+    if (other.kind == me.kind && other.count == me.count && other.width == me.width &&
+        other.root == me.root)
+      continue;
+    // The element sizes are named only where they differ.
+    auto call = [&](const Post& p) {
+      std::string s = std::string(kind_name(p.kind)) + "(" + std::to_string(p.count);
+      if (other.width != me.width)
+        s += " elements of " + std::to_string(p.width) + (p.width == 1 ? " byte" : " bytes");
+      return s + ")";
+    };
+    throw CommError("collective mismatch on a communicator of " + std::to_string(posts.size()) +
+                    " ranks: rank " + std::to_string(rank) + " called " + call(me) +
+                    " while rank " + std::to_string(r) + " called " + call(other));
   }
 }
 

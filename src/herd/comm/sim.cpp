@@ -3,6 +3,7 @@
 #include <boost/context/fiber.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
 
+#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -15,6 +16,7 @@
 #endif
 
 #include "herd/comm/posts.hpp"
+#include "herd/comm/traffic.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/rng.hpp"
 
@@ -115,10 +117,6 @@ struct SimGroup {
 
 enum class Wait { none, recv, compute, collective, done };
 
-struct Envelope {
-  Message message;
-};
-
 struct Proc {
   ctx::fiber fiber;  // the process, while it is suspended
   ctx::fiber sink;   // the scheduler, while the process runs
@@ -156,7 +154,7 @@ class SimComm final : public Communicator {
   void do_broadcast(void* buf, std::size_t n, DType type, int root) override;
   void do_allgather(const void* mine, void* all, std::size_t n, DType type) override;
   void do_barrier() override;
-  void do_send(int dest, int tag, CSpan data) override;
+  void do_send(int dest, int tag, CSpan data, std::span<const unsigned char> header) override;
   Message do_recv(int source, int tag) override;
   std::optional<Message> do_try_recv(int source, int tag) override;
   bool do_probe(int tag) override;
@@ -417,16 +415,18 @@ std::optional<Message> SimComm::take(int source, int tag, double by) {
   return std::nullopt;
 }
 
-void SimComm::do_send(int dest, int tag, CSpan data) {
+// The network charges the message's bytes as the traffic count has them: header + payload.
+void SimComm::do_send(int dest, int tag, CSpan data, std::span<const unsigned char> header) {
   world_.throw_if_aborted();
   check_rank(dest, "send to");
   const int from = me(), to = group_->world_rank[std::size_t(dest)];
+  const double bytes = double(traffic::message_bytes(header.size(), data.size()));
   const double arrival =
-      world_.proc(from).clock +
-      (metered() ? world_.spec().network.message(double(data.size_bytes())) : 0.0);
+      world_.proc(from).clock + (metered() ? world_.spec().network.message(bytes) : 0.0);
   Proc& q = world_.proc(to);
   q.mailbox.emplace(std::pair{arrival, world_.next_sequence()},
-                    Message{rank_, tag, std::vector<float>(data.begin(), data.end())});
+                    Message{rank_, tag, std::vector<float>(data.begin(), data.end()),
+                            std::vector<unsigned char>(header.begin(), header.end())});
   // Wake the receiver earlier if this message is what it waits for.
   const bool wanted =
       (q.wait == Wait::recv && (q.want_source == any_source || q.want_source == rank_) &&
@@ -499,8 +499,9 @@ void SimComm::collective(const Post& post, void* out, Complete&& complete) {
 }
 
 void SimComm::do_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) {
+  assert(type != DType::u8);  // no byte reductions
   const std::size_t bytes = n * size_of(type);
-  collective(Post{CollKind::allreduce, n, 0, buf, 0, 0}, buf, [&](SimGroup& g) {
+  collective(Post{CollKind::allreduce, n, size_of(type), 0, buf, 0, 0}, buf, [&](SimGroup& g) {
     std::vector<std::byte> result(bytes);
     if (type == DType::f32)
       detail::reduce_slice(g.posts, 0, n, reinterpret_cast<float*>(result.data()), op);
@@ -513,7 +514,7 @@ void SimComm::do_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) {
 
 void SimComm::do_broadcast(void* buf, std::size_t n, DType type, int root) {
   const std::size_t bytes = n * size_of(type);
-  collective(Post{CollKind::broadcast, n, root, buf, 0, 0}, buf, [&](SimGroup& g) {
+  collective(Post{CollKind::broadcast, n, size_of(type), root, buf, 0, 0}, buf, [&](SimGroup& g) {
     const void* src = g.posts[std::size_t(root)].in;
     for (int m = 0; m < g.size(); ++m)
       if (m != root) std::memcpy(g.outs[std::size_t(m)], src, bytes);
@@ -523,7 +524,7 @@ void SimComm::do_broadcast(void* buf, std::size_t n, DType type, int root) {
 
 void SimComm::do_allgather(const void* mine, void* all, std::size_t n, DType type) {
   const std::size_t bytes = n * size_of(type);
-  collective(Post{CollKind::allgather, n, 0, mine, 0, 0}, all, [&](SimGroup& g) {
+  collective(Post{CollKind::allgather, n, size_of(type), 0, mine, 0, 0}, all, [&](SimGroup& g) {
     for (int m = 0; m < g.size(); ++m)
       for (int r = 0; r < g.size(); ++r)
         std::memcpy(static_cast<std::byte*>(g.outs[std::size_t(m)]) + std::size_t(r) * bytes,
@@ -533,12 +534,12 @@ void SimComm::do_allgather(const void* mine, void* all, std::size_t n, DType typ
 }
 
 void SimComm::do_barrier() {
-  collective(Post{CollKind::barrier, 0, 0, nullptr, 0, 0}, nullptr,
+  collective(Post{CollKind::barrier, 0, 0, 0, nullptr, 0, 0}, nullptr,
              [&](SimGroup& g) { return world_.spec().network.barrier(g.size()); });
 }
 
 std::unique_ptr<Communicator> SimComm::do_split(int color, int key) {
-  collective(Post{CollKind::split, 0, 0, nullptr, color, key}, nullptr, [&](SimGroup& g) {
+  collective(Post{CollKind::split, 0, 0, 0, nullptr, color, key}, nullptr, [&](SimGroup& g) {
     g.split_groups.clear();
     for (auto& [c, ranks] : detail::split_members(g.posts)) {
       std::vector<int> members;

@@ -1,16 +1,18 @@
 #pragma once
 // The simulator runtime: the same per-rank programs under a deterministic discrete-event
-// scheduler with a virtual clock (DESIGN.md; in the spirit of SimGrid/SMPI).
+// scheduler with a virtual clock, in the spirit of SimGrid/SMPI: a run's results and times
+// follow from its inputs and seeds, not from the host's load or thread schedule (unless it
+// charges the measured wall time of the work, SimSpec::measured_time).
 //
 // One simulated process runs at a time: the one whose next event has the smallest virtual
 // time (ties: lowest rank). Processes are Boost.Context fibers, so a switch is a user-space
 // context switch, not an OS-thread handoff. Work declared with compute() advances the
 // process's clock by the compute model; a message arrives at send time + latency +
-// bytes / bandwidth and is received in arrival order; a collective completes for everyone at
-// the latest arrival plus the network model's cost of that collective. Unmetered
-// collectives (evaluation) cost nothing and do not move anyone's clock. Reductions use the
-// same rank-ordered code as the threads runtime, so synchronous algorithms compute the same
-// bits on both.
+// bytes / bandwidth (bytes: its header and payload, as traffic.hpp counts them) and is
+// received in arrival order; a collective completes for everyone at the latest arrival plus
+// the network model's cost of that collective. Unmetered collectives (evaluation) cost
+// nothing and do not move anyone's clock. Reductions use the same rank-ordered code as the
+// threads runtime, so synchronous algorithms compute the same bits on both.
 #include <cstdint>
 #include <functional>
 #include <limits>
