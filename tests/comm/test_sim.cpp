@@ -54,30 +54,33 @@ TEST(Sim, MessagesArriveAfterLatencyPlusBytesOverBandwidthInArrivalOrder) {
   });
 }
 
-TEST(Sim, AMessagesHeaderAndPayloadBytesSetItsDeliveryTime) {
+// A message's delivery time counts its header and its payload bytes, and a link delivers in
+// the order sent: a short message cannot overtake a long one from the same rank (the
+// Communicator's per-source order).
+TEST(Sim, AMessagesBytesSetItsDeliveryTimeAndALinkKeepsItsOrder) {
   SimSpec s;
   s.network.latency = 0.1;
   s.network.bandwidth = 400;  // bytes per second
   run_sim(s, 2, [&](Communicator& c) {
     if (c.rank() == 1) {
-      c.send(0, 1, std::vector<float>(90), std::vector<unsigned char>(40, 7));  // 400 bytes
       c.send(0, 2, {}, std::vector<unsigned char>(100, 9));                     // 100 bytes
+      c.send(0, 1, std::vector<float>(90), std::vector<unsigned char>(40, 7));  // 400 bytes
       c.send(0, 3, std::vector<float>(25));                                     // 100 bytes
       return;
     }
-    // The two messages of 100 bytes arrive first, header or not, in the order sent.
     const Message header_only = c.recv(any_source, any_tag);
     EXPECT_EQ(header_only.tag, 2);
     EXPECT_EQ(header_only.header, std::vector<unsigned char>(100, 9));
     EXPECT_TRUE(header_only.data.empty());
     EXPECT_EQ(c.now(), 0.1 + 100.0 / 400);
-    const Message payload_only = c.recv(any_source, any_tag);
-    EXPECT_EQ(payload_only.tag, 3);
-    EXPECT_EQ(c.now(), 0.1 + 100.0 / 400);
     const Message both = c.recv(any_source, any_tag);
     EXPECT_EQ(both.tag, 1);
     EXPECT_EQ(both.data.size(), 90u);
     EXPECT_EQ(both.header.size(), 40u);
+    EXPECT_EQ(c.now(), 0.1 + 400.0 / 400);
+    // Alone it would have arrived at 0.1 + 100 / 400; behind the long message, with it.
+    const Message payload_only = c.recv(any_source, any_tag);
+    EXPECT_EQ(payload_only.tag, 3);
     EXPECT_EQ(c.now(), 0.1 + 400.0 / 400);
   });
 }

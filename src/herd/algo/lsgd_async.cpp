@@ -145,7 +145,9 @@ void work(Worker& w) {
     if (r.head.kind == MessageKind::stop) break;
     if (r.head.kind != MessageKind::reply || r.payload.size() != 1 + w.x.size())
       throw CommError("async_lsgd: worker " + std::to_string(w.worker_index()) +
-                      " expected the leader's reply to its exchange");
+                      " expected the leader's reply to its exchange, got kind " +
+                      std::to_string(unsigned(r.head.kind)) + " with " +
+                      std::to_string(r.payload.size()) + " floats");
     const CSpan leader_x = CSpan(r.payload).subspan(1);
     leading = int(r.payload[0]) == w.worker_index();
     if (!leading) {

@@ -15,7 +15,9 @@ void MinibatchSgd::run(Worker& w) {
   const ReportedModel model{"average", w.x};
   run_steps(
       w, [&](std::int64_t t) { minibatch_step(w, w.comm, t); },
-      [&](std::int64_t done) { w.monitor.evaluate(w, done, {&model, 1}); });
+      [&](std::int64_t done) {
+        w.monitor.evaluate(w, done, {&model, 1});
+      });
 }
 
 }  // namespace herd::algo

@@ -60,8 +60,8 @@ enum class MessageKind : std::uint32_t {
 
 struct Envelope {
   MessageKind kind = MessageKind::model;
-  std::uint64_t count = 0;    // a model version, or a worker's local steps (table above)
-  std::uint64_t samples = 0;  // worker -> server: samples whose gradients it completed
+  std::uint64_t count = 0;     // a model version, or a worker's local steps (table above)
+  std::uint64_t samples = 0;   // worker -> server: samples whose gradients it completed
   float idle = 0, wasted = 0;  // result: the worker's seconds waiting / on interrupted work
 };
 

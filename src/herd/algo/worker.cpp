@@ -62,7 +62,7 @@ void Worker::load(ByteReader& in, const std::string& owner) {
   if (saved_x.size() != x.size())
     throw InvalidInput(owner + " saved " + std::to_string(saved_x.size()) +
                        " parameters, the problem has " + std::to_string(x.size()));
-  x = std::move(saved_x);
+  copy(saved_x, x);  // in place: the algorithm may hold spans of x
   try {
     optimizer.load(in);
     const bool has_oracle = in.get<bool>();
@@ -74,7 +74,7 @@ void Worker::load(ByteReader& in, const std::string& owner) {
   rounds = in.get<std::int64_t>();
   gradients = in.get<std::uint64_t>();
   last_loss = in.get<double>();
-  comm.load_state(in);    // the clock first: the monitor's times continue from it
+  comm.load_state(in);  // the clock first: the monitor's times continue from it
   monitor.load(in, comm);
   algo_state.load(in, owner);
 }

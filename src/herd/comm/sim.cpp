@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <queue>
+#include <unordered_map>
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
@@ -127,6 +128,9 @@ struct Proc {
   int want_source = any_source, want_tag = any_tag;  // recv, or the compute interrupt tag
   // Arrived or in-flight messages by (arrival time, send sequence): received in that order.
   std::map<std::pair<double, std::uint64_t>, Message> mailbox;
+  // The latest arrival from each world rank that has sent here: a link delivers in order, so
+  // a short message cannot overtake a long one sent before it from the same rank.
+  std::unordered_map<int, double> last_arrival_from;
   std::vector<Fault> faults;  // pending, by time
   std::uint64_t faults_fired = 0;
   Rng noise{0, 0};
@@ -421,9 +425,11 @@ void SimComm::do_send(int dest, int tag, CSpan data, std::span<const unsigned ch
   check_rank(dest, "send to");
   const int from = me(), to = group_->world_rank[std::size_t(dest)];
   const double bytes = double(traffic::message_bytes(header.size(), data.size()));
-  const double arrival =
-      world_.proc(from).clock + (metered() ? world_.spec().network.message(bytes) : 0.0);
   Proc& q = world_.proc(to);
+  double& link = q.last_arrival_from[from];
+  const double arrival = std::max(
+      link, world_.proc(from).clock + (metered() ? world_.spec().network.message(bytes) : 0.0));
+  link = arrival;
   q.mailbox.emplace(std::pair{arrival, world_.next_sequence()},
                     Message{rank_, tag, std::vector<float>(data.begin(), data.end()),
                             std::vector<unsigned char>(header.begin(), header.end())});

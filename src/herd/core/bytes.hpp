@@ -83,9 +83,11 @@ class ByteReader {
   void get_into(T& v) {
     v = get<T>();
   }
+  // In place where the lengths agree: whoever holds a span of v keeps a valid one.
   template <class T>
   void get_into(std::vector<T>& v) {
-    v = get_vector<T>();
+    const std::vector<T> saved = get_vector<T>();
+    v.assign(saved.begin(), saved.end());
   }
   // n raw bytes.
   ByteSpan get_bytes(std::size_t n);
