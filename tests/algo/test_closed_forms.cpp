@@ -1,8 +1,8 @@
-// The fixed points of asynchronous SGD under heterogeneous data and compute (ALGORITHMS.md
-// 2.1-2.2), as the issue states them: K = 8 workers, F_i(x) = 0.5 ||x - a_i||^2 with a_i
-// and distinct tau_i drawn from the seed, on the simulator (exact compute times). The
-// gradients are exact, so instead of averaging the iterate over the tail of the run a small
-// step keeps the periodic, delay-induced oscillation around the fixed point at O(lr).
+// The fixed points of asynchronous SGD under heterogeneous data and compute (the Rescaled
+// ASGD paper, Mahran, Maranjyan, Richtarik 2026): K = 8 workers, F_i(x) = 0.5 ||x - a_i||^2 with
+// a_i and distinct tau_i drawn from the seed, on the simulator (exact compute times). The gradients
+// are exact, so instead of averaging the iterate over the tail of the run a small step keeps the
+// periodic, delay-induced oscillation around the fixed point at O(lr).
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>

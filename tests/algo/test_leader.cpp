@@ -1,4 +1,4 @@
-// Elastic Averaging SGD and Leader SGD (ALGORITHMS.md 1.3, 1.4) against hand-computed
+// Elastic Averaging SGD and Leader SGD against hand-computed
 // exchanges, exact reductions to independent SGD and to minibatch SGD, the symmetry-breaking
 // claim on the double well, the byte counts of their collectives, and the convergence of
 // their asynchronous forms on the simulator.

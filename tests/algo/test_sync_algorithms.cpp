@@ -209,7 +209,7 @@ TEST_P(SyncWorlds, SimAndThreadsGiveBitIdenticalParameters) {
 TEST(LocalSgd, MirrorImageStartsOnTheDoubleWellAverageToTheMaximum) {
   // f(x) = sum_j (x_j^2 - 1)^2 has an odd gradient: workers started at x0 and -x0 with exact
   // gradients stay mirror images, so their average is 0 at every step, the local maximum
-  // between the wells, where f = d (ALGORITHMS.md 1.4, claim 2). Averaged every H steps,
+  // between the wells, where f = d (the Leader SGD paper's claim 2). Averaged every H steps,
   // the workers are pulled back to it too: everyone ends on the maximum, a stationary point.
   model::DoubleWellSpec spec;
   spec.dim = 5;

@@ -148,7 +148,7 @@ TEST(Partition, DirichletSkewFollowsAlpha) {
 }
 
 TEST(Partition, DirichletRedrawsUntilNoWorkerIsEmpty) {
-  // The ALGORITHMS.md setting: 10 classes over 100 workers with alpha = 0.1, where a single
+  // The federated setting of the Rescaled ASGD comparisons: 10 classes over 100 workers with alpha = 0.1, where a single
   // draw often leaves some worker without rows.
   const Dataset d = labelled(10000, 10);
   const Parts parts = split(d, 100, PartitionKind::dirichlet, 0.1);

@@ -1,5 +1,5 @@
 #pragma once
-// An algorithm is a per-rank program over the communicator (DESIGN.md): run() is executed by
+// An algorithm is a per-rank program over the communicator: run() is executed by
 // every rank, on whatever runtime, and never asks which runtime it is on.
 #include <memory>
 #include <string>
@@ -21,7 +21,7 @@ class Algorithm {
 // Rank 0 of a job with a server is the server; worker k runs on rank k + 1.
 inline constexpr int server_rank = 0;
 
-// Every algorithm name of the specification, in the order of ALGORITHMS.md.
+// Every algorithm name of the specification, in the order the docs list them.
 const std::vector<std::string>& algorithm_names();
 bool is_implemented(const std::string& name);
 // InvalidInput for unknown names and for algorithms this build does not provide yet.

@@ -3,7 +3,7 @@
 
 namespace herd::algo {
 
-// Elastic Averaging SGD (Zhang, Choromanska, LeCun, NeurIPS 2015; ALGORITHMS.md 1.3),
+// Elastic Averaging SGD (Zhang, Choromanska, LeCun, NeurIPS 2015),
 // synchronous form. Every rank holds a replica of the center xt, which starts at the mean
 // of the workers' starting points. Every tau = period local steps, with the values before
 // the exchange,

@@ -3,7 +3,7 @@
 
 namespace herd::algo {
 
-// Local SGD (Stich, ICLR 2019; ALGORITHMS.md 1.2). Each rank runs its own SGD sequence and
+// Local SGD (Stich, ICLR 2019). Each rank runs its own SGD sequence and
 // every H = period steps all ranks replace their iterate by the average. Extensions:
 // post-local SGD (the first W steps are minibatch-SGD steps), hierarchical averaging (every
 // H inside groups of group_size ranks, every H2 = global_period globally), and a DiLoCo

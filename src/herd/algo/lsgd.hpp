@@ -3,7 +3,7 @@
 
 namespace herd::algo {
 
-// Leader SGD (Teng et al., NeurIPS 2019; ALGORITHMS.md 1.4), synchronous form. A worker's
+// Leader SGD (Teng et al., NeurIPS 2019), synchronous form. A worker's
 // score is the mean of its last m = leader_window minibatch losses. Every tau = period
 // steps the ranks allgather their scores, the leader is the lowest (ties: lowest rank), its
 // x is broadcast into every rank's leader copy, and every other rank is pulled:

@@ -3,7 +3,7 @@
 
 namespace herd::algo {
 
-// Minibatch SGD (ALGORITHMS.md 1.1): every step, the ranks average their gradients (one
+// Minibatch SGD: every step, the ranks average their gradients (one
 // allreduce of d floats) and all apply the same local-optimizer update, so every rank holds
 // the same x throughout.
 class MinibatchSgd final : public Algorithm {

@@ -1,7 +1,8 @@
 #pragma once
-// The asynchronous parameter-server family (ALGORITHMS.md sections 2 and 3), written once as
-// a per-rank program over the communicator: rank 0 (server_rank) runs the server loop, ranks
-// 1..K the worker loop. An algorithm is a ServerPolicy (what the server does with a result
+// The asynchronous parameter-server family (asynchronous SGD and its rescaled, delay-adaptive,
+// Ringmaster, IA2SGD, Malenia, Rennala and Ringleader variants; asynchronous Local SGD), written
+// once as a per-rank program over the communicator: rank 0 (server_rank) runs the server loop,
+// ranks 1..K the worker loop. An algorithm is a ServerPolicy (what the server does with a result
 // that arrives) and a WorkerTask (what a worker computes from the model it holds).
 //
 // Protocol (over server_channel.hpp). The server sends worker i a model message: the current

@@ -1,4 +1,4 @@
-// Vanilla ASGD and its variants that apply each gradient on its own (ALGORITHMS.md 2.1-2.3):
+// Vanilla ASGD and its variants that apply each gradient on its own:
 // x <- x - gamma * scale * g_i, where only the scale of an arrival, or whether it is used
 // at all, differs between them.
 #include <algorithm>

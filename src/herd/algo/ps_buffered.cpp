@@ -1,5 +1,5 @@
 // The parameter-server algorithms that step with a table or a buffer of gradients instead of
-// the arriving gradient alone (ALGORITHMS.md 2.3): IA2SGD, Malenia SGD, Rennala SGD and
+// the arriving gradient alone: IA2SGD, Malenia SGD, Rennala SGD and
 // Ringleader ASGD.
 #include <algorithm>
 #include <vector>
@@ -168,7 +168,7 @@ class RennalaSgd final : public SameModelPolicy {
   std::int64_t count_ = 0;
 };
 
-// Maranjyan and Richtarik (ICLR 2026), as ALGORITHMS.md 2.3 states it: a table of every
+// Maranjyan and Richtarik (ICLR 2026): a table of every
 // worker's latest gradient; each round first collects until every worker has contributed
 // (no update; arrivals are answered with the unchanged x), then makes exactly K updates
 // x <- x - gamma mean_i(table_i), one for the next arrival of each worker (its gradient

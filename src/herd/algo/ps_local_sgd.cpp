@@ -1,4 +1,4 @@
-// Asynchronous Local SGD (ALGORITHMS.md 3): each worker runs H local steps from the last model
+// Asynchronous Local SGD: each worker runs H local steps from the last model
 // it received and sends the delta x_end - x_start; the server adds delta / K to x and
 // returns the new x to that worker only.
 #include <string>

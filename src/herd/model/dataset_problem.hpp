@@ -1,7 +1,8 @@
 #pragma once
 // A linear model trained on a data set split across K workers:
 //   F(x) = (1/K) sum_k (1/|D_k|) sum_{i in D_k} f_i(x) + (lambda/2) ||x||^2,
-// every worker weighing the same whatever its shard size (ALGORITHMS.md section 4).
+// every worker weighing the same whatever its shard size (the weighting of the Rescaled ASGD
+// paper's heterogeneous objective).
 #include <cstdint>
 #include <memory>
 #include <mutex>
