@@ -164,7 +164,8 @@ void seal(DurableFile& out) {
 
 CheckpointInfo read_checkpoint_info(const std::filesystem::path& file) {
   const Bytes bytes = read_file(file);
-  ByteReader in(verified_body(bytes, name_of(file)), name_of(file));
+  const std::string name = name_of(file);
+  ByteReader in(verified_body(bytes, name), name);
   return get_header(in);
 }
 

@@ -12,9 +12,9 @@ namespace {
 constexpr int tag_to_worker = 7001;
 constexpr int tag_to_server = 7002;
 
-// The fields a kind carries (the table in server_channel.hpp).
-Bytes encode(const Envelope& h) {
-  ByteWriter out;
+// The fields a kind carries (the table in server_channel.hpp), in place: one per message.
+InlineBytes<28> encode(const Envelope& h) {
+  BasicByteWriter<InlineBytes<28>> out;
   out.put(std::uint32_t(h.kind));
   switch (h.kind) {
     case MessageKind::model:
@@ -31,12 +31,12 @@ Bytes encode(const Envelope& h) {
     default:
       break;
   }
-  return std::move(out.bytes);
+  return out.bytes;
 }
 
 Envelope decode(const comm::Message& m) {
   try {
-    ByteReader in(m.header, "a message from rank " + std::to_string(m.source));
+    ByteReader in(m.header, "a message header");
     Envelope h;
     const auto kind = in.get<std::uint32_t>();
     if (kind > std::uint32_t(MessageKind::done)) in.corrupt("an unknown message kind");
@@ -60,7 +60,7 @@ Envelope decode(const comm::Message& m) {
     in.expect_end("a message header");
     return h;
   } catch (const IoError& e) {
-    throw CommError(e.what());
+    throw CommError("from rank " + std::to_string(m.source) + ": " + e.what());
   }
 }
 

@@ -3,6 +3,8 @@
 // per-rank program over this interface and runs unchanged on every runtime (threads, sim and
 // mpi). Collectives must be called by every rank of the communicator in the same order (they
 // are matched by sequence, as in MPI).
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -21,6 +23,42 @@ enum class ReduceOp { sum, mean };
 inline constexpr int any_source = -1;
 inline constexpr int any_tag = -1;
 
+// A message header's bytes: up to 32 in place (the typed headers herd's protocols send, so
+// a message costs no allocation for its header), longer ones on the heap.
+class HeaderBytes {
+ public:
+  HeaderBytes() = default;
+  HeaderBytes(std::span<const unsigned char> bytes) { assign(bytes); }  // NOLINT: a copy
+  void assign(std::span<const unsigned char> bytes) {
+    size_ = bytes.size();
+    if (size_ <= inline_.size()) {
+      std::copy(bytes.begin(), bytes.end(), inline_.begin());
+      heap_.clear();
+    } else {
+      heap_.assign(bytes.begin(), bytes.end());
+    }
+  }
+  const unsigned char* data() const {
+    return size_ <= inline_.size() ? inline_.data() : heap_.data();
+  }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const unsigned char* begin() const { return data(); }
+  const unsigned char* end() const { return data() + size_; }
+  operator std::span<const unsigned char>() const { return {data(), size_}; }  // NOLINT
+  bool operator==(const HeaderBytes& other) const {
+    return std::equal(begin(), end(), other.begin(), other.end());
+  }
+  bool operator==(const std::vector<unsigned char>& other) const {
+    return std::equal(begin(), end(), other.begin(), other.end());
+  }
+
+ private:
+  std::array<unsigned char, 32> inline_{};
+  std::vector<unsigned char> heap_;
+  std::size_t size_ = 0;
+};
+
 // A point-to-point message: a float payload and, beside it, a byte header.
 struct Message {
   int source = 0;
@@ -29,7 +67,7 @@ struct Message {
   // The encoding of a typed header that the sender and receiver agree on (a message kind,
   // counters, times); the comm layer moves its bytes unchanged and does not interpret them.
   // Empty when the sender passed none.
-  std::vector<unsigned char> header;
+  HeaderBytes header;
 };
 
 // Bytes and messages this rank put on the network, by the cost model of traffic.hpp.

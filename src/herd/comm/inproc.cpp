@@ -214,7 +214,7 @@ class InProcComm final : public Communicator {
     InProcWorld& w = *group_->world;
     check_rank(dest, "send to");
     Message m{rank_, tag, std::vector<float>(data.begin(), data.end()),
-              std::vector<unsigned char>(header.begin(), header.end())};
+              HeaderBytes(header)};
     std::lock_guard lock(w.mu);
     w.throw_if_aborted();
     const int world_dest = group_->world_rank[std::size_t(dest)];

@@ -496,7 +496,7 @@ Message MpiCommunicator::receive_matched(MPI_Message& handle, const MPI_Status& 
                     std::to_string(words * word_bytes) + " bytes");
   const std::size_t floats = words - 1 - padded;
   const auto* header = reinterpret_cast<const unsigned char*>(m.data.data() + floats);
-  m.header.assign(header, header + length);
+  m.header.assign({header, length});
   m.data.resize(floats);
   return m;
 }

@@ -12,12 +12,8 @@ ByteSpan ByteReader::get_bytes(std::size_t n) {
 }
 
 void ByteReader::corrupt(const std::string& what) const {
-  throw IoError(source_ + ": corrupt or from an incompatible build (" + what + " at byte " +
+  throw IoError(std::string(source_) + ": corrupt or from an incompatible build (" + what + " at byte " +
                 std::to_string(pos_) + ")");
-}
-
-void ByteReader::need(std::size_t n, const char* what) const {
-  if (bytes_.size() - pos_ < n) corrupt(std::string("truncated: ") + what);
 }
 
 std::size_t ByteReader::length(std::size_t element_bytes, const char* what) {
