@@ -7,6 +7,7 @@
 
 #include "herd/algo/easgd.hpp"
 #include "herd/algo/easgd_lsgd_common.hpp"
+#include "herd/algo/registry.hpp"
 #include "herd/core/error.hpp"
 
 namespace herd::algo {
@@ -39,9 +40,9 @@ void serve(Worker& w, float alpha) {
   hub.stop_workers();
 }
 
-void work(Worker& w) {
+void work(Worker& w, const ElasticSettings& s) {
   elastic::ServerLink link(w);
-  const std::int64_t period = w.settings.period;
+  const std::int64_t period = s.period;
   for (std::int64_t t = 0;; ++t) {
     w.compute_gradient(t);
     w.local_step(t);
@@ -59,13 +60,22 @@ void work(Worker& w) {
 }  // namespace
 
 void AsyncEasgd::run(Worker& w) {
-  const std::string name = "async_easgd";
-  elastic::check_period(w.settings.period, name);
-  const float alpha = elastic::elastic_alpha(w.settings, w.comm.size() - 1, name);
+  const float alpha = float(*settings_.elastic_alpha);
   if (w.comm.rank() == server_rank)
     serve(w, alpha);
   else
-    work(w);
+    work(w, settings_);
 }
+
+HERD_REGISTER_ALGORITHM(
+    async_easgd,
+    AlgorithmDef<ElasticSettings>{
+        .name = "async_easgd",
+        .summary = "Asynchronous EASGD: a server holds the center; each worker exchanges with it "
+                   "every algo.period of its own steps.",
+        .order = 70,
+        .needs_server = true,
+        .checkpoints = false,  // no server-state scheme yet
+        .make = [](const ElasticSettings& s) { return std::make_unique<AsyncEasgd>(s); }});
 
 }  // namespace herd::algo

@@ -23,24 +23,6 @@ std::uint64_t get_count(const float* in) {
 
 }  // namespace
 
-void check_rate(double value, const std::string& key, const std::string& algorithm) {
-  if (!(value >= 0 && value < 1))
-    throw InvalidInput(key + " = " + std::to_string(value) + ": " + algorithm +
-                       " needs a value in [0, 1)");
-}
-
-void check_period(std::int64_t period, const std::string& algorithm) {
-  if (period < 1)
-    throw InvalidInput("algo.period = " + std::to_string(period) + ": " + algorithm +
-                       " needs at least one local step between communications");
-}
-
-float elastic_alpha(const AlgoSettings& s, int workers, const std::string& algorithm) {
-  const double alpha = s.elastic_alpha < 0 ? 0.9 / double(workers) : s.elastic_alpha;
-  check_rate(alpha, "algo.elastic_alpha", algorithm);
-  return float(alpha);
-}
-
 void add_pull(Span g, CSpan x, CSpan copy, float lambda) {
   for (std::size_t i = 0; i < g.size(); ++i) g[i] += lambda * (x[i] - copy[i]);
 }

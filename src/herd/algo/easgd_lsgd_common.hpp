@@ -22,13 +22,6 @@
 
 namespace herd::algo::elastic {
 
-// InvalidInput unless 0 <= value < 1; `key` names the setting, `algorithm` the user.
-void check_rate(double value, const std::string& key, const std::string& algorithm);
-// InvalidInput unless period >= 1.
-void check_period(std::int64_t period, const std::string& algorithm);
-// EASGD's moving rate: algo.elastic_alpha, or the authors' beta / K = 0.9 / K when unset
-// (< 0); checked to lie in [0, 1).
-float elastic_alpha(const AlgoSettings& s, int workers, const std::string& algorithm);
 // InvalidInput unless the leader's window m = algo.leader_window holds at least one loss.
 void check_leader_window(int m);
 // Leader SGD's pull toward the leader copy at every local step: g += lambda (x - copy).

@@ -1,5 +1,7 @@
 #include "herd/algo/minibatch_sgd.hpp"
 
+#include "herd/algo/registry.hpp"
+
 namespace herd::algo {
 
 void minibatch_step(Worker& w, comm::Communicator& c, std::int64_t step) {
@@ -19,5 +21,13 @@ void MinibatchSgd::run(Worker& w) {
     w.checkpoint_if_due(t + 1);
   }
 }
+
+HERD_REGISTER_ALGORITHM(
+    minibatch_sgd,
+    AlgorithmDef<NoSettings>{
+        .name = "minibatch_sgd",
+        .summary = "Minibatch SGD: the workers' gradients are averaged at every step.",
+        .order = 10,
+        .make = [](const NoSettings&) { return std::make_unique<MinibatchSgd>(); }});
 
 }  // namespace herd::algo

@@ -14,6 +14,9 @@ struct Cluster {
   bool emulate = false;            // threads: sleep the compute times
 };
 
+// cluster.compute_times, one per worker (empty when not set), as make_cluster reads them.
+std::vector<double> worker_compute_times(const Config& config, int workers, std::uint64_t seed);
+
 // InvalidInput naming the key for a list of the wrong length, a non-positive time, an
 // unknown formula, or a fault on a worker that does not exist.
 Cluster make_cluster(const Config& config, int workers, bool server, std::uint64_t seed);

@@ -9,7 +9,9 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "herd/algo/registry.hpp"
 #include "herd/core/error.hpp"
+#include "herd/run/cluster.hpp"
 
 namespace herd::run {
 namespace {
@@ -253,14 +255,6 @@ Config Config::variant(const CompareEntry& entry) const {
 
 void Config::check() const {
   const std::string where = source_.empty() ? "configuration" : source_;
-  const auto group_size = get_int("algo.group_size"), period = get_int("algo.period");
-  const auto global_period = get_int("algo.global_period");
-  if (group_size > 0 && global_period > 0 && global_period % period != 0) {
-    throw InvalidInput(
-        fmt::format("{}: algo.global_period = {} must be a multiple of algo.period = {} when "
-                    "algo.group_size > 0",
-                    where, global_period, period));
-  }
   if (get_string("model.name") == "quadratic" &&
       get_number("model.smoothness") < get_number("model.mu")) {
     throw InvalidInput(fmt::format("{}: model.smoothness = {} must be at least model.mu = {}",
@@ -279,6 +273,35 @@ void Config::check() const {
                     "stop.target_loss or stop.target_suboptimality",
                     where));
   }
+  // The algorithm's rules, against the job this configuration describes.
+  try {
+    const int workers = int(get_int("algo.workers"));
+    const std::vector<double> tau =
+        worker_compute_times(*this, workers, std::uint64_t(get_int("run.seed")));
+    algo::prepare_algorithm(
+        get_string("algo.name"), algorithm_options(*this),
+        {.workers = workers, .optimizer = local_optimizer(*this), .worker_tau = tau});
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(fmt::format("{}: {}", where, e.what()));
+  }
+}
+
+algo::OptionValues algorithm_options(const Config& config) {
+  algo::OptionValues values;
+  for (const OptionSpec* spec : algo::algorithm_or_throw(config.get_string("algo.name")).options)
+    if (config.is_set_explicitly(spec->key)) values[spec->key] = config.get(spec->key);
+  return values;
+}
+
+optim::OptimizerSpec local_optimizer(const Config& config) {
+  optim::OptimizerSpec spec;
+  spec.rule = optim::parse_rule(config.get_string("optim.name"));
+  const auto& algorithm = algo::algorithm_or_throw(config.get_string("algo.name"));
+  if (!config.is_set_explicitly("optim.name") && algorithm.local_rule)
+    spec.rule = *algorithm.local_rule;
+  spec.momentum = float(config.get_number("optim.momentum"));
+  spec.weight_decay = float(config.get_number("optim.weight_decay"));
+  return spec;
 }
 
 std::filesystem::path Config::data_path(std::string_view key) const {

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "herd/algo/settings.hpp"
+#include "herd/optim/optimizer.hpp"
 #include "herd/run/options.hpp"
 
 namespace herd::run {
@@ -48,8 +50,11 @@ class Config {
   // compare entries of its own.
   Config variant(const CompareEntry& entry) const;
 
-  // Rules that involve several options (e.g. algo.global_period a multiple of algo.period
-  // with groups). Call once all overrides are applied, on each variant of a comparison.
+  // Rules that involve several options: the run layer's own (a stopping rule, model.smoothness
+  // >= model.mu, ...) and the configured algorithm's (its settings' resolve(), e.g.
+  // algo.global_period a multiple of algo.period with groups), checked against the job this
+  // configuration describes. Call once all overrides are applied, on each variant of a
+  // comparison.
   void check() const;
 
   // The file or source name this config was read from; "" for defaults.
@@ -76,5 +81,12 @@ class Config {
   std::string source_;
   std::filesystem::path base_dir_;  // the config file's directory, empty when not from a file
 };
+
+// The values of the options the configured algorithm reads (algo/registry.hpp) that were
+// set explicitly: what JobSpec::options takes. The others keep their declared defaults.
+algo::OptionValues algorithm_options(const Config& config);
+// The local optimizer of optim.*; when optim.name is not set, the algorithm's own rule if it
+// has one (eamsgd: nesterov).
+optim::OptimizerSpec local_optimizer(const Config& config);
 
 }  // namespace herd::run

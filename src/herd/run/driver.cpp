@@ -137,8 +137,6 @@ void build_problem(const Config& c, RunPlan& p) {
     q.spread = c.get_number("model.spread");
     q.sigma = c.get_number("model.noise");
     q.batch = batch;
-    if (q.L < q.mu)
-      throw InvalidInput(fmt::format("model.smoothness = {} is below model.mu = {}", q.L, q.mu));
     p.problem = model::make_quadratic_problem(q, p.job.seed);
     p.data_description =
         fmt::format("quadratic, d = {}, K = {}, mu = {}, L = {}", q.dim, K, q.mu, q.L);
@@ -247,70 +245,25 @@ std::string choose_runtime(const Config& config, const algo::JobSpec& job, bool 
 }  // namespace
 
 RunPlan plan(const Config& config, const std::string& label) {
-  config.check();
+  config.check();  // every rule that involves several options, the algorithm's included
   RunPlan p;
   p.config = config;
   p.label = label;
   p.job.algorithm = config.get_string("algo.name");
-  // Refuses names this build does not provide.
-  const auto algorithm = algo::make_algorithm(p.job.algorithm);
-  const bool server = algorithm->needs_server();
-  if (config.get_int("run.checkpoint_every") > 0 && !algorithm->checkpoints())
+  const algo::AlgorithmInfo& algorithm = algo::algorithm_or_throw(p.job.algorithm);
+  if (config.get_int("run.checkpoint_every") > 0 && !algorithm.checkpoints)
     throw InvalidInput(
         fmt::format("run.checkpoint_every: algo.name = \"{}\" cannot write checkpoints yet; set 0",
                     p.job.algorithm));
   p.job.workers = int(config.get_int("algo.workers"));
   p.job.seed = std::uint64_t(config.get_int("run.seed"));
-
-  auto& s = p.job.settings;
-  s.period = config.get_int("algo.period");
-  s.post_local_steps = config.get_int("algo.post_local_steps");
-  s.group_size = int(config.get_int("algo.group_size"));
-  s.global_period = config.get_int("algo.global_period");
-  s.outer_nesterov = config.get_string("algo.outer_optimizer") == "nesterov";
-  s.outer_lr = float(config.get_number("algo.outer_lr"));
-  s.outer_momentum = float(config.get_number("algo.outer_momentum"));
-  s.estimate_tau = config.get_string("algo.rescale_tau") == "estimated";
-  s.tau_ema = config.get_number("algo.tau_ema");
-  s.delay_threshold = config.get_int("algo.delay_threshold");
-  s.ringmaster_restart = config.get_string("algo.ringmaster_mode") == "restart";
-  s.server_batch = config.get_int("algo.server_batch");
-  if (config.is_set_explicitly("algo.elastic_alpha"))
-    s.elastic_alpha = config.get_number("algo.elastic_alpha");
-  s.pull = config.get_number("algo.pull");
-  s.global_pull = config.get_number("algo.global_pull");
-  s.leader_window = int(config.get_int("algo.leader_window"));
-  s.pull_every_step = config.get_bool("algo.pull_every_step");
-  p.runtime = choose_runtime(config, p.job, server);
+  p.job.options = algorithm_options(config);
+  p.job.optimizer = local_optimizer(config);
+  p.runtime = choose_runtime(config, p.job, algorithm.needs_server);
   p.config.set("run.runtime", p.runtime);  // the resolved config.toml says what ran
   p.writer = p.runtime != "mpi" || comm::mpi_world_rank() == 0;
-  p.cluster = make_cluster(config, p.job.workers, server, p.job.seed);
-  s.tau = p.cluster.worker_tau;
-  if (p.job.algorithm == "rescaled_asgd" && !s.estimate_tau && s.tau.empty())
-    throw InvalidInput(
-        "algo.name = \"rescaled_asgd\" with algo.rescale_tau = \"known\" needs "
-        "the workers' compute times: set cluster.compute_times (or "
-        "algo.rescale_tau = \"estimated\")");
-  if (s.group_size > 0) {
-    if (p.job.workers % s.group_size != 0)
-      throw InvalidInput(fmt::format("algo.group_size = {} does not divide algo.workers = {}",
-                                     s.group_size, p.job.workers));
-    if (s.global_period == 0) s.global_period = s.period;
-  }
-
-  p.job.optimizer.rule = optim::parse_rule(config.get_string("optim.name"));
-  // EAMSGD is EASGD with Nesterov momentum as the local rule.
-  if (p.job.algorithm == "eamsgd") {
-    if (!config.is_set_explicitly("optim.name"))
-      p.job.optimizer.rule = optim::Rule::nesterov;
-    else if (p.job.optimizer.rule != optim::Rule::nesterov)
-      throw InvalidInput(fmt::format(
-          "algo.name = \"eamsgd\" uses Nesterov momentum locally, but optim.name = \"{}\"; set "
-          "optim.name = \"nesterov\" (or use algo.name = \"easgd\")",
-          config.get_string("optim.name")));
-  }
-  p.job.optimizer.momentum = float(config.get_number("optim.momentum"));
-  p.job.optimizer.weight_decay = float(config.get_number("optim.weight_decay"));
+  p.cluster = make_cluster(config, p.job.workers, algorithm.needs_server, p.job.seed);
+  p.job.worker_tau = p.cluster.worker_tau;
 
   build_problem(config, p);
   // The resolved config.toml must load the same files from wherever it is read again.
@@ -342,11 +295,6 @@ RunPlan plan(const Config& config, const std::string& label) {
     stop.max_steps = std::min(stop.max_steps,
                               std::int64_t(std::ceil(epochs * double(p.train->rows) / per_step)));
   }
-  if (steps == 0 && epochs == 0 && stop.max_time == 0 && stop.target_loss == 0 &&
-      stop.target_suboptimality == 0)
-    throw InvalidInput(
-        "[stop]: no stopping rule; set stop.steps, stop.epochs, stop.time, "
-        "stop.target_loss or stop.target_suboptimality");
   p.job.monitor.eval_every = config.get_int("eval.every");
 
   const model::Curvature curv = p.problem->curvature();
@@ -360,7 +308,7 @@ RunPlan plan(const Config& config, const std::string& label) {
   sch.total_steps = steps;
   sch.mu = curv.mu;
   sch.L = curv.L;
-  sch.period = s.period;
+  sch.period = config.get_int("algo.period");
   optim::Schedule check_schedule(sch);  // refuses unusable schedules now, not mid-run
   return p;
 }
