@@ -1,48 +1,15 @@
 #include "herd/algo/registry.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <mutex>
 
 #include "herd/core/error.hpp"
+#include "herd/core/registry.hpp"
 
 namespace herd::algo {
 namespace {
 
-// Registrations happen during static initialisation, in an unspecified order across files;
-// readers come later and see the entries sorted by order.
-struct Registry {
-  std::vector<std::unique_ptr<AlgorithmInfo>> entries;
-  std::vector<const AlgorithmInfo*> sorted;
-  std::vector<const OptionSpec*> options;
-  std::once_flag once;
-  bool finished = false;
-
-  void finish() {
-    std::call_once(once, [this] {
-      finished = true;
-      for (const auto& e : entries) sorted.push_back(e.get());
-      std::sort(sorted.begin(), sorted.end(),
-                [](const AlgorithmInfo* a, const AlgorithmInfo* b) { return a->order < b->order; });
-      for (const AlgorithmInfo* a : sorted)
-        for (const OptionSpec* spec : a->options) {
-          const auto same = std::find_if(options.begin(), options.end(),
-                                         [&](const OptionSpec* o) { return o->key == spec->key; });
-          if (same == options.end()) {
-            options.push_back(spec);
-          } else if (**same != *spec) {
-            std::fprintf(stderr, "herd: algorithm %s declares %s unlike the algorithms before it\n",
-                         a->name.c_str(), spec->key.c_str());
-            std::abort();
-          }
-        }
-    });
-  }
-};
-
-Registry& registry() {
-  static Registry r;
+Registry<AlgorithmInfo>& registry() {
+  static Registry<AlgorithmInfo> r("algorithm");
   return r;
 }
 
@@ -54,37 +21,19 @@ bool AlgorithmInfo::reads(std::string_view key) const {
 }
 
 void register_algorithm(AlgorithmInfo info) {
-  Registry& r = registry();
-  if (r.finished) {
-    std::fprintf(stderr, "herd: algorithm %s is registered after the registry was first read\n",
-                 info.name.c_str());
-    std::abort();
-  }
-  for (const auto& e : r.entries) {
-    if (e->name == info.name || e->order == info.order) {
-      std::fprintf(stderr, "herd: algorithms %s and %s are registered with %s\n", e->name.c_str(),
-                   info.name.c_str(), e->name == info.name ? "one name" : "one order");
-      std::abort();
-    }
-  }
-  r.entries.push_back(std::make_unique<AlgorithmInfo>(std::move(info)));
+  registry().add(std::move(info));
 }
 
 const std::vector<const AlgorithmInfo*>& algorithms() {
-  registry().finish();
-  return registry().sorted;
+  return registry().entries();
 }
 
 std::vector<std::string> algorithm_names() {
-  std::vector<std::string> names;
-  for (const AlgorithmInfo* a : algorithms()) names.push_back(a->name);
-  return names;
+  return registry().names();
 }
 
 const AlgorithmInfo* find_algorithm(std::string_view name) {
-  for (const AlgorithmInfo* a : algorithms())
-    if (a->name == name) return a;
-  return nullptr;
+  return registry().find(name);
 }
 
 bool is_implemented(std::string_view name) {
@@ -97,15 +46,11 @@ const AlgorithmInfo& algorithm_or_throw(std::string_view name) {
 }
 
 const std::vector<const OptionSpec*>& algorithm_options() {
-  registry().finish();
-  return registry().options;
+  return registry().options();
 }
 
 std::vector<std::string> algorithms_reading(std::string_view key) {
-  std::vector<std::string> names;
-  for (const AlgorithmInfo* a : algorithms())
-    if (a->reads(key)) names.push_back(a->name);
-  return names;
+  return registry().readers(key);
 }
 
 AlgorithmFactory prepare_algorithm(std::string_view name, const OptionValues& values,

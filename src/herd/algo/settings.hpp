@@ -1,156 +1,25 @@
 #pragma once
-// Typed settings. Every algorithm (or family) has its own settings struct, declared beside it,
-// whose knobs are declared once each: the option (key, type, default, range, help) and the
-// member it sets, in the struct's static knobs() list:
-//
-//   struct MySettings {
-//     std::int64_t period{};  // values come from the options' declared defaults
-//     static const Knobs<MySettings>& knobs();
-//     void resolve(const JobContext& job);  // optional: job-dependent defaults, then rules
-//   };
-//   const Knobs<MySettings>& MySettings::knobs() {
-//     static const auto k = Knobs<MySettings>().add(knobs::period(), &MySettings::period);
-//     return k;
-//   }
-//
-// Options shared by several algorithms are declared once in knobs.hpp and listed by each
-// algorithm that reads them. Settings are made from the explicit option values of a job
-// (JobSpec::options, or the configuration's): each value is validated against its option
-// (InvalidInput naming the key), every other knob takes its declared default, then resolve()
-// fills the defaults that depend on the job (e.g. "0 = every period") and checks the rules
-// that involve several options or the job (InvalidInput).
-#include <algorithm>
-#include <concepts>
-#include <cstdint>
-#include <functional>
-#include <limits>
-#include <map>
-#include <optional>
+// The algorithms' typed settings (core/settings.hpp): every algorithm (or family) has its own
+// settings struct, declared beside it, whose knobs are declared once each in its static
+// knobs(). Options shared by several algorithms are declared once in knobs.hpp and listed by
+// each algorithm that reads them. Settings are made from the explicit option values of a
+// job (JobSpec::options, or the configuration's), then resolve(const JobContext&) fills the
+// defaults that depend on the job (e.g. "0 = every period") and checks the rules that
+// involve several options or the job (InvalidInput).
 #include <span>
-#include <stdexcept>
-#include <string>
-#include <type_traits>
-#include <vector>
 
-#include "herd/core/error.hpp"
-#include "herd/core/options.hpp"
+#include "herd/core/settings.hpp"
 #include "herd/optim/optimizer.hpp"
 
 namespace herd::algo {
 
-// Explicit values of algorithm options by key ("algo.period"); options not named take their
-// declared defaults.
-using OptionValues = std::map<std::string, Value, std::less<>>;
+using herd::OptionValues;
 
 // What the settings may depend on beyond their own options.
 struct JobContext {
   int workers = 1;                     // K
   optim::OptimizerSpec optimizer;      // the local update rule
   std::span<const double> worker_tau;  // known compute time per worker; empty when none
-};
-
-// The options a settings struct S reads, and the member of S each one sets.
-template <class S>
-class Knobs {
- public:
-  // The option sets `member`: a bool from a boolean option, an integer (std::int64_t or int)
-  // from an integer option, a double or float from a number option, a std::string from a
-  // string option, or std::optional<double> from a number option given explicitly (nullopt
-  // when it is not: for defaults that depend on the job).
-  // The member may be one of a base of S.
-  template <class M, class B>
-  requires std::derived_from<S, B> Knobs& add(OptionSpec spec, M B::*member) {
-    Type type = Type::number;
-    double largest = std::numeric_limits<double>::infinity();
-    if constexpr (std::is_same_v<M, bool>) {
-      type = Type::boolean;
-    } else if constexpr (std::is_same_v<M, std::string>) {
-      type = Type::string;
-    } else if constexpr (std::is_integral_v<M>) {
-      type = Type::integer;
-      largest = static_cast<double>(std::numeric_limits<M>::max());
-    }
-    if (spec.type != type)
-      throw std::logic_error("Knobs: " + spec.key + " does not fit the member it sets");
-    auto set = [member](S& s, const Value& v, bool given) {
-      if constexpr (std::is_same_v<M, std::optional<double>>) {
-        if (given) s.*member = std::get<double>(v);
-      } else if constexpr (std::is_same_v<M, bool> || std::is_same_v<M, std::string>) {
-        s.*member = std::get<M>(v);
-      } else if constexpr (std::is_integral_v<M>) {
-        s.*member = static_cast<M>(std::get<std::int64_t>(v));
-      } else {
-        s.*member = static_cast<M>(std::get<double>(v));
-      }
-    };
-    knobs_.push_back({std::move(spec), std::move(set), largest});
-    return *this;
-  }
-  // A choice option that sets a flag: member = (value == when).
-  template <class B>
-  requires std::derived_from<S, B> Knobs& add(OptionSpec spec, bool B::*member, std::string when) {
-    const auto& c = spec.choices;
-    if (spec.type != Type::string || std::find(c.begin(), c.end(), when) == c.end())
-      throw std::logic_error("Knobs: " + spec.key + " has no choice " + when);
-    auto set = [member, when](S& s, const Value& v, bool) {
-      s.*member = std::get<std::string>(v) == when;
-    };
-    knobs_.push_back({std::move(spec), std::move(set), 0.0});
-    return *this;
-  }
-
-  // Every knob of a base's settings, bound to the base part of S.
-  template <class B>
-  requires std::derived_from<S, B> Knobs& include(const Knobs<B>& base) {
-    for (const auto& k : base.knobs_)
-      knobs_.push_back({k.spec,
-                        [set = k.set](S& s, const Value& v, bool given) { set(s, v, given); },
-                        k.largest});
-    return *this;
-  }
-
-  // The options, in declaration order.
-  std::vector<const OptionSpec*> specs() const {
-    std::vector<const OptionSpec*> out;
-    for (const Knob& k : knobs_) out.push_back(&k.spec);
-    return out;
-  }
-
-  // S from explicit values: those of its options are validated (InvalidInput naming the
-  // key), its other options take their defaults; keys S does not read are ignored.
-  S make(const OptionValues& values) const {
-    S s{};
-    for (const Knob& k : knobs_) {
-      const auto it = values.find(k.spec.key);
-      if (it == values.end()) {
-        k.set(s, k.spec.default_value, false);
-        continue;
-      }
-      const Value v = validate(k.spec, it->second, "");
-      if (const auto* n = std::get_if<std::int64_t>(&v); n && static_cast<double>(*n) > k.largest)
-        throw InvalidInput(k.spec.key + " = " + std::to_string(*n) + " is too large");
-      k.set(s, v, true);
-    }
-    return s;
-  }
-
- private:
-  template <class>
-  friend class Knobs;
-  struct Knob {
-    OptionSpec spec;
-    std::function<void(S&, const Value&, bool given)> set;
-    double largest;  // integer members: the largest value the member holds
-  };
-  std::vector<Knob> knobs_;
-};
-
-// The settings of an algorithm without knobs.
-struct NoSettings {
-  static const Knobs<NoSettings>& knobs() {
-    static const Knobs<NoSettings> none;
-    return none;
-  }
 };
 
 }  // namespace herd::algo
