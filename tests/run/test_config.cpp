@@ -438,7 +438,7 @@ TEST(Config, AlgorithmOptionsAreTheExplicitValuesTheAlgorithmReads) {
   EXPECT_EQ(algorithm_options(c).at("algo.elastic_alpha"), Value(0.0));
 }
 
-TEST(OptionsText, AlgorithmOptionsSayWhichAlgorithmsReadThem) {
+TEST(OptionsText, AlgorithmAndModelOptionsSayWhichAlgorithmsOrModelsReadThem) {
   const std::string md = options_markdown();
   EXPECT_NE(md.find("| `algo.server_batch` | integer | `0` | >= 0 | S, gradients collected per "
                     "step; 0 = S = workers. Read by: `malenia_sgd`, `rennala_sgd`. |\n"),
@@ -446,6 +446,8 @@ TEST(OptionsText, AlgorithmOptionsSayWhichAlgorithmsReadThem) {
   EXPECT_NE(md.find("| `minibatch_sgd` | no | none |"), std::string::npos);
   EXPECT_NE(md.find("| `asgd` | yes | none |"), std::string::npos);
   EXPECT_NE(options_help().find("Read by: malenia_sgd, rennala_sgd."), std::string::npos);
+  EXPECT_NE(md.find("Read by: `quadratic`, `double_well`. |\n"), std::string::npos);
+  EXPECT_NE(md.find("| `quadratic` | no | `model.dim`, `model.mu`,"), std::string::npos);
 }
 
 TEST(Config, DataPathsResolveAgainstDirEnvAndFile) {

@@ -11,6 +11,7 @@
 
 #include "herd/algo/registry.hpp"
 #include "herd/core/error.hpp"
+#include "herd/model/registry.hpp"
 #include "herd/run/cluster.hpp"
 
 namespace herd::run {
@@ -255,12 +256,8 @@ Config Config::variant(const CompareEntry& entry) const {
 
 void Config::check() const {
   const std::string where = source_.empty() ? "configuration" : source_;
-  if (get_string("model.name") == "quadratic" &&
-      get_number("model.smoothness") < get_number("model.mu")) {
-    throw InvalidInput(fmt::format("{}: model.smoothness = {} must be at least model.mu = {}",
-                                   where, get_number("model.smoothness"), get_number("model.mu")));
-  }
-  if (get_string("model.name") != "quadratic" && get_string("data.format") == "libsvm" &&
+  const model::ModelInfo& model = model::model_or_throw(get_string("model.name"));
+  if (model.needs_data && get_string("data.format") == "libsvm" &&
       get_string("data.train").empty()) {
     throw InvalidInput(
         fmt::format("{}: data.format = \"libsvm\" needs data.train (the training file)", where));
@@ -273,9 +270,11 @@ void Config::check() const {
                     "stop.target_loss or stop.target_suboptimality",
                     where));
   }
-  // The algorithm's rules, against the job this configuration describes.
+  // The model's and the algorithm's rules (their settings' resolve()), against the job this
+  // configuration describes.
   try {
     const int workers = int(get_int("algo.workers"));
+    model.check(model_options(*this), model_context(*this));
     const std::vector<double> tau =
         worker_compute_times(*this, workers, std::uint64_t(get_int("run.seed")));
     algo::prepare_algorithm(
@@ -286,11 +285,29 @@ void Config::check() const {
   }
 }
 
-algo::OptionValues algorithm_options(const Config& config) {
-  algo::OptionValues values;
-  for (const OptionSpec* spec : algo::algorithm_or_throw(config.get_string("algo.name")).options)
+namespace {
+
+OptionValues explicit_values(const Config& config, const std::vector<const OptionSpec*>& specs) {
+  OptionValues values;
+  for (const OptionSpec* spec : specs)
     if (config.is_set_explicitly(spec->key)) values[spec->key] = config.get(spec->key);
   return values;
+}
+
+}  // namespace
+
+algo::OptionValues algorithm_options(const Config& config) {
+  return explicit_values(config, algo::algorithm_or_throw(config.get_string("algo.name")).options);
+}
+
+OptionValues model_options(const Config& config) {
+  return explicit_values(config, model::model_or_throw(config.get_string("model.name")).options);
+}
+
+model::ModelContext model_context(const Config& config) {
+  return {.workers = int(config.get_int("algo.workers")),
+          .batch = std::size_t(config.get_int("algo.batch")),
+          .seed = std::uint64_t(config.get_int("run.seed"))};
 }
 
 optim::OptimizerSpec local_optimizer(const Config& config) {

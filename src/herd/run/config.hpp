@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "herd/algo/settings.hpp"
+#include "herd/model/registry.hpp"
 #include "herd/optim/optimizer.hpp"
 #include "herd/run/options.hpp"
 
@@ -50,11 +51,11 @@ class Config {
   // compare entries of its own.
   Config variant(const CompareEntry& entry) const;
 
-  // Rules that involve several options: the run layer's own (a stopping rule, model.smoothness
-  // >= model.mu, ...) and the configured algorithm's (its settings' resolve(), e.g.
-  // algo.global_period a multiple of algo.period with groups), checked against the job this
-  // configuration describes. Call once all overrides are applied, on each variant of a
-  // comparison.
+  // Rules that involve several options: the run layer's own (a stopping rule, a training
+  // file for libsvm) and those of the configured model and algorithm (their settings'
+  // resolve(), e.g. model.smoothness >= model.mu, algo.global_period a multiple of algo.period
+  // with groups), checked against the job this configuration describes. Call once all overrides are
+  // applied, on each variant of a comparison.
   void check() const;
 
   // The file or source name this config was read from; "" for defaults.
@@ -85,6 +86,10 @@ class Config {
 // The values of the options the configured algorithm reads (algo/registry.hpp) that were
 // set explicitly: what JobSpec::options takes. The others keep their declared defaults.
 algo::OptionValues algorithm_options(const Config& config);
+// The same for the configured model's options (model/registry.hpp).
+OptionValues model_options(const Config& config);
+// What the model's settings depend on beyond their options: workers, batch, seed (no data).
+model::ModelContext model_context(const Config& config);
 // The local optimizer of optim.*; when optim.name is not set, the algorithm's own rule if it
 // has one (eamsgd: nesterov).
 optim::OptimizerSpec local_optimizer(const Config& config);

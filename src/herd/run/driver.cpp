@@ -19,9 +19,7 @@
 #include "herd/data/partition.hpp"
 #include "herd/data/sampler.hpp"
 #include "herd/data/synthetic.hpp"
-#include "herd/model/double_well.hpp"
-#include "herd/model/factory.hpp"
-#include "herd/model/mlp.hpp"
+#include "herd/model/registry.hpp"
 #include "herd/run/output.hpp"
 
 namespace herd::run {
@@ -101,113 +99,42 @@ void load_data(const Config& c, int workers, RunPlan& p) {
   p.train = std::move(train);
 }
 
-// Hidden layer widths from "128,64" (empty = none).
-std::vector<std::size_t> parse_widths(const std::string& text) {
-  std::vector<std::size_t> widths;
-  std::size_t begin = 0;
-  while (begin < text.size()) {
-    const std::size_t end = std::min(text.find(',', begin), text.size());
-    const std::string item = text.substr(begin, end - begin);
-    std::size_t used = 0;
-    long long w = 0;
-    try {
-      w = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size() || w < 1)
-      throw InvalidInput(
-          fmt::format("model.hidden = \"{}\": \"{}\" is not a positive layer width", text, item));
-    widths.push_back(std::size_t(w));
-    begin = end + 1;
-  }
-  return widths;
-}
-
+// The problem of model.name, through the model registry: the models that train on data get
+// the data set loaded, partitioned and checked against the workers and the batch size.
 void build_problem(const Config& c, RunPlan& p) {
   const int K = p.job.workers;
   const std::size_t batch = std::size_t(c.get_int("algo.batch"));
-  const std::string model = c.get_string("model.name");
-  if (model == "quadratic") {
-    model::QuadraticSpec q;
-    q.dim = std::size_t(c.get_int("model.dim"));
-    q.workers = K;
-    q.mu = c.get_number("model.mu");
-    q.L = c.get_number("model.smoothness");
-    q.spread = c.get_number("model.spread");
-    q.sigma = c.get_number("model.noise");
-    q.batch = batch;
-    p.problem = model::make_quadratic_problem(q, p.job.seed);
-    p.data_description =
-        fmt::format("quadratic, d = {}, K = {}, mu = {}, L = {}", q.dim, K, q.mu, q.L);
-    return;
-  }
-  if (model == "double_well") {
-    model::DoubleWellSpec spec;
-    spec.dim = std::size_t(c.get_int("model.dim"));
-    spec.workers = K;
-    spec.sigma = c.get_number("model.noise");
-    spec.batch = batch;
-    spec.x0.assign(spec.dim, c.get_number("model.start"));
-    auto problem = std::make_unique<model::DoubleWellProblem>(spec);
-    if (c.get_bool("model.mirror_starts")) {
-      if (K % 2 != 0)
+  const model::ModelInfo& model = model::model_or_throw(c.get_string("model.name"));
+  model::ModelContext context = model_context(c);
+  model::ModelData data;
+  if (model.needs_data) {
+    load_data(c, K, p);
+    if (p.train->rows < std::size_t(K))
+      throw InvalidInput(fmt::format("algo.workers = {} exceeds the {} rows of {}", K,
+                                     p.train->rows, p.train->name));
+    data::PartitionSpec part;
+    part.kind = data::parse_partition_kind(c.get_string("data.partition"));
+    part.alpha = c.get_number("data.alpha");
+    Rng rng(p.job.seed, streams::partition);
+    data.shards = data::partition(*p.train, K, part, rng);
+    for (int k = 0; k < K; ++k) {
+      if (data.shards[std::size_t(k)].size() < batch)
         throw InvalidInput(fmt::format(
-            "model.mirror_starts needs an even algo.workers (half at x_0, half at -x_0), got {}",
-            K));
-      // The plan owns the problem for as long as the job can run.
-      p.job.worker_start = [well = problem.get()](int k, Span x) { well->worker_start(k, x); };
+            "algo.batch = {} is larger than worker {}'s shard of {} rows ({} rows over {} "
+            "workers, partition {}); lower algo.batch or algo.workers",
+            batch, k, data.shards[std::size_t(k)].size(), p.train->rows, K,
+            c.get_string("data.partition")));
     }
-    p.data_description = fmt::format("double well, d = {}, K = {}, x_0 = {}{}", spec.dim, K,
-                                     c.get_number("model.start"),
-                                     c.get_bool("model.mirror_starts") ? " (mirror starts)" : "");
-    p.problem = std::move(problem);
-    return;
+    data.train = p.train;
+    if (c.get_bool("eval.test")) data.test = p.test;
+    data.sampling = parse_sampling(c.get_string("data.sampling"));
+    context.data = &data;
   }
-  load_data(c, K, p);
-  if (p.train->rows < std::size_t(K))
-    throw InvalidInput(fmt::format("algo.workers = {} exceeds the {} rows of {}", K, p.train->rows,
-                                   p.train->name));
-  data::PartitionSpec part;
-  part.kind = data::parse_partition_kind(c.get_string("data.partition"));
-  part.alpha = c.get_number("data.alpha");
-  Rng rng(p.job.seed, streams::partition);
-  auto shards = data::partition(*p.train, K, part, rng);
-  for (int k = 0; k < K; ++k) {
-    if (shards[std::size_t(k)].size() < batch)
-      throw InvalidInput(fmt::format(
-          "algo.batch = {} is larger than worker {}'s shard of {} rows ({} rows over {} "
-          "workers, partition {}); lower algo.batch or algo.workers",
-          batch, k, shards[std::size_t(k)].size(), p.train->rows, K,
-          c.get_string("data.partition")));
-  }
-  if (model == "mlp") {
-    model::MlpProblemSpec spec;
-    spec.train = p.train;
-    if (c.get_bool("eval.test")) spec.test = p.test;
-    spec.shards = std::move(shards);
-    spec.hidden = parse_widths(c.get_string("model.hidden"));
-    spec.activation = model::parse_activation(c.get_string("model.activation"));
-    spec.lambda =
-        c.get_number("model.l2") + c.get_number("model.l2_over_n") / double(p.train->rows);
-    spec.batch = batch;
-    spec.sampling = parse_sampling(c.get_string("data.sampling"));
-    spec.seed = p.job.seed;
-    p.problem = std::make_unique<model::MlpProblem>(std::move(spec));
-    return;
-  }
-  model::DataProblemSpec spec;
-  spec.train = p.train;
-  if (c.get_bool("eval.test")) spec.test = p.test;
-  spec.shards = std::move(shards);
-  spec.model = model::parse_model_kind(model);
-  spec.lambda = c.get_number("model.l2") + c.get_number("model.l2_over_n") / double(p.train->rows);
-  spec.batch = batch;
-  spec.sampling = parse_sampling(c.get_string("data.sampling"));
-  spec.init.kind = model::parse_init_kind(c.get_string("model.init"));
-  spec.init.scale = c.get_number("model.init_scale");
-  spec.seed = p.job.seed;
-  p.problem = model::make_data_problem(std::move(spec));
+  model::BuiltModel built = model.build(model_options(c), context);
+  p.problem = std::move(built.problem);
+  // The plan owns the problem for as long as the job can run.
+  if (built.worker_start) p.job.worker_start = std::move(built.worker_start);
+  if (!built.description.empty()) p.data_description = std::move(built.description);
 }
 
 }  // namespace
@@ -290,7 +217,8 @@ RunPlan plan(const Config& config, const std::string& label) {
   stop.max_steps = steps > 0 ? steps : std::numeric_limits<std::int64_t>::max() / 2;
   if (epochs > 0) {
     if (!p.train)
-      throw InvalidInput("stop.epochs needs a data set; model.name = \"quadratic\" has none");
+      throw InvalidInput(fmt::format("stop.epochs needs a data set; model.name = \"{}\" has none",
+                                     config.get_string("model.name")));
     const double per_step = double(p.job.workers) * double(config.get_int("algo.batch"));
     stop.max_steps = std::min(stop.max_steps,
                               std::int64_t(std::ceil(epochs * double(p.train->rows) / per_step)));

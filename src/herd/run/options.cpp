@@ -11,6 +11,7 @@
 #include "herd/algo/registry.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/text.hpp"
+#include "herd/model/registry.hpp"
 
 namespace herd::run {
 namespace {
@@ -63,12 +64,29 @@ std::string markdown_cell(std::string_view s) {
   return out;
 }
 
-// The algorithms that read an option of their own (algo/registry.hpp), as "a, b"; "" for the
-// options every algorithm reads and those of other sections.
+// The algorithms or models that read an option of their own (algo/registry.hpp,
+// model/registry.hpp), as "a, b"; "" for the options they all read and other sections'.
 std::string readers(const OptionSpec& spec, std::string_view quote_mark) {
-  std::vector<std::string> names = algo::algorithms_reading(spec.key);
+  std::vector<std::string> names = spec.section() == "model" ? model::models_reading(spec.key)
+                                                             : algo::algorithms_reading(spec.key);
   for (auto& name : names) name = fmt::format("{}{}{}", quote_mark, name, quote_mark);
   return join(names, ", ");
+}
+
+// docs/configuration.md's list of the models, below the [model] table.
+std::string models_markdown() {
+  std::string out =
+      "\nThe models, in the order of `model.name`'s choices; each reads the options of the "
+      "table above that list it.\n\n"
+      "| `model.name` | Data | Options it reads | Description |\n"
+      "|---|---|---|---|\n";
+  for (const model::ModelInfo* m : model::models()) {
+    std::vector<std::string> keys;
+    for (const OptionSpec* spec : m->options) keys.push_back(fmt::format("`{}`", spec->key));
+    out += fmt::format("| `{}` | {} | {} | {} |\n", m->name, m->needs_data ? "yes" : "no",
+                       keys.empty() ? "none" : join(keys, ", "), markdown_cell(m->summary));
+  }
+  return out;
 }
 
 // docs/configuration.md's list of the algorithms, below the [algo] table.
@@ -108,9 +126,8 @@ const std::vector<SectionSpec>& section_table() {
 
 namespace {
 
-// The options before the algorithms' knobs: [run], [data], [model], and the algo options
-// that choose the algorithm and the workers.
-std::vector<OptionSpec> options_before_knobs() {
+// The options before the models' options: [run], [data] and model.name.
+std::vector<OptionSpec> options_before_model_knobs() {
   return {
       // [run]
       integer("run.seed", 1,
@@ -181,44 +198,16 @@ std::vector<OptionSpec> options_before_knobs() {
              "for all); only meaningful with partition = source.")
           .ge(0),
 
-      // [model]
-      choice("model.name",
-             {"logistic", "least_squares", "softmax", "mlp", "quadratic", "double_well"},
-             "logistic",
-             "Objective: logistic (binary logistic regression), least_squares, softmax "
-             "(multiclass logistic regression), mlp (multilayer perceptron classifier, "
-             "non-convex), quadratic (one quadratic per worker with known optimum; uses no "
-             "data), double_well (f(x) = sum_j (x_j^2 - 1)^2, two mirror-image minima per "
-             "coordinate; uses no data)."),
-      number("model.l2", 0.0, "L2 regularisation: lambda = l2 + l2_over_n / n_train.").ge(0),
-      number("model.l2_over_n", 1.0,
-             "L2 regularisation scaled by the training set size n_train; the default 1 gives "
-             "the lambda = 1/n of the literature.")
-          .ge(0),
-      choice("model.init", {"zeros", "normal"}, "zeros",
-             "Starting point x_0: zeros, or normal (entries drawn from N(0, init_scale^2))."),
-      number("model.init_scale", 0.01, "Standard deviation of the normal initialisation.").ge(0),
-      text("model.hidden", "64",
-           "mlp: widths of the hidden layers, comma-separated (e.g. \"128,64\"); empty = no "
-           "hidden layer."),
-      choice("model.activation", {"relu", "tanh"}, "relu",
-             "mlp: activation between layers (He initialisation for relu, Glorot for tanh)."),
-      integer("model.dim", 10, "quadratic and double_well: dimension.").ge(1),
-      number("model.start", 0.5,
-             "double_well: every coordinate of the starting point x_0 (0 is stationary).")
-          .gt(0),
-      boolean("model.mirror_starts", false,
-              "double_well: worker k starts at x_0 for even k and at -x_0 for odd k, so half "
-              "the workers head for each minimum (needs an even algo.workers)."),
-      number("model.mu", 1.0, "Quadratic: strong convexity mu (smallest curvature).").gt(0),
-      number("model.smoothness", 10.0, "Quadratic: smoothness L (largest curvature), >= mu.").gt(0),
-      number("model.spread", 1.0,
-             "Quadratic: worker optima a_k = spread * N(0, I); 0 = the same optimum for all.")
-          .ge(0),
-      number("model.noise", 1.0,
-             "quadratic and double_well: gradient noise sigma per sample (0 = exact gradients).")
-          .ge(0),
+      // [model]: the model; the models' own options follow (model/registry.hpp)
+      choice("model.name", model::model_names(), "logistic",
+             "Objective (see the list below the table)."),
+  };
+}
 
+// The options between the models' options and the algorithms' knobs: the algo options that
+// choose the algorithm and the workers.
+std::vector<OptionSpec> options_before_algorithm_knobs() {
+  return {
       // [algo]: the options every algorithm reads
       choice("algo.name", algo::algorithm_names(), "local_sgd",
              "The distributed training algorithm (see the list below the table)."),
@@ -315,7 +304,10 @@ std::vector<OptionSpec> options_after_knobs() {
 
 const std::vector<OptionSpec>& option_table() {
   static const std::vector<OptionSpec> options = [] {
-    std::vector<OptionSpec> out = options_before_knobs();
+    std::vector<OptionSpec> out = options_before_model_knobs();
+    // The options of the models, each once, as they declare them (model/registry.hpp).
+    for (const OptionSpec* knob : model::model_options()) out.push_back(*knob);
+    for (OptionSpec& spec : options_before_algorithm_knobs()) out.push_back(std::move(spec));
     // The knobs of the algorithms, each once, as they declare them (algo/registry.hpp).
     for (const OptionSpec* knob : algo::algorithm_options()) out.push_back(*knob);
     for (OptionSpec& spec : options_after_knobs()) out.push_back(std::move(spec));
@@ -388,7 +380,7 @@ std::string options_markdown() {
   std::string out = R"(# Configuration
 
 <!-- Generated by `herd config --markdown` from src/herd/run/options.cpp and the
-algorithms' settings in src/herd/algo; do not edit. -->
+algorithms' and models' settings in src/herd/algo and src/herd/model; do not edit. -->
 
 A run is described by a TOML file whose tables are the sections below. Every option has a
 default, so a file names only what differs from it:
@@ -441,6 +433,7 @@ that name the file, line and key. Numbers accept integers; integers do not accep
                          markdown_cell(to_toml_literal(spec.default_value)), markdown_cell(allowed),
                          markdown_cell(help));
     }
+    if (section.name == "model") out += models_markdown();
     if (section.name == "algo") out += algorithms_markdown();
   }
   return out;
