@@ -93,6 +93,14 @@ TEST(OptionTable, AlgorithmChoicesInDocumentedOrder) {
   EXPECT_EQ(find_option("algo.name")->choices, expected);
 }
 
+TEST(OptionTable, RuntimeAndModelChoicesComeFromTheirRegistries) {
+  EXPECT_EQ(find_option("run.runtime")->choices,
+            (std::vector<std::string>{"threads", "sim", "mpi"}));
+  EXPECT_EQ(find_option("model.name")->choices,
+            (std::vector<std::string>{"logistic", "least_squares", "softmax", "mlp", "quadratic",
+                                      "double_well"}));
+}
+
 TEST(Config, DefaultsResolve) {
   const Config c = Config::defaults();
   EXPECT_EQ(c.get_int("run.seed"), 1);

@@ -4,14 +4,14 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
 
 #include "herd/algo/job.hpp"
 #include "herd/comm/mpi.hpp"
-#include "herd/comm/sim.hpp"
-#include "herd/comm/threads.hpp"
+#include "herd/comm/runtimes.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/text.hpp"
 #include "herd/data/idx.hpp"
@@ -145,19 +145,26 @@ bool is_output_process() {
 
 namespace {
 
-// run.runtime, or mpi when mpirun started this process and the configuration does not say
-// otherwise. On mpi the number of processes must be the job's ranks: refused here, before
-// anything is written, with what the ranks are for.
-std::string choose_runtime(const Config& config, const algo::JobSpec& job, bool server) {
+// run.runtime, or the multi-process runtime (mpi) when mpirun started this process and the
+// configuration does not say otherwise. On it the number of processes must be the job's
+// ranks: refused here, before anything is written, with what the ranks are for.
+const comm::RuntimeInfo& choose_runtime(const Config& config, const algo::JobSpec& job,
+                                        bool server) {
   const bool launched = comm::under_mpirun();
-  std::string runtime = config.get_string("run.runtime");
-  if (launched && !config.is_set_explicitly("run.runtime")) runtime = "mpi";
-  if (runtime != "mpi") {
+  std::string name = config.get_string("run.runtime");
+  const auto& all = comm::runtimes();
+  const auto multi_process =
+      std::find_if(all.begin(), all.end(), [](const auto* r) { return !r->in_process; });
+  if (launched && !config.is_set_explicitly("run.runtime") && multi_process != all.end())
+    name = (*multi_process)->name;
+  const comm::RuntimeInfo& runtime = comm::runtime_or_throw(name);
+  if (runtime.in_process) {
     if (launched && comm::mpi_world_size() > 1)
       throw InvalidInput(fmt::format(
           "run.runtime = \"{}\" runs the whole job in one process, but mpirun started {}; use "
-          "run.runtime = \"mpi\" (the default under mpirun) or mpirun -np 1",
-          runtime, comm::mpi_world_size()));
+          "run.runtime = \"{}\" (the default under mpirun) or mpirun -np 1",
+          name, comm::mpi_world_size(),
+          multi_process != all.end() ? (*multi_process)->name : "mpi"));
     return runtime;
   }
   const int needed = job.workers + (server ? 1 : 0);
@@ -186,9 +193,10 @@ RunPlan plan(const Config& config, const std::string& label) {
   p.job.seed = std::uint64_t(config.get_int("run.seed"));
   p.job.options = algorithm_options(config);
   p.job.optimizer = local_optimizer(config);
-  p.runtime = choose_runtime(config, p.job, algorithm.needs_server);
+  const comm::RuntimeInfo& runtime = choose_runtime(config, p.job, algorithm.needs_server);
+  p.runtime = runtime.name;
   p.config.set("run.runtime", p.runtime);  // the resolved config.toml says what ran
-  p.writer = p.runtime != "mpi" || comm::mpi_world_rank() == 0;
+  p.writer = runtime.in_process || comm::mpi_world_rank() == 0;
   p.cluster = make_cluster(config, p.job.workers, algorithm.needs_server, p.job.seed);
   p.job.worker_tau = p.cluster.worker_tau;
 
@@ -305,23 +313,9 @@ class ProgressSink final : public algo::MetricsSink {
   std::chrono::steady_clock::time_point last_line_{};
 };
 
-// The runtime the plan asks for, with its cluster model.
+// The runtime the plan asks for, on its cluster model.
 algo::Runtime runtime_of(const RunPlan& p) {
-  if (p.runtime == "sim")
-    return [&p](int ranks, const std::function<void(comm::Communicator&)>& program) {
-      comm::run_sim(p.cluster.spec, ranks, program);
-    };
-  if (p.runtime == "mpi")
-    return [&p](int ranks, const std::function<void(comm::Communicator&)>& program) {
-      comm::MpiOptions options;
-      if (p.cluster.emulate) options.compute = p.cluster.spec.compute;
-      comm::run_mpi_with(options, ranks, program);
-    };
-  if (p.cluster.emulate)
-    return [&p](int ranks, const std::function<void(comm::Communicator&)>& program) {
-      comm::run_threads_emulated(p.cluster.spec.compute, ranks, program);
-    };
-  return comm::run_threads;
+  return comm::runtime_or_throw(p.runtime).make(p.cluster);
 }
 
 std::string fingerprint(const std::vector<float>& x) {
