@@ -90,7 +90,7 @@ TEST(Registry, EachAlgorithmOptionIsListedOnceAndReadByTheAlgorithmsThatDeclareI
             (std::vector<std::string>{"malenia_sgd", "rennala_sgd"}));
   EXPECT_TRUE(algorithms_reading("algo.workers").empty());  // the run layer's option
   EXPECT_TRUE(find_algorithm("minibatch_sgd")->options.empty());
-  EXPECT_TRUE(find_algorithm("eamsgd")->local_rule.has_value());
+  EXPECT_EQ(find_algorithm("eamsgd")->optim_name, "nesterov");
 }
 
 TEST(Settings, DefaultsAreTheOptionsDefaults) {

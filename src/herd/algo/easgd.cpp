@@ -94,7 +94,7 @@ HERD_REGISTER_ALGORITHM(
                 .summary = "EASGD with Nesterov momentum as the local rule (optim.name defaults to "
                            "nesterov).",
                 .order = 50,
-                .local_rule = optim::Rule::nesterov,
+                .optim_name = "nesterov",
                 .make = [](const EamsgdSettings& s) { return std::make_unique<Easgd>(s); }});
 
 }  // namespace herd::algo

@@ -4,14 +4,14 @@
 
 namespace herd::algo {
 
-AlgorithmFactory prepare_algorithm(const JobSpec& spec) {
+PreparedAlgorithm prepare_algorithm(const JobSpec& spec) {
   const JobContext job{
       .workers = spec.workers, .optimizer = spec.optimizer, .worker_tau = spec.worker_tau};
   return prepare_algorithm(spec.algorithm, spec.options, job);
 }
 
 JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partial) {
-  const AlgorithmFactory make_algorithm = prepare_algorithm(spec);
+  const AlgorithmFactory make_algorithm = prepare_algorithm(spec).make;
   std::vector<float> x0(spec.problem->dim());
   spec.problem->initial_point(x0);
   const optim::Schedule schedule(spec.schedule);

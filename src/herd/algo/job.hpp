@@ -57,9 +57,9 @@ struct JobSpec {
   }
 };
 
-// The factory of the job's algorithm: its typed settings made from spec.options, resolved
-// against the job and checked. InvalidInput as prepare_algorithm (registry.hpp).
-AlgorithmFactory prepare_algorithm(const JobSpec& spec);
+// The job's algorithm: its typed settings made from spec.options, resolved against the job
+// and checked. InvalidInput as prepare_algorithm (registry.hpp).
+PreparedAlgorithm prepare_algorithm(const JobSpec& spec);
 
 struct JobResult {
   std::vector<std::vector<float>> final_x;  // every rank's parameters at the end (rank order)

@@ -53,8 +53,8 @@ std::vector<std::string> algorithms_reading(std::string_view key) {
   return registry().readers(key);
 }
 
-AlgorithmFactory prepare_algorithm(std::string_view name, const OptionValues& values,
-                                   const JobContext& job) {
+PreparedAlgorithm prepare_algorithm(std::string_view name, const OptionValues& values,
+                                    const JobContext& job) {
   const AlgorithmInfo& info = algorithm_or_throw(name);
   const auto& known = algorithm_options();
   for (const auto& [key, value] : values) {

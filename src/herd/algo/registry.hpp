@@ -34,6 +34,14 @@ namespace herd::algo {
 // of the job's typed settings.
 using AlgorithmFactory = std::function<std::unique_ptr<Algorithm>()>;
 
+// An algorithm's typed settings made for a job, resolved and checked.
+struct PreparedAlgorithm {
+  AlgorithmFactory make;
+  // The options whose value resolve() filled in (algo.elastic_alpha = 0.9 / K,
+  // algo.global_period = algo.period, ...): what a resolved configuration records.
+  OptionValues resolved;
+};
+
 // An algorithm as the registry knows it, its settings type erased.
 struct AlgorithmInfo {
   std::string name;
@@ -45,14 +53,14 @@ struct AlgorithmInfo {
   bool needs_server = false;
   // Whether it can write checkpoints and resume from them (checkpoint.hpp).
   bool checkpoints = true;
-  // The local update rule it takes when optim.name is not set (eamsgd: nesterov).
-  std::optional<optim::Rule> local_rule;
+  // The optim.name it takes when the configuration sets none (eamsgd: "nesterov").
+  std::optional<std::string> optim_name;
   // The algo.* options it reads, in declaration order.
   std::vector<const OptionSpec*> options;
   // Typed settings from explicit option values (validated; the others at their defaults),
-  // resolved against the job and checked (InvalidInput); returns the factory of the ranks'
+  // resolved against the job and checked (InvalidInput), with the factory of the ranks'
   // algorithms, which hold those settings.
-  std::function<AlgorithmFactory(const OptionValues&, const JobContext&)> prepare;
+  std::function<PreparedAlgorithm(const OptionValues&, const JobContext&)> prepare;
 
   bool reads(std::string_view key) const;
 };
@@ -65,7 +73,7 @@ struct AlgorithmDef {
   int order = 0;
   bool needs_server = false;
   bool checkpoints = true;
-  std::optional<optim::Rule> local_rule = std::nullopt;
+  std::optional<std::string> optim_name = std::nullopt;
   std::function<std::unique_ptr<Algorithm>(const S&)> make;
 };
 
@@ -81,13 +89,14 @@ AlgorithmInfo erase_settings(AlgorithmDef<S> def) {
   info.order = def.order;
   info.needs_server = def.needs_server;
   info.checkpoints = def.checkpoints;
-  info.local_rule = def.local_rule;
+  info.optim_name = std::move(def.optim_name);
   info.options = S::knobs().specs();
   info.prepare = [make = std::move(def.make)](const OptionValues& values,
-                                              const JobContext& job) -> AlgorithmFactory {
-    S settings = S::knobs().make(values);
+                                              const JobContext& job) -> PreparedAlgorithm {
+    const S given = S::knobs().make(values);
+    S settings = given;
     if constexpr (requires { settings.resolve(job); }) settings.resolve(job);
-    return [make, settings] { return make(settings); };
+    return {[make, settings] { return make(settings); }, S::knobs().changed(given, settings)};
   };
   return info;
 }
@@ -120,10 +129,10 @@ const std::vector<const OptionSpec*>& algorithm_options();
 // The names of the algorithms that read `key`, in order.
 std::vector<std::string> algorithms_reading(std::string_view key);
 
-// The factory of `name`'s ranks for a job: InvalidInput for an unknown algorithm, a key no
-// algorithm reads, a value its option refuses, or settings its rules refuse. Keys of other
+// `name`'s settings for a job and the factory of its ranks: InvalidInput for an unknown algorithm,
+// a key no algorithm reads, a value its option refuses, or settings its rules refuse. Keys of other
 // algorithms are ignored.
-AlgorithmFactory prepare_algorithm(std::string_view name, const OptionValues& values,
-                                   const JobContext& job);
+PreparedAlgorithm prepare_algorithm(std::string_view name, const OptionValues& values,
+                                    const JobContext& job);
 
 }  // namespace herd::algo

@@ -72,7 +72,19 @@ class Knobs {
         s.*member = static_cast<M>(std::get<double>(v));
       }
     };
-    knobs_.push_back({std::move(spec), std::move(set), largest});
+    auto get = [member](const S& s) -> std::optional<Value> {
+      if constexpr (std::is_same_v<M, std::optional<double>>) {
+        if (!(s.*member)) return std::nullopt;
+        return Value(*(s.*member));
+      } else if constexpr (std::is_same_v<M, bool> || std::is_same_v<M, std::string>) {
+        return Value(s.*member);
+      } else if constexpr (std::is_integral_v<M>) {
+        return Value(static_cast<std::int64_t>(s.*member));
+      } else {
+        return Value(static_cast<double>(s.*member));
+      }
+    };
+    knobs_.push_back({std::move(spec), std::move(set), std::move(get), largest});
     return *this;
   }
   // A choice option that sets a flag: member = (value == when).
@@ -84,7 +96,12 @@ class Knobs {
     auto set = [member, when](S& s, const Value& v, bool) {
       s.*member = std::get<std::string>(v) == when;
     };
-    knobs_.push_back({std::move(spec), std::move(set), 0.0});
+    const std::string otherwise =
+        *std::find_if(c.begin(), c.end(), [&](const auto& x) { return x != when; });
+    auto get = [member, when, otherwise](const S& s) -> std::optional<Value> {
+      return Value(s.*member ? when : otherwise);
+    };
+    knobs_.push_back({std::move(spec), std::move(set), std::move(get), 0.0});
     return *this;
   }
 
@@ -94,7 +111,7 @@ class Knobs {
     for (const auto& k : base.knobs_)
       knobs_.push_back({k.spec,
                         [set = k.set](S& s, const Value& v, bool given) { set(s, v, given); },
-                        k.largest});
+                        [get = k.get](const S& s) { return get(s); }, k.largest});
     return *this;
   }
 
@@ -123,12 +140,24 @@ class Knobs {
     return s;
   }
 
+  // The options whose member differs between `before` and `after` (e.g. a resolve() that
+  // turned "0 = every period" into the period), with their values in `after`.
+  OptionValues changed(const S& before, const S& after) const {
+    OptionValues out;
+    for (const Knob& k : knobs_) {
+      const std::optional<Value> now = k.get(after);
+      if (now && now != k.get(before)) out[k.spec.key] = *now;
+    }
+    return out;
+  }
+
  private:
   template <class>
   friend class Knobs;
   struct Knob {
     OptionSpec spec;
     std::function<void(S&, const Value&, bool given)> set;
+    std::function<std::optional<Value>(const S&)> get;  // nullopt: an optional not set
     double largest;  // integer members: the largest value the member holds
   };
   std::vector<Knob> knobs_;

@@ -310,12 +310,15 @@ model::ModelContext model_context(const Config& config) {
           .seed = std::uint64_t(config.get_int("run.seed"))};
 }
 
+std::string optim_name(const Config& config) {
+  const auto& algorithm = algo::algorithm_or_throw(config.get_string("algo.name"));
+  if (!config.is_set_explicitly("optim.name") && algorithm.optim_name) return *algorithm.optim_name;
+  return config.get_string("optim.name");
+}
+
 optim::OptimizerSpec local_optimizer(const Config& config) {
   optim::OptimizerSpec spec;
-  spec.rule = optim::parse_rule(config.get_string("optim.name"));
-  const auto& algorithm = algo::algorithm_or_throw(config.get_string("algo.name"));
-  if (!config.is_set_explicitly("optim.name") && algorithm.local_rule)
-    spec.rule = *algorithm.local_rule;
+  spec.rule = optim::parse_rule(optim_name(config));
   spec.momentum = float(config.get_number("optim.momentum"));
   spec.weight_decay = float(config.get_number("optim.weight_decay"));
   return spec;

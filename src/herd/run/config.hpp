@@ -90,8 +90,9 @@ algo::OptionValues algorithm_options(const Config& config);
 OptionValues model_options(const Config& config);
 // What the model's settings depend on beyond their options: workers, batch, seed (no data).
 model::ModelContext model_context(const Config& config);
-// The local optimizer of optim.*; when optim.name is not set, the algorithm's own rule if it
-// has one (eamsgd: nesterov).
+// optim.name, or when it is not set the algorithm's own rule if it has one (eamsgd:
+// nesterov); and the local optimizer of optim.* with that rule.
+std::string optim_name(const Config& config);
 optim::OptimizerSpec local_optimizer(const Config& config);
 
 }  // namespace herd::run

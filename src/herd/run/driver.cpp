@@ -199,6 +199,10 @@ RunPlan plan(const Config& config, const std::string& label) {
   p.writer = runtime.in_process || comm::mpi_world_rank() == 0;
   p.cluster = make_cluster(config, p.job.workers, algorithm.needs_server, p.job.seed);
   p.job.worker_tau = p.cluster.worker_tau;
+  // The resolved config.toml says what runs, so that reading it back (--resume) describes the
+  // same job: the algorithm's local rule and the defaults its settings resolved.
+  p.config.set("optim.name", optim_name(config));
+  for (const auto& [key, value] : algo::prepare_algorithm(p.job).resolved) p.config.set(key, value);
 
   build_problem(config, p);
   // The resolved config.toml must load the same files from wherever it is read again.
