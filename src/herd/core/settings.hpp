@@ -96,8 +96,8 @@ class Knobs {
     auto set = [member, when](S& s, const Value& v, bool) {
       s.*member = std::get<std::string>(v) == when;
     };
-    const std::string otherwise =
-        *std::find_if(c.begin(), c.end(), [&](const auto& x) { return x != when; });
+    const auto other = std::find_if(c.begin(), c.end(), [&](const auto& x) { return x != when; });
+    const std::string otherwise = other == c.end() ? when : *other;
     auto get = [member, when, otherwise](const S& s) -> std::optional<Value> {
       return Value(s.*member ? when : otherwise);
     };
