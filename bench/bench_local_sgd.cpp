@@ -45,7 +45,7 @@ void HerdLocalSgd(benchmark::State& state) {
   algo::JobSpec job;
   job.problem = problem.get();
   job.algorithm = "local_sgd";
-  job.settings.period = 8;
+  job.set("algo.period", 8);
   job.schedule.lr = lr;
   job.monitor.problem = problem.get();
   job.monitor.stop.max_steps = steps;

@@ -16,7 +16,8 @@ class RowSink final : public MetricsSink {
 };
 
 // `algo` on `workers` workers for `steps` steps (server updates for parameter-server
-// algorithms) at a constant step `lr`, seed 11, evaluated 20 times, rows into `sink`.
+// algorithms) at a constant step `lr`, seed 11, algo.period 1, evaluated 20 times, rows into
+// `sink`.
 inline JobSpec job_for(const model::Problem& p, const std::string& algo, int workers,
                        std::int64_t steps, double lr, MetricsSink* sink = nullptr) {
   JobSpec j;
@@ -24,6 +25,7 @@ inline JobSpec job_for(const model::Problem& p, const std::string& algo, int wor
   j.algorithm = algo;
   j.workers = workers;
   j.seed = 11;
+  j.set("algo.period", 1);  // communicate at every step unless a test says otherwise
   j.schedule.lr = lr;
   j.monitor.problem = &p;
   j.monitor.f_star = p.optimum_value();

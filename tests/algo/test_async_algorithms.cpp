@@ -252,7 +252,7 @@ TEST_P(OnRuntime, RescaledAsgdWithKnownTauReachesTheOptimumOfF) {
     RowSink sink;
     JobSpec j = job_for(problem, "rescaled_asgd", 4, N, 0.004, &sink);
     j.seed = seed;
-    j.settings.tau = tau;
+    j.worker_tau = tau;
     const auto x = run_job(j, runtime().with_tau(tau)).final_x[0];
     // Worker k's updates weigh tau_k each: the balance is at the c_k weighted by
     // updates_k tau_k, which is the plain mean when updates_k follow 1 / tau_k exactly. The
@@ -274,7 +274,7 @@ TEST_P(OnRuntime, RescaledAsgdWithEstimatedTauReachesTheOptimumOfF) {
     RowSink sink;
     JobSpec j = job_for(problem, "rescaled_asgd", 4, N, 0.004, &sink);
     j.seed = seed;
-    j.settings.estimate_tau = true;
+    j.set("algo.rescale_tau", "estimated");
     const auto x = run_job(j, runtime().with_tau(tau)).final_x[0];
     log("relative error to mean c", relative_error(x, c_mean));
     EXPECT_LT(relative_error(x, c_mean), 0.02);
@@ -320,8 +320,8 @@ TEST_P(OnRuntime, HeterogeneousDataSeparatesTheUnbiasedFromTheBiased) {
     const auto problem = quadratic(c, 0, k.unbiased ? c_by_rate : c_mean);
     RowSink sink;
     JobSpec j = job_for(problem, k.algo, 4, k.steps, k.lr, &sink);
-    j.settings.tau = tau;
-    j.settings.period = 4;
+    j.worker_tau = tau;
+    j.set("algo.period", 4);
     const auto x = run_job(j, runtime().with_tau(tau)).final_x[0];
     const double error = relative_error(x, c_mean);
     log((k.algo + ": relative error to mean c").c_str(), error);
@@ -365,8 +365,8 @@ TEST_P(OnRuntime, RingmasterUsesOnlyResultsYoungerThanR) {
     const auto problem = quadratic(c);
     RowSink sink;
     JobSpec j = job_for(problem, "ringmaster_asgd", 4, 300, 0.01, &sink);
-    j.settings.delay_threshold = 3;
-    j.settings.ringmaster_restart = restart;
+    j.set("algo.delay_threshold", 3);
+    j.set("algo.ringmaster_mode", restart ? "restart" : "discard");
     run_job(j, runtime().with_tau(tau));
     const MetricsRow& last = sink.rows.back();
     log(restart ? "restart: delay max" : "discard: delay max", last.number("delay_max"));
@@ -398,8 +398,8 @@ TEST_P(OnRuntime, EveryAlgorithmConvergesOnAHomogeneousQuadratic) {
     const auto problem = quadratic({2, 2, 2, 2});  // F(x0) - F* = 10.5
     RowSink sink;
     JobSpec j = job_for(problem, algo, 4, 3000, 0.1, &sink);
-    j.settings.estimate_tau = true;
-    j.settings.period = 4;
+    j.set("algo.rescale_tau", "estimated");
+    j.set("algo.period", 4);
     j.monitor.eval_every = 10;
     j.monitor.stop.target_suboptimality = 1e-6;
     const JobResult r = run_job(j, runtime().with_tau(fast));
@@ -427,7 +427,7 @@ TEST_P(OnRuntime, SameSeedSameRunOnVirtualTime) {
     const auto problem = quadratic(c, 0.5);
     RowSink sink;
     JobSpec j = job_for(problem, "rescaled_asgd", 4, 300, 0.01, &sink);
-    j.settings.estimate_tau = true;
+    j.set("algo.rescale_tau", "estimated");
     j.seed = seed;
     const auto x = run_job(j, runtime().with_tau(tau)).final_x;
     return std::pair{x, sink.rows};
@@ -456,7 +456,7 @@ TEST(ParameterServer, WithOneWorkerEveryGradientAlgorithmIsSequentialSgdBitForBi
   problem.initial_point(x);
   JobSpec j = job_for(problem, "asgd", 1, N, 0.05);
   j.optimizer.rule = optim::Rule::nesterov;
-  j.settings.tau = {1.0};
+  j.worker_tau = {1.0};
   {
     auto oracle = problem.local(0, j.seed);
     optim::LocalOptimizer opt(j.optimizer, x.size());
@@ -478,7 +478,7 @@ TEST(ParameterServer, AsyncLocalSgdWithOneWorkerIsSequentialSgd) {
   const auto problem = quadratic({3}, 1.0);
   const std::int64_t N = 50, H = 4;
   JobSpec j = job_for(problem, "async_local_sgd", 1, N, 0.05);
-  j.settings.period = H;
+  j.set("algo.period", H);
   const JobResult r = run_job(j, comm::run_threads);
   std::vector<float> x(3), g(3);
   problem.initial_point(x);
@@ -495,7 +495,7 @@ TEST(ParameterServer, AsyncLocalSgdWithOneWorkerIsSequentialSgd) {
 TEST(ParameterServer, RescaledAsgdNeedsOneComputeTimePerWorker) {
   const auto problem = quadratic(c);
   JobSpec j = job_for(problem, "rescaled_asgd", 4, 10, 0.1);
-  j.settings.tau = {1, 2, 3};
+  j.worker_tau = {1, 2, 3};
   EXPECT_THROW(run_job(j, comm::run_threads), InvalidInput);
 }
 
@@ -504,7 +504,7 @@ TEST(ParameterServer, EveryAlgorithmOfTheFamilyIsRegisteredWithAServer) {
        {"asgd", "rescaled_asgd", "delay_adaptive_asgd", "ringmaster_asgd", "ia2sgd", "malenia_sgd",
         "rennala_sgd", "ringleader_asgd", "async_local_sgd"}) {
     EXPECT_TRUE(is_implemented(name)) << name;
-    EXPECT_TRUE(make_algorithm(name)->needs_server()) << name;
+    EXPECT_TRUE(algorithm_or_throw(name).needs_server) << name;
   }
 }
 

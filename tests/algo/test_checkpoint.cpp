@@ -11,6 +11,7 @@
 #include "../data/temp_files.hpp"
 #include "herd/algo/checkpoint.hpp"
 #include "herd/algo/job.hpp"
+#include "herd/algo/registry.hpp"
 #include "herd/comm/sim.hpp"
 #include "herd/comm/threads.hpp"
 #include "herd/data/partition.hpp"
@@ -165,8 +166,8 @@ TEST_P(Runtimes, MinibatchSgdResumesBitForBit) {
 TEST_P(Runtimes, LocalSgdResumesBitForBit) {
   const auto problem = shuffled_problem();
   JobSpec j = base_job(*problem, "local_sgd", nullptr);
-  j.settings.period = 3;
-  j.settings.post_local_steps = 4;  // rounds at steps 1..4, then every 3 steps: 7, 10, ...
+  j.set("algo.period", 3);
+  j.set("algo.post_local_steps", 4);  // rounds at steps 1..4, then every 3 steps: 7, 10, ...
   // Every 4 rounds: steps 4, 16, 28, 40, 52; crash at 45 after the checkpoint of step 40.
   expect_resumed_run_matches(j, runtime(), 4, 45, 40, on_sim());
 }
@@ -174,12 +175,12 @@ TEST_P(Runtimes, LocalSgdResumesBitForBit) {
 TEST_P(Runtimes, HierarchicalLocalSgdWithOuterNesterovResumesBitForBit) {
   const auto problem = shuffled_problem();
   JobSpec j = base_job(*problem, "local_sgd", nullptr);
-  j.settings.period = 2;  // group rounds every 2 steps, global ones every 6
-  j.settings.group_size = 2;
-  j.settings.global_period = 6;
-  j.settings.outer_nesterov = true;
-  j.settings.outer_lr = 0.8f;
-  j.settings.outer_momentum = 0.5f;
+  j.set("algo.period", 2);  // group rounds every 2 steps, global ones every 6
+  j.set("algo.group_size", 2);
+  j.set("algo.global_period", 6);
+  j.set("algo.outer_optimizer", "nesterov");
+  j.set("algo.outer_lr", 0.8f);
+  j.set("algo.outer_momentum", 0.5f);
   // Every 5 rounds: steps 10, 20, 30, ...; crash at 25 after the checkpoint of step 20.
   expect_resumed_run_matches(j, runtime(), 5, 25, 20, on_sim());
 }
@@ -188,8 +189,8 @@ TEST_P(Runtimes, EasgdAndEamsgdResumeBitForBit) {
   const auto problem = shuffled_problem();
   for (const char* name : {"easgd", "eamsgd"}) {
     JobSpec j = base_job(*problem, name, nullptr);
-    j.settings.period = 3;
-    j.settings.elastic_alpha = 0.2;
+    j.set("algo.period", 3);
+    j.set("algo.elastic_alpha", 0.2);
     // Every 4 rounds: steps 12, 24, 36, 48; crash at 40 after the checkpoint of step 36.
     expect_resumed_run_matches(j, runtime(), 4, 40, 36, on_sim());
   }
@@ -199,11 +200,11 @@ TEST_P(Runtimes, LeaderSgdWithGroupsResumesBitForBit) {
   const auto problem = shuffled_problem();
   for (const bool every_step : {false, true}) {
     JobSpec j = base_job(*problem, "lsgd", nullptr);
-    j.settings.period = 2;  // group leaders every 2 steps, the global leader every 4
-    j.settings.group_size = 2;
-    j.settings.global_period = 4;
-    j.settings.leader_window = 3;
-    j.settings.pull_every_step = every_step;
+    j.set("algo.period", 2);  // group leaders every 2 steps, the global leader every 4
+    j.set("algo.group_size", 2);
+    j.set("algo.global_period", 4);
+    j.set("algo.leader_window", 3);
+    j.set("algo.pull_every_step", every_step);
     // Every 5 rounds: steps 10, 20, 30, ...; crash at 25 after the checkpoint of step 20.
     expect_resumed_run_matches(j, runtime(), 5, 25, 20, on_sim());
   }
@@ -214,7 +215,7 @@ TEST_P(Runtimes, ARunStoppedAtItsStepLimitExtendsToTheLongerRun) {
   const TempDir dir;
   RowSink reference_rows, first_rows, second_rows;
   JobSpec j = base_job(*problem, "local_sgd", &reference_rows);
-  j.settings.period = 4;
+  j.set("algo.period", 4);
   const JobResult expected = run_job(j, runtime());
 
   JobSpec first = j;  // 30 steps, no periodic checkpoint: the one at the end
@@ -335,6 +336,33 @@ TEST(Checkpoint, HeaderTellsWhereTheRunStood) {
   EXPECT_GT(info.time, 0.0);
 }
 
+// An algorithm that runs a loop of its own instead of the framework's helpers
+// (sync_loop.hpp, server_channel.hpp), so it never starts the checkpoints.
+class OwnLoop final : public Algorithm {
+ public:
+  void run(Worker& w) override {
+    const ReportedModel model{"average", w.x};
+    w.monitor.evaluate(w, 0, {&model, 1});
+  }
+};
+HERD_REGISTER_ALGORITHM(
+    test_own_loop,
+    AlgorithmDef<NoSettings>{.name = "test_own_loop",
+                             .summary = "A test algorithm without checkpoint support.",
+                             .order = 9990,
+                             .make = [](const NoSettings&) { return std::make_unique<OwnLoop>(); }});
+
+TEST(Checkpoint, AnAlgorithmThatNeverStartsCheckpointsFailsInsteadOfRunningWithout) {
+  const auto problem = shuffled_problem();
+  const TempDir dir;
+  JobSpec j = job_for(*problem, "test_own_loop", K, 10, 0.1);
+  j.checkpoint.file = dir.path("job.ckpt");
+  j.checkpoint.every = 5;
+  expect_error<std::logic_error>([&] { run_job(j, comm::run_threads); },
+                                 "ran without starting the checkpoints");
+  EXPECT_FALSE(std::filesystem::exists(dir.path("job.ckpt")));
+}
+
 // The algorithms with a server resume from the server's state alone: not bit for bit, but
 // every evaluation of the uninterrupted run is recorded once, at the same steps, and the
 // counters and the clock carry on from the checkpoint.
@@ -346,10 +374,10 @@ TEST_P(ServerAlgorithms, ResumeFromTheServersCheckpointRecordsEachEvaluationOnce
   RowSink reference_rows, second_rows;
   JobSpec j = job_for(*problem, GetParam(), K, 120, 0.2, &reference_rows);
   j.monitor.eval_every = 10;
-  j.settings.period = 2;  // async_local_sgd's local steps
-  j.settings.estimate_tau = true;
-  j.settings.ringmaster_restart = true;
-  j.settings.delay_threshold = 3;
+  j.set("algo.period", 2);  // async_local_sgd's local steps
+  j.set("algo.rescale_tau", "estimated");
+  j.set("algo.ringmaster_mode", "restart");
+  j.set("algo.delay_threshold", 3);
   const JobResult expected = run_job(j, sim);
 
   CrashingSink first_rows(80);

@@ -54,8 +54,8 @@ Eigen::VectorXd run(const Instance& in, const std::string& algo, bool estimate_t
   j.algorithm = algo;
   j.workers = K;
   j.schedule.lr = 5e-4;  // small: the delay-induced oscillation is O(lr)
-  j.settings.tau = in.tau;
-  j.settings.estimate_tau = estimate_tau;
+  j.worker_tau = in.tau;
+  j.set("algo.rescale_tau", estimate_tau ? "estimated" : "known");
   j.monitor.problem = &problem;
   j.monitor.stop.max_steps = 40000;
   j.monitor.eval_every = 40000;

@@ -106,7 +106,7 @@ TEST_P(SyncRuntimes, LeaderOfMirrorImageStartsOnTheDoubleWellEndsInAMinimum) {
   for (const char* algo : {"lsgd", "easgd"}) {
     RowSink sink;
     JobSpec j = job_for(problem, algo, 4, 400, 0.05, &sink);
-    j.settings.period = 8;
+    j.set("algo.period", 8);
     j.worker_start = [&](int k, Span x) { problem.worker_start(k, x); };
     const JobResult r = run(j);
     const MetricsRow& last = sink.rows.back();
@@ -128,32 +128,32 @@ TEST_P(SyncRuntimes, WithoutPullLeaderAndElasticSgdAreIndependentSgdRunsBitForBi
   const auto problem = noisy_quadratic();
   const std::int64_t steps = 60;
   JobSpec lsgd = job_for(problem, "lsgd", 4, steps, 0.1);
-  lsgd.settings.period = 4;
-  lsgd.settings.pull = 0;
+  lsgd.set("algo.period", 4);
+  lsgd.set("algo.pull", 0);
   lsgd.optimizer.rule = optim::Rule::nesterov;
   const auto expected = independent_runs(lsgd, steps);
   EXPECT_EQ(run(lsgd).final_x, expected);
 
   JobSpec every_step = lsgd;
-  every_step.settings.pull_every_step = true;
+  every_step.set("algo.pull_every_step", true);
   EXPECT_EQ(run(every_step).final_x, expected);
 
   JobSpec groups = lsgd;
-  groups.settings.group_size = 2;
-  groups.settings.global_period = 8;
-  groups.settings.global_pull = 0;
+  groups.set("algo.group_size", 2);
+  groups.set("algo.global_period", 8);
+  groups.set("algo.global_pull", 0);
   EXPECT_EQ(run(groups).final_x, expected);
 
   JobSpec easgd = lsgd;
   easgd.algorithm = "easgd";
-  easgd.settings.elastic_alpha = 0;
+  easgd.set("algo.elastic_alpha", 0);
   EXPECT_EQ(run(easgd).final_x, expected);
 }
 
 TEST_P(SyncRuntimes, LeaderSgdOnOneWorkerIsMinibatchSgdBitForBit) {
   const auto problem = quadratic({{1, -2, 0.5, 3}}, {1, 2, 0.5, 4}, 0.5);
   JobSpec lsgd = job_for(problem, "lsgd", 1, 50, 0.1);
-  lsgd.settings.period = 3;
+  lsgd.set("algo.period", 3);
   lsgd.optimizer.rule = optim::Rule::nesterov;
   JobSpec minibatch = lsgd;
   minibatch.algorithm = "minibatch_sgd";
@@ -169,7 +169,7 @@ TEST_P(SyncRuntimes, ElasticExchangeFollowsTheFormulas) {
   const auto problem = quadratic({{1, 2}, {3, -6}});
   RowSink sink;
   JobSpec j = job_for(problem, "easgd", 2, 1, 1.0, &sink);
-  j.settings.elastic_alpha = 0.25;
+  j.set("algo.elastic_alpha", 0.25);
   j.worker_start = starting_at({{2, 0}, {0, 2}});
   const JobResult r = run(j);
   EXPECT_EQ(r.final_x, (std::vector<std::vector<float>>{{1, 1.75f}, {2.5f, -4.25f}}));
@@ -188,7 +188,7 @@ TEST_P(SyncRuntimes, TheLeaderIsNeverPulled) {
   const auto problem = quadratic({{0, 0}, {0, 0}});
   RowSink sink;
   JobSpec j = job_for(problem, "lsgd", 2, 1, 0.0, &sink);
-  j.settings.pull = 0.25;
+  j.set("algo.pull", 0.25);
   j.worker_start = starting_at({{3, -1}, {1, 2}});
   const JobResult r = run(j);
   EXPECT_EQ(r.final_x, (std::vector<std::vector<float>>{{2.5f, -0.25f}, {1, 2}}));
@@ -207,9 +207,9 @@ TEST_P(SyncRuntimes, PullAtEveryStepGoesTowardTheLastCopyAndSparesTheLeader) {
   //   x = 1 - 0.5 (1.375) = 0.3125.
   const auto problem = quadratic({{0}, {0}});
   JobSpec j = job_for(problem, "lsgd", 2, 3, 0.5);
-  j.settings.pull = 0.5;
-  j.settings.period = 2;
-  j.settings.pull_every_step = true;
+  j.set("algo.pull", 0.5);
+  j.set("algo.period", 2);
+  j.set("algo.pull_every_step", true);
   j.worker_start = starting_at({{1}, {4}});
   EXPECT_EQ(run(j).final_x, (std::vector<std::vector<float>>{{0.125f}, {0.3125f}}));
 }
@@ -225,12 +225,12 @@ TEST_P(SyncRuntimes, GroupAndGlobalLeadersPullByHand) {
   for (const std::int64_t steps : {1, 2}) {
     RowSink sink;
     JobSpec j = job_for(problem, "lsgd", 4, steps, 0.0, &sink);
-    j.settings.pull = 0.5;
-    j.settings.global_pull = 0.25;
-    j.settings.period = 1;
-    j.settings.group_size = 2;
-    j.settings.global_period = 2;
-    j.settings.leader_window = 1;
+    j.set("algo.pull", 0.5);
+    j.set("algo.global_pull", 0.25);
+    j.set("algo.period", 1);
+    j.set("algo.group_size", 2);
+    j.set("algo.global_period", 2);
+    j.set("algo.leader_window", 1);
     j.worker_start = starting_at({{4}, {2}, {8}, {1}});
     const auto x = run(j).final_x;
     if (steps == 1) {
@@ -253,7 +253,7 @@ TEST_P(SyncRuntimes, BytesPerRoundShowBroadcastAgainstAllreduce) {
   for (const auto& [algo, bytes] : {std::pair{"lsgd", 216.0}, std::pair{"easgd", 240.0}}) {
     RowSink sink;
     JobSpec j = job_for(problem, algo, 4, 40, 0.1, &sink);
-    j.settings.period = 4;
+    j.set("algo.period", 4);
     run(j);
     EXPECT_EQ(sink.rows.front().number("bytes_per_round"), 0) << algo;
     EXPECT_EQ(sink.rows.back().number("bytes_per_round"), bytes) << algo;
@@ -266,29 +266,31 @@ TEST_P(SyncRuntimes, InvalidSettingsThrowInvalidInput) {
   const auto problem = quadratic({{0}, {0}, {0}, {0}});
   auto job = [&](const char* algo, auto&& change) {
     JobSpec j = job_for(problem, algo, 4, 4, 0.1);
-    change(j.settings);
+    change(j);
     return j;
   };
   auto throws = [&](const JobSpec& j) { EXPECT_THROW(run(j), InvalidInput); };
   for (const char* algo : {"lsgd", "async_lsgd"}) {
-    throws(job(algo, [](AlgoSettings& s) { s.pull = 1; }));
-    throws(job(algo, [](AlgoSettings& s) { s.pull = -0.1; }));
-    throws(job(algo, [](AlgoSettings& s) { s.leader_window = 0; }));
-    throws(job(algo, [](AlgoSettings& s) { s.period = 0; }));
+    throws(job(algo, [](JobSpec& s) { s.set("algo.pull", 1); }));
+    throws(job(algo, [](JobSpec& s) { s.set("algo.pull", -0.1); }));
+    throws(job(algo, [](JobSpec& s) { s.set("algo.leader_window", 0); }));
+    throws(job(algo, [](JobSpec& s) { s.set("algo.period", 0); }));
   }
-  throws(job("lsgd", [](AlgoSettings& s) { s.group_size = 3; }));
-  throws(job("lsgd", [](AlgoSettings& s) { s.group_size = 2, s.period = 4, s.global_period = 6; }));
-  throws(job("lsgd", [](AlgoSettings& s) { s.group_size = 2, s.global_pull = 1; }));
-  throws(job("async_lsgd", [](AlgoSettings& s) { s.group_size = 2; }));
+  throws(job("lsgd", [](JobSpec& s) { s.set("algo.group_size", 3); }));
+  throws(job("lsgd", [](JobSpec& s) {
+    s.set("algo.group_size", 2).set("algo.period", 4).set("algo.global_period", 6);
+  }));
+  throws(job("lsgd", [](JobSpec& s) { s.set("algo.group_size", 2).set("algo.global_pull", 1); }));
+  throws(job("async_lsgd", [](JobSpec& s) { s.set("algo.group_size", 2); }));
   for (const char* algo : {"easgd", "eamsgd", "async_easgd"}) {
-    throws(job(algo, [](AlgoSettings& s) { s.elastic_alpha = 1; }));
-    throws(job(algo, [](AlgoSettings& s) { s.period = 0; }));
+    throws(job(algo, [](JobSpec& s) { s.set("algo.elastic_alpha", 1); }));
+    throws(job(algo, [](JobSpec& s) { s.set("algo.period", 0); }));
   }
-  throws(job("eamsgd", [](AlgoSettings&) {}));  // the default optimizer is plain SGD
-  JobSpec heavy_ball = job("eamsgd", [](AlgoSettings&) {});
+  throws(job("eamsgd", [](JobSpec&) {}));  // the default optimizer is plain SGD
+  JobSpec heavy_ball = job("eamsgd", [](JobSpec&) {});
   heavy_ball.optimizer.rule = optim::Rule::momentum;  // momentum, but not Nesterov's
   throws(heavy_ball);
-  JobSpec with_momentum = job("eamsgd", [](AlgoSettings&) {});
+  JobSpec with_momentum = job("eamsgd", [](JobSpec&) {});
   with_momentum.optimizer.rule = optim::Rule::nesterov;
   EXPECT_NO_THROW(run(with_momentum));
 }
@@ -300,9 +302,9 @@ TEST(SyncLeaderAndElastic, SimAndThreadsGiveBitIdenticalParameters) {
     for (const bool groups : {false, true}) {
       if (groups && std::string(algo) != "lsgd") continue;
       JobSpec j = job_for(problem, algo, 4, 60, 0.1);
-      j.settings.period = 3;
-      j.settings.group_size = groups ? 2 : 0;
-      j.settings.global_period = 6;
+      j.set("algo.period", 3);
+      j.set("algo.group_size", groups ? 2 : 0);
+      j.set("algo.global_period", 6);
       j.optimizer.rule = optim::Rule::nesterov;
       const JobResult on_threads = run_job(j, comm::run_threads);
       const JobResult on_sim = run_job(j, heterogeneous_sim());
@@ -349,8 +351,8 @@ TEST(AsyncLeaderAndElastic, ConvergeOnAStronglyConvexQuadratic) {
          {std::pair{"async_easgd", false}, {"async_lsgd", false}, {"async_lsgd", true}}) {
       RowSink sink;
       JobSpec j = job_for(problem, algo, 4, 300, 0.1, &sink);
-      j.settings.period = 4;
-      j.settings.pull_every_step = every_step;
+      j.set("algo.period", 4);
+      j.set("algo.pull_every_step", every_step);
       j.worker_start = starting_at({{0, 0, 0}, {5, 5, 5}, {-4, 2, 0}, {2, -6, 1}});
       const JobResult r = run_job(j, runtime);
       const double error = distance(r.final_x[0], problem.minimizer());
@@ -374,7 +376,7 @@ TEST(AsyncLeaderAndElastic, TheAsyncLeaderIsAWorkersIterate) {
   for (const float s : scales) starts.push_back({s, -2 * s, 3 * s});
   RowSink sink;
   JobSpec j = job_for(problem, "async_lsgd", 4, 40, 0.0, &sink);
-  j.settings.period = 2;
+  j.set("algo.period", 2);
   j.worker_start = starting_at(starts);
   const JobResult r = run_job(j, async_sim());
   EXPECT_EQ(r.last.number("leader"), 2);
@@ -400,7 +402,8 @@ TEST(Registry, ElasticAndLeaderAlgorithmsAreRegistered) {
   EXPECT_EQ(*(lsgd + 2), "async_lsgd");
   for (const char* name : {"easgd", "eamsgd", "lsgd", "async_easgd", "async_lsgd"}) {
     EXPECT_TRUE(is_implemented(name)) << name;
-    EXPECT_EQ(make_algorithm(name)->needs_server(), std::string(name).starts_with("async")) << name;
+    EXPECT_EQ(algorithm_or_throw(name).needs_server, std::string(name).starts_with("async"))
+        << name;
   }
 }
 

@@ -71,7 +71,7 @@ TEST(LocalSgd, OneWorkerEqualsSequentialSgdBitForBit) {
   const auto train = synthetic_logistic();
   const auto problem = logistic_problem(1, 8, train);
   JobSpec j = job_for(*problem, "local_sgd", 1, 300, 0.5);
-  j.settings.period = 4;
+  j.set("algo.period", 4);
   j.optimizer.rule = optim::Rule::nesterov;
   const JobResult r = run_job(j, comm::run_threads);
 
@@ -97,7 +97,7 @@ TEST_P(SyncWorlds, LocalSgdWithPeriodOneMatchesMinibatchSgd) {
   const auto problem = logistic_problem(K, 8, train);
   RowSink local_rows, minibatch_rows;
   JobSpec local = job_for(*problem, "local_sgd", K, 400, 0.5, &local_rows);
-  local.settings.period = 1;
+  local.set("algo.period", 1);
   const JobResult a = run_job(local, comm::run_threads);
   const JobResult b =
       run_job(job_for(*problem, "minibatch_sgd", K, 400, 0.5, &minibatch_rows), comm::run_threads);
@@ -126,7 +126,7 @@ TEST_P(SyncWorlds, SameSeedSameMetricsDifferentSeedDifferentMetrics) {
   auto run = [&](std::uint64_t seed) {
     RowSink sink;
     JobSpec j = job_for(*problem, "local_sgd", K, 200, 0.5, &sink);
-    j.settings.period = 5;
+    j.set("algo.period", 5);
     j.seed = seed;
     run_job(j, comm::run_threads);
     for (auto& row : sink.rows)  // wall-clock time aside
@@ -144,21 +144,21 @@ TEST_P(SyncWorlds, HierarchyOfOneGroupAndFullPostLocalPhaseReduceExactly) {
   const auto train = synthetic_logistic();
   const auto problem = logistic_problem(K, 4, train);
   JobSpec flat = job_for(*problem, "local_sgd", K, 120, 0.5);
-  flat.settings.period = 6;
+  flat.set("algo.period", 6);
   JobSpec grouped = flat;  // one group of K: group rounds are global rounds
-  grouped.settings.group_size = K;
-  grouped.settings.global_period = 12;
+  grouped.set("algo.group_size", K);
+  grouped.set("algo.global_period", 12);
   EXPECT_EQ(run_job(flat, comm::run_threads).final_x, run_job(grouped, comm::run_threads).final_x);
 
   JobSpec warm = flat;  // post-local phase over the whole run: minibatch SGD itself
-  warm.settings.post_local_steps = 120;
+  warm.set("algo.post_local_steps", 120);
   EXPECT_EQ(run_job(warm, comm::run_threads).final_x,
             run_job(job_for(*problem, "minibatch_sgd", K, 120, 0.5), comm::run_threads).final_x);
 
   JobSpec outer = flat;  // outer SGD with lr 1 and no momentum takes the average itself
-  outer.settings.outer_nesterov = true;
-  outer.settings.outer_lr = 1.0f;
-  outer.settings.outer_momentum = 0.0f;
+  outer.set("algo.outer_optimizer", "nesterov");
+  outer.set("algo.outer_lr", 1.0f);
+  outer.set("algo.outer_momentum", 0.0f);
   const auto a = run_job(flat, comm::run_threads).final_x;
   const auto o = run_job(outer, comm::run_threads).final_x;
   for (std::size_t j = 0; j < a[0].size(); ++j) EXPECT_NEAR(a[0][j], o[0][j], 1e-5);
@@ -170,9 +170,9 @@ TEST_P(SyncWorlds, HierarchicalAveragingKeepsGroupsApartBetweenGlobalRounds) {
   const auto train = synthetic_logistic();
   const auto problem = logistic_problem(K, 4, train);
   JobSpec j = job_for(*problem, "local_sgd", K, 12, 0.5);
-  j.settings.period = 4;
-  j.settings.group_size = K / 2;
-  j.settings.global_period = 8;
+  j.set("algo.period", 4);
+  j.set("algo.group_size", K / 2);
+  j.set("algo.global_period", 8);
   const auto x = run_job(j, comm::run_threads).final_x;  // 12 = group round, not global
   for (int k = 1; k < K; ++k) {
     const bool same_group = k < K / 2;
@@ -192,7 +192,7 @@ TEST_P(SyncWorlds, SimAndThreadsGiveBitIdenticalParameters) {
   };
   for (const char* algo : {"minibatch_sgd", "local_sgd"}) {
     JobSpec j = job_for(*problem, algo, K, 60, 0.5);
-    j.settings.period = 4;
+    j.set("algo.period", 4);
     j.optimizer.rule = optim::Rule::nesterov;
     const JobResult on_threads = run_job(j, comm::run_threads);
     const JobResult on_sim = run_job(j, sim);
@@ -217,7 +217,7 @@ TEST(LocalSgd, MirrorImageStartsOnTheDoubleWellAverageToTheMaximum) {
   const model::DoubleWellProblem problem(spec);
   RowSink sink;
   JobSpec j = job_for(problem, "local_sgd", 4, 400, 0.05, &sink);
-  j.settings.period = 8;
+  j.set("algo.period", 8);
   j.worker_start = [&](int k, Span x) { problem.worker_start(k, x); };
   const JobResult r = run_job(j, comm::run_threads);
   for (const MetricsRow& row : sink.rows) EXPECT_EQ(row.number("train_loss"), 5.0);
@@ -238,7 +238,7 @@ TEST(LocalSgd, OnA9aReachesTheTargetWithAtMostASixthOfTheRounds) {
   const auto problem = logistic_problem(K, 64, train);
   auto rounds_to_target = [&](const std::string& algo) {
     JobSpec j = job_for(*problem, algo, K, 10000, 0.5);
-    j.settings.period = 8;
+    j.set("algo.period", 8);
     j.monitor.stop.target_suboptimality = 1e-3;
     j.monitor.eval_every = 8;
     const JobResult r = run_job(j, comm::run_threads);

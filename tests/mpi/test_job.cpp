@@ -62,7 +62,7 @@ TEST(MpiJob, LocalSgdEndsBitIdenticalToThreads) {
   const int K = comm::mpi_world_size();
   const auto problem = logistic_problem(K);
   JobSpec j = job_for(*problem, "local_sgd", K, 300, 0.5);
-  j.settings.period = 4;
+  j.set("algo.period", 4);
   j.optimizer.rule = optim::Rule::nesterov;
   expect_bit_identical_on_mpi_and_threads(j);
 }
@@ -71,9 +71,9 @@ TEST(MpiJob, HierarchicalLocalSgdOnSplitGroupsEndsBitIdenticalToThreads) {
   const int K = comm::mpi_world_size();
   const auto problem = logistic_problem(K);
   JobSpec j = job_for(*problem, "local_sgd", K, 240, 0.5);
-  j.settings.period = 3;
-  j.settings.group_size = 2;  // groups {0, 1}, {2, 3}; {2} alone for K = 3
-  j.settings.global_period = 12;
+  j.set("algo.period", 3);
+  j.set("algo.group_size", 2);  // groups {0, 1}, {2, 3}; {2} alone for K = 3
+  j.set("algo.global_period", 12);
   expect_bit_identical_on_mpi_and_threads(j);
 }
 

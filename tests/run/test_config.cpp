@@ -93,6 +93,14 @@ TEST(OptionTable, AlgorithmChoicesInDocumentedOrder) {
   EXPECT_EQ(find_option("algo.name")->choices, expected);
 }
 
+TEST(OptionTable, RuntimeAndModelChoicesComeFromTheirRegistries) {
+  EXPECT_EQ(find_option("run.runtime")->choices,
+            (std::vector<std::string>{"threads", "sim", "mpi"}));
+  EXPECT_EQ(find_option("model.name")->choices,
+            (std::vector<std::string>{"logistic", "least_squares", "softmax", "mlp", "quadratic",
+                                      "double_well"}));
+}
+
 TEST(Config, DefaultsResolve) {
   const Config c = Config::defaults();
   EXPECT_EQ(c.get_int("run.seed"), 1);
@@ -392,6 +400,62 @@ TEST(Config, CheckCrossOptionRules) {
   Config endless;
   endless.apply_override("stop.steps=0");
   expect_invalid([&] { endless.check(); }, {"stop.steps", "stop.time"});
+}
+
+TEST(Config, CheckAppliesTheConfiguredAlgorithmsRules) {
+  // The rules live in the algorithms' settings (algo/registry.hpp); check() applies those of
+  // the configured algorithm to the job the configuration describes, naming the source.
+  Config lsgd = Config::from_toml_string("[algo]\nname = \"lsgd\"\ngroup_size = 3\n", "l.toml");
+  expect_invalid([&] { lsgd.check(); }, {"l.toml: ", "algo.group_size = 3 does not divide"});
+  lsgd.apply_override("algo.workers=9");
+  EXPECT_NO_THROW(lsgd.check());
+  Config local;  // local_sgd, whose last group may be smaller
+  local.apply_override("algo.group_size=3");
+  EXPECT_NO_THROW(local.check());
+
+  Config rescaled;
+  rescaled.apply_override("algo.name=rescaled_asgd");
+  expect_invalid([&] { rescaled.check(); }, {"configuration: ", "cluster.compute_times"});
+  rescaled.apply_override("cluster.compute_times=linear");
+  EXPECT_NO_THROW(rescaled.check());
+  rescaled.apply_override("cluster.compute_times=");
+  rescaled.apply_override("algo.rescale_tau=estimated");
+  EXPECT_NO_THROW(rescaled.check());
+
+  // EAMSGD takes Nesterov's rule unless optim.name says otherwise, which it then refuses.
+  Config eamsgd;
+  eamsgd.apply_override("algo.name=eamsgd");
+  EXPECT_EQ(local_optimizer(eamsgd).rule, optim::Rule::nesterov);
+  EXPECT_NO_THROW(eamsgd.check());
+  eamsgd.apply_override("optim.momentum=0");
+  expect_invalid([&] { eamsgd.check(); }, {"Nesterov", "optim.momentum > 0"});
+  eamsgd.apply_override("optim.momentum=0.9");
+  eamsgd.apply_override("optim.name=sgd");
+  EXPECT_EQ(local_optimizer(eamsgd).rule, optim::Rule::sgd);
+  expect_invalid([&] { eamsgd.check(); }, {"Nesterov"});
+}
+
+TEST(Config, AlgorithmOptionsAreTheExplicitValuesTheAlgorithmReads) {
+  Config c;
+  c.apply_override("algo.name=easgd");
+  c.apply_override("algo.period=4");
+  c.apply_override("algo.pull=0.5");   // lsgd's
+  c.apply_override("algo.workers=3");  // not an algorithm option
+  EXPECT_EQ(algorithm_options(c), (algo::OptionValues{{"algo.period", std::int64_t{4}}}));
+  c.apply_override("algo.elastic_alpha=0.0");
+  EXPECT_EQ(algorithm_options(c).at("algo.elastic_alpha"), Value(0.0));
+}
+
+TEST(OptionsText, AlgorithmAndModelOptionsSayWhichAlgorithmsOrModelsReadThem) {
+  const std::string md = options_markdown();
+  EXPECT_NE(md.find("| `algo.server_batch` | integer | `0` | >= 0 | S, gradients collected per "
+                    "step; 0 = S = workers. Read by: `malenia_sgd`, `rennala_sgd`. |\n"),
+            std::string::npos);
+  EXPECT_NE(md.find("| `minibatch_sgd` | no | none |"), std::string::npos);
+  EXPECT_NE(md.find("| `asgd` | yes | none |"), std::string::npos);
+  EXPECT_NE(options_help().find("Read by: malenia_sgd, rennala_sgd."), std::string::npos);
+  EXPECT_NE(md.find("Read by: `quadratic`, `double_well`. |\n"), std::string::npos);
+  EXPECT_NE(md.find("| `quadratic` | no | `model.dim`, `model.mu`,"), std::string::npos);
 }
 
 TEST(Config, DataPathsResolveAgainstDirEnvAndFile) {

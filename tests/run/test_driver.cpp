@@ -81,6 +81,34 @@ TEST(Driver, WritesResolvedConfigMetricsAndSummary) {
   EXPECT_NE(read(dir / "summary.json").find("\"status\": \"ok\""), std::string::npos);
 }
 
+TEST(Driver, TheResolvedConfigRecordsResolvedDefaultsSoThatAResumeRunsTheSameJob) {
+  // EASGD's alpha = 0.9 / K and EAMSGD's Nesterov rule are defaults that depend on the
+  // algorithm and the job: config.toml records them, so --resume reads back the same job.
+  for (const char* name : {"easgd", "eamsgd"}) {
+    const fs::path dir = fresh_dir(std::string("resolved_") + name);
+    Config c = Config::from_toml_string(small_run, "small.toml");
+    c.apply_override(std::string("algo.name=") + name);
+    c.apply_override("run.checkpoint_every=10");
+    RunPlan p = plan(c, name);
+    EXPECT_EQ(p.config.get_number("algo.elastic_alpha"), 0.9 / 4) << name;
+    EXPECT_EQ(p.config.get_string("optim.name"),
+              std::string(name) == "eamsgd" ? "nesterov" : "sgd");
+    EXPECT_EQ(p.job.options.count("algo.elastic_alpha"), 0u);  // the job resolves it itself
+    const RunResult first = execute(p, dir, Progress::none);
+    const RunResult resumed = resume(dir, {"stop.steps=300"}, Progress::none);
+    EXPECT_EQ(resumed.last.number("step"), 300) << name;
+
+    // The same 300 steps without interruption end on the same parameters.
+    Config whole = c;
+    whole.apply_override("stop.steps=300");
+    RunPlan q = plan(whole, name);
+    const RunResult uninterrupted =
+        execute(q, fresh_dir(std::string("whole_") + name), Progress::none);
+    EXPECT_EQ(resumed.parameters_crc32, uninterrupted.parameters_crc32) << name;
+    EXPECT_EQ(first.last.number("step"), 200) << name;
+  }
+}
+
 TEST(Driver, BatchLargerThanAShardIsRefusedBeforeAnythingIsWritten) {
   Config c = Config::from_toml_string(small_run, "small.toml");
   c.apply_override("algo.batch=600");  // 2000 rows / 4 workers = 500 per shard

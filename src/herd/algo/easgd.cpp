@@ -3,23 +3,47 @@
 #include <string>
 #include <vector>
 
-#include "herd/algo/knob_checks.hpp"
+#include "herd/algo/knobs.hpp"
+#include "herd/algo/registry.hpp"
 #include "herd/algo/sync_loop.hpp"
 #include "herd/core/error.hpp"
 
 namespace herd::algo {
 
-void Easgd::run(Worker& w) {
-  const std::string name = momentum_ ? "eamsgd" : "easgd";
-  const AlgoSettings& s = w.settings;
-  check_period(s.period, name);
-  const float alpha = elastic_alpha(s.elastic_alpha, w.comm.size(), name);
-  const optim::OptimizerSpec& opt = w.optimizer.spec();
-  // The same rule the run layer enforces: EAMSGD's local steps are Nesterov momentum steps.
-  if (momentum_ && (opt.rule != optim::Rule::nesterov || opt.momentum <= 0))
+const Knobs<ElasticSettings>& ElasticSettings::knobs() {
+  using S = ElasticSettings;
+  static const auto k =
+      Knobs<S>()
+          .add(knobs::period(), &S::period)
+          .add(number("algo.elastic_alpha", 0.0,
+                      "Moving rate alpha = eta rho of the elastic pull, in [0, 1). Not set: 0.9 / "
+                      "algo.workers (the authors' beta = K alpha = 0.9).")
+                   .ge(0)
+                   .lt(1),
+               &S::elastic_alpha);
+  return k;
+}
+
+void ElasticSettings::resolve(const JobContext& job) {
+  if (!elastic_alpha) elastic_alpha = 0.9 / double(job.workers);
+}
+
+const Knobs<EamsgdSettings>& EamsgdSettings::knobs() {
+  static const auto k = Knobs<EamsgdSettings>().include(ElasticSettings::knobs());
+  return k;
+}
+
+void EamsgdSettings::resolve(const JobContext& job) {
+  ElasticSettings::resolve(job);
+  if (job.optimizer.rule != optim::Rule::nesterov || job.optimizer.momentum <= 0)
     throw InvalidInput(
         "algo.name = \"eamsgd\" takes Nesterov momentum steps locally: set optim.name = "
         "\"nesterov\" with optim.momentum > 0 (or use algo.name = \"easgd\")");
+}
+
+void Easgd::run(Worker& w) {
+  const ElasticSettings& s = settings_;
+  const float alpha = float(*s.elastic_alpha);
 
   // Set-up, not the algorithm's traffic: with the usual common x_0 the mean is x_0 itself.
   std::vector<float> center(w.x);
@@ -51,5 +75,22 @@ void Easgd::run(Worker& w) {
   };
   run_steps(w, step, report);
 }
+
+HERD_REGISTER_ALGORITHM(
+    easgd, AlgorithmDef<ElasticSettings>{
+               .name = "easgd",
+               .summary = "Elastic Averaging SGD: every algo.period steps the workers and a shared "
+                          "center pull toward each other.",
+               .order = 40,
+               .make = [](const ElasticSettings& s) { return std::make_unique<Easgd>(s); }});
+
+HERD_REGISTER_ALGORITHM(
+    eamsgd, AlgorithmDef<EamsgdSettings>{
+                .name = "eamsgd",
+                .summary = "EASGD with Nesterov momentum as the local rule (optim.name defaults to "
+                           "nesterov).",
+                .order = 50,
+                .optim_name = "nesterov",
+                .make = [](const EamsgdSettings& s) { return std::make_unique<Easgd>(s); }});
 
 }  // namespace herd::algo

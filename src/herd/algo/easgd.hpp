@@ -1,7 +1,27 @@
 #pragma once
+#include <cstdint>
+#include <optional>
+
 #include "herd/algo/algorithm.hpp"
+#include "herd/algo/settings.hpp"
 
 namespace herd::algo {
+
+// easgd and async_easgd. Values come from the options' declared defaults (knobs()).
+struct ElasticSettings {
+  std::int64_t period{};                // tau: local steps between exchanges
+  std::optional<double> elastic_alpha;  // the moving rate; resolved: 0.9 / K when not set
+
+  static const Knobs<ElasticSettings>& knobs();
+  void resolve(const JobContext& job);
+};
+
+// eamsgd: EASGD whose local steps are Nesterov momentum steps.
+struct EamsgdSettings : ElasticSettings {
+  static const Knobs<EamsgdSettings>& knobs();
+  // InvalidInput unless the local optimizer is Nesterov's with momentum > 0.
+  void resolve(const JobContext& job);
+};
 
 // Elastic Averaging SGD (Zhang, Choromanska, LeCun, NeurIPS 2015),
 // synchronous form. Every rank holds a replica of the center xt, which starts at the mean
@@ -11,14 +31,14 @@ namespace herd::algo {
 // the sum being one allreduce of the differences (rank-ordered, hence the same bits on
 // every rank and runtime). alpha = algo.elastic_alpha, by default 0.9 / K. Reports the
 // center (models[0]) and the workers' average. EAMSGD is the same with a momentum
-// optimizer, which it requires.
+// optimizer, which it requires (EamsgdSettings).
 class Easgd final : public Algorithm {
  public:
-  explicit Easgd(bool momentum) : momentum_(momentum) {}
+  explicit Easgd(const ElasticSettings& settings) : settings_(settings) {}
   void run(Worker& w) override;
 
  private:
-  bool momentum_;
+  ElasticSettings settings_;
 };
 
 // Asynchronous EASGD (easgd_async.cpp): a server on rank 0 holds the center, which starts
@@ -28,8 +48,11 @@ class Easgd final : public Algorithm {
 // worker.
 class AsyncEasgd final : public Algorithm {
  public:
-  bool needs_server() const override { return true; }
+  explicit AsyncEasgd(const ElasticSettings& settings) : settings_(settings) {}
   void run(Worker& w) override;
+
+ private:
+  ElasticSettings settings_;
 };
 
 }  // namespace herd::algo

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "herd/algo/easgd.hpp"
-#include "herd/algo/knob_checks.hpp"
+#include "herd/algo/registry.hpp"
 #include "herd/algo/step_server.hpp"
 
 namespace herd::algo {
@@ -40,14 +40,14 @@ void serve(Worker& w, float alpha) {
   channel.stop_workers();
 }
 
-void work(Worker& w) {
+void work(Worker& w, const ElasticSettings& s) {
   WorkerEnd link(w);
   std::int64_t first = 0;
   if (const std::optional<Envelope> resumed = link.start())
     first = std::int64_t(resumed->count);
   else
     link.send_start();
-  const std::int64_t period = w.settings.period;
+  const std::int64_t period = s.period;
   for (std::int64_t t = first;; ++t) {
     w.compute_gradient(t);
     w.local_step(t);
@@ -65,13 +65,21 @@ void work(Worker& w) {
 }  // namespace
 
 void AsyncEasgd::run(Worker& w) {
-  const std::string name = "async_easgd";
-  check_period(w.settings.period, name);
-  const float alpha = elastic_alpha(w.settings.elastic_alpha, w.comm.size() - 1, name);
+  const float alpha = float(*settings_.elastic_alpha);
   if (w.comm.rank() == server_rank)
     serve(w, alpha);
   else
-    work(w);
+    work(w, settings_);
 }
+
+HERD_REGISTER_ALGORITHM(
+    async_easgd,
+    AlgorithmDef<ElasticSettings>{
+        .name = "async_easgd",
+        .summary = "Asynchronous EASGD: a server holds the center; each worker exchanges with it "
+                   "every algo.period of its own steps.",
+        .order = 70,
+        .needs_server = true,
+        .make = [](const ElasticSettings& s) { return std::make_unique<AsyncEasgd>(s); }});
 
 }  // namespace herd::algo

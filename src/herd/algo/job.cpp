@@ -5,13 +5,20 @@
 
 namespace herd::algo {
 
+PreparedAlgorithm prepare_algorithm(const JobSpec& spec) {
+  const JobContext job{
+      .workers = spec.workers, .optimizer = spec.optimizer, .worker_tau = spec.worker_tau};
+  return prepare_algorithm(spec.algorithm, spec.options, job);
+}
+
 JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partial) {
+  const AlgorithmFactory make_algorithm = prepare_algorithm(spec).make;
   std::vector<float> x0(spec.problem->dim());
   spec.problem->initial_point(x0);
   const optim::Schedule schedule(spec.schedule);
   JobResult result;
   std::mutex mu;
-  const bool server = make_algorithm(spec.algorithm)->needs_server();
+  const bool server = algorithm_or_throw(spec.algorithm).needs_server;
   const int ranks = spec.workers + (server ? 1 : 0);
   result.final_x.resize(std::size_t(ranks));
   const JobIdentity identity{.algorithm = spec.algorithm,
@@ -27,7 +34,7 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
       if (worker_index >= 0) objective = spec.problem->local(worker_index, spec.seed);
       optim::LocalOptimizer optimizer(spec.optimizer, x0.size());
       Monitor monitor(spec.monitor);
-      Worker worker(c, objective.get(), optimizer, schedule, spec.settings, monitor, x0);
+      Worker worker(c, objective.get(), optimizer, schedule, monitor, x0);
       worker.set_worker_index(worker_index);
       std::unique_ptr<Checkpointer> checkpointer;
       if (!spec.checkpoint.file.empty()) {
@@ -35,7 +42,7 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
         worker.checkpointer = checkpointer.get();
       }
       if (spec.worker_start && worker_index >= 0) spec.worker_start(worker_index, worker.x);
-      auto algorithm = make_algorithm(spec.algorithm);
+      auto algorithm = make_algorithm();
       auto keep = [&] {
         std::lock_guard lock(mu);
         if (c.rank() == 0) {

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <memory>
 
+#include "herd/algo/knobs.hpp"
 #include "herd/algo/minibatch_sgd.hpp"
+#include "herd/algo/registry.hpp"
 #include "herd/algo/sync_loop.hpp"
 
 namespace herd::algo {
@@ -38,8 +40,33 @@ class OuterNesterov {
 
 }  // namespace
 
+const Knobs<LocalSgdSettings>& LocalSgdSettings::knobs() {
+  using S = LocalSgdSettings;
+  static const auto k =
+      Knobs<S>()
+          .add(knobs::period(), &S::period)
+          .add(integer("algo.post_local_steps", 0,
+                       "Post-local SGD: W steps of minibatch SGD before the local steps begin.")
+                   .ge(0),
+               &S::post_local_steps)
+          .add(knobs::group_size(), &S::group_size)
+          .add(knobs::global_period(), &S::global_period)
+          .add(choice("algo.outer_optimizer", {"none", "nesterov"}, "none",
+                      "Outer step on the averaged pseudo-gradient (DiLoCo): none = plain "
+                      "averaging, nesterov = Nesterov momentum with outer_lr and outer_momentum."),
+               &S::outer_nesterov, "nesterov")
+          .add(number("algo.outer_lr", 0.7, "Outer step size.").gt(0), &S::outer_lr)
+          .add(number("algo.outer_momentum", 0.9, "Outer Nesterov momentum.").ge(0).lt(1),
+               &S::outer_momentum);
+  return k;
+}
+
+void LocalSgdSettings::resolve(const JobContext&) {
+  knobs::resolve_global_period(period, group_size, global_period);
+}
+
 void LocalSgd::run(Worker& w) {
-  const AlgoSettings& s = w.settings;
+  const LocalSgdSettings& s = settings_;
   std::unique_ptr<comm::Communicator> group;
   if (s.group_size > 0) group = w.comm.split(w.comm.rank() / s.group_size, w.comm.rank());
   std::unique_ptr<OuterNesterov> outer;
@@ -87,5 +114,14 @@ void LocalSgd::run(Worker& w) {
   };
   run_steps(w, step, report);
 }
+
+HERD_REGISTER_ALGORITHM(
+    local_sgd,
+    AlgorithmDef<LocalSgdSettings>{
+        .name = "local_sgd",
+        .summary = "Local SGD: local steps, averaged every algo.period steps (post-local, "
+                   "hierarchical and DiLoCo outer-Nesterov variants).",
+        .order = 20,
+        .make = [](const LocalSgdSettings& s) { return std::make_unique<LocalSgd>(s); }});
 
 }  // namespace herd::algo

@@ -4,8 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "herd/algo/knob_checks.hpp"
+#include "herd/algo/knobs.hpp"
 #include "herd/algo/leader.hpp"
+#include "herd/algo/registry.hpp"
 #include "herd/algo/sync_loop.hpp"
 #include "herd/core/error.hpp"
 
@@ -57,24 +58,36 @@ void pull_once(Span x, const LeaderLevel* a, const LeaderLevel* b) {
 
 }  // namespace
 
+const Knobs<LeaderSettings>& LeaderSettings::knobs() {
+  using S = LeaderSettings;
+  static const auto k =
+      Knobs<S>()
+          .add(knobs::period(), &S::period)
+          .add(knobs::pull(), &S::pull)
+          .add(knobs::group_size(), &S::group_size)
+          .add(knobs::global_period(), &S::global_period)
+          .add(number("algo.global_pull", 0.1,
+                      "With groups: lambda_G, the pull toward the global leader every "
+                      "global_period steps, in [0, 1).")
+                   .ge(0)
+                   .lt(1),
+               &S::global_pull)
+          .add(knobs::leader_window(), &S::leader_window)
+          .add(knobs::pull_every_step(), &S::pull_every_step);
+  return k;
+}
+
+void LeaderSettings::resolve(const JobContext& job) {
+  if (group_size > 0 && job.workers % group_size != 0)
+    throw InvalidInput("algo.group_size = " + std::to_string(group_size) +
+                       " does not divide algo.workers = " + std::to_string(job.workers) +
+                       ": lsgd needs groups of equal size (or 0 for no groups)");
+  knobs::resolve_global_period(period, group_size, global_period);
+}
+
 void Lsgd::run(Worker& w) {
-  const std::string name = "lsgd";
-  const AlgoSettings& s = w.settings;
+  const LeaderSettings& s = settings_;
   const int ranks = w.comm.size();
-  check_period(s.period, name);
-  check_rate(s.pull, "algo.pull", name);
-  check_leader_window(s.leader_window);
-  if (s.group_size < 0 || (s.group_size > 0 && ranks % s.group_size != 0))
-    throw InvalidInput("algo.group_size = " + std::to_string(s.group_size) +
-                       ": lsgd needs groups that divide the " + std::to_string(ranks) +
-                       " workers evenly (or 0 for no groups)");
-  const std::int64_t global_period = s.global_period > 0 ? s.global_period : s.period;
-  if (s.group_size > 0) {
-    check_rate(s.global_pull, "algo.global_pull", name);
-    if (global_period % s.period != 0)
-      throw InvalidInput("algo.global_period = " + std::to_string(s.global_period) +
-                         " must be a multiple of algo.period = " + std::to_string(s.period));
-  }
   LossWindow window(s.leader_window);
 
   std::unique_ptr<comm::Communicator> group;
@@ -82,7 +95,7 @@ void Lsgd::run(Worker& w) {
   if (s.group_size > 0) {
     group = w.comm.split(w.comm.rank() / s.group_size, w.comm.rank());
     local = LeaderLevel(group.get(), float(s.pull), s.period);
-    global = LeaderLevel(&w.comm, float(s.global_pull), global_period);
+    global = LeaderLevel(&w.comm, float(s.global_pull), s.global_period);
   } else {
     global = LeaderLevel(&w.comm, float(s.pull), s.period);
   }
@@ -133,5 +146,14 @@ void Lsgd::run(Worker& w) {
   };
   run_steps(w, step, report);
 }
+
+HERD_REGISTER_ALGORITHM(
+    lsgd,
+    AlgorithmDef<LeaderSettings>{
+        .name = "lsgd",
+        .summary = "Leader SGD: every algo.period steps the workers are pulled toward the one "
+                   "with the lowest recent loss (multi-leader with groups).",
+        .order = 60,
+        .make = [](const LeaderSettings& s) { return std::make_unique<Lsgd>(s); }});
 
 }  // namespace herd::algo

@@ -1,7 +1,37 @@
 #pragma once
+#include <cstdint>
+
 #include "herd/algo/algorithm.hpp"
+#include "herd/algo/settings.hpp"
 
 namespace herd::algo {
+
+// lsgd. Values come from the options' declared defaults (knobs()).
+struct LeaderSettings {
+  std::int64_t period{};         // tau: local steps between communications
+  double pull{};                 // lambda: pull toward the (local) leader, in [0, 1)
+  int group_size{};              // multi-leader: groups of this many ranks; 0 = none
+  std::int64_t global_period{};  // tau_G with groups (resolved: 0 means period)
+  double global_pull{};          // lambda_G: pull toward the global leader with groups
+  int leader_window{};           // m: the leader has the lowest mean of its last m losses
+  bool pull_every_step{};        // pull toward the last leader copy at every local step
+
+  static const Knobs<LeaderSettings>& knobs();
+  // Groups must divide the workers; global_period = 0 means period, and must be a multiple.
+  void resolve(const JobContext& job);
+};
+
+// async_lsgd, which has no multi-leader form.
+struct AsyncLeaderSettings {
+  std::int64_t period{};
+  double pull{};
+  int group_size{};  // must be 0
+  int leader_window{};
+  bool pull_every_step{};
+
+  static const Knobs<AsyncLeaderSettings>& knobs();
+  void resolve(const JobContext& job);
+};
 
 // Leader SGD (Teng et al., NeurIPS 2019), synchronous form. A worker's
 // score is the mean of its last m = leader_window minibatch losses. Every tau = period
@@ -24,14 +54,21 @@ namespace herd::algo {
 // index), leader_switches (changes of the global leader so far), bytes_per_round.
 class Lsgd final : public Algorithm {
  public:
+  explicit Lsgd(const LeaderSettings& settings) : settings_(settings) {}
   void run(Worker& w) override;
+
+ private:
+  LeaderSettings settings_;
 };
 
 // Asynchronous Leader SGD (lsgd_async.cpp; the protocol is described there).
 class AsyncLsgd final : public Algorithm {
  public:
-  bool needs_server() const override { return true; }
+  explicit AsyncLsgd(const AsyncLeaderSettings& settings) : settings_(settings) {}
   void run(Worker& w) override;
+
+ private:
+  AsyncLeaderSettings settings_;
 };
 
 }  // namespace herd::algo

@@ -35,16 +35,17 @@
 #include <string>
 #include <vector>
 
-#include "herd/algo/knob_checks.hpp"
+#include "herd/algo/knobs.hpp"
 #include "herd/algo/leader.hpp"
 #include "herd/algo/lsgd.hpp"
+#include "herd/algo/registry.hpp"
 #include "herd/algo/step_server.hpp"
 #include "herd/core/error.hpp"
 
 namespace herd::algo {
 namespace {
 
-void serve(Worker& w) {
+void serve(Worker& w, const AsyncLeaderSettings& s) {
   StepServer server(w);
   ServerEnd& channel = server.channel();
   const int workers = channel.workers();
@@ -55,7 +56,7 @@ void serve(Worker& w) {
   bool chosen = false;  // by an exchange (worker 0's start is a placeholder)
   double leader_score = std::numeric_limits<double>::infinity();
   std::int64_t switches = 0;
-  const std::int64_t round_steps = std::int64_t(workers) * w.settings.period;
+  const std::int64_t round_steps = std::int64_t(workers) * s.period;
   std::int64_t next_round_at = round_steps;
   std::vector<std::int64_t> owed(std::size_t(workers), 0);
   std::vector<char> called(std::size_t(workers), 0);  // none outstanding after a resume
@@ -110,8 +111,7 @@ void serve(Worker& w) {
   channel.stop_workers();
 }
 
-void work(Worker& w) {
-  const AlgoSettings& s = w.settings;
+void work(Worker& w, const AsyncLeaderSettings& s) {
   const float lambda = float(s.pull);
   WorkerEnd link(w);
   std::int64_t first = 0;
@@ -163,19 +163,38 @@ void work(Worker& w) {
 
 }  // namespace
 
-void AsyncLsgd::run(Worker& w) {
-  const std::string name = "async_lsgd";
-  const AlgoSettings& s = w.settings;
-  check_period(s.period, name);
-  check_rate(s.pull, "algo.pull", name);
-  check_leader_window(s.leader_window);
-  if (s.group_size != 0)
-    throw InvalidInput("algo.group_size = " + std::to_string(s.group_size) +
-                       ": async_lsgd has no multi-leader form; set 0");
-  if (w.comm.rank() == server_rank)
-    serve(w);
-  else
-    work(w);
+const Knobs<AsyncLeaderSettings>& AsyncLeaderSettings::knobs() {
+  using S = AsyncLeaderSettings;
+  static const auto k = Knobs<S>()
+                            .add(knobs::period(), &S::period)
+                            .add(knobs::pull(), &S::pull)
+                            .add(knobs::group_size(), &S::group_size)
+                            .add(knobs::leader_window(), &S::leader_window)
+                            .add(knobs::pull_every_step(), &S::pull_every_step);
+  return k;
 }
+
+void AsyncLeaderSettings::resolve(const JobContext&) {
+  if (group_size != 0)
+    throw InvalidInput("algo.group_size = " + std::to_string(group_size) +
+                       ": async_lsgd has no multi-leader form; set 0");
+}
+
+void AsyncLsgd::run(Worker& w) {
+  if (w.comm.rank() == server_rank)
+    serve(w, settings_);
+  else
+    work(w, settings_);
+}
+
+HERD_REGISTER_ALGORITHM(
+    async_lsgd,
+    AlgorithmDef<AsyncLeaderSettings>{
+        .name = "async_lsgd",
+        .summary = "Asynchronous Leader SGD: a server keeps the leader and calls each worker to "
+                   "an exchange about once per K algo.period global steps.",
+        .order = 80,
+        .needs_server = true,
+        .make = [](const AsyncLeaderSettings& s) { return std::make_unique<AsyncLsgd>(s); }});
 
 }  // namespace herd::algo

@@ -1,5 +1,6 @@
 #include "herd/algo/minibatch_sgd.hpp"
 
+#include "herd/algo/registry.hpp"
 #include "herd/algo/sync_loop.hpp"
 
 namespace herd::algo {
@@ -19,5 +20,13 @@ void MinibatchSgd::run(Worker& w) {
         w.monitor.evaluate(w, done, {&model, 1});
       });
 }
+
+HERD_REGISTER_ALGORITHM(
+    minibatch_sgd,
+    AlgorithmDef<NoSettings>{
+        .name = "minibatch_sgd",
+        .summary = "Minibatch SGD: the workers' gradients are averaged at every step.",
+        .order = 10,
+        .make = [](const NoSettings&) { return std::make_unique<MinibatchSgd>(); }});
 
 }  // namespace herd::algo

@@ -190,29 +190,4 @@ void ParameterServerAlgorithm::run(Worker& w) {
   }
 }
 
-std::unique_ptr<Algorithm> make_parameter_server_algorithm(const std::string& name) {
-  using Policy = std::unique_ptr<ServerPolicy> (*)(const ParameterServer&);
-  struct Entry {
-    const char* name;
-    Policy policy;
-  };
-  static const Entry gradient_algorithms[] = {
-      {"asgd", make_asgd_policy},
-      {"rescaled_asgd", make_rescaled_asgd_policy},
-      {"delay_adaptive_asgd", make_delay_adaptive_asgd_policy},
-      {"ringmaster_asgd", make_ringmaster_asgd_policy},
-      {"ia2sgd", make_ia2sgd_policy},
-      {"malenia_sgd", make_malenia_sgd_policy},
-      {"rennala_sgd", make_rennala_sgd_policy},
-      {"ringleader_asgd", make_ringleader_asgd_policy},
-  };
-  for (const Entry& e : gradient_algorithms)
-    if (name == e.name)
-      return std::make_unique<ParameterServerAlgorithm>(e.policy, make_gradient_task);
-  if (name == "async_local_sgd")
-    return std::make_unique<ParameterServerAlgorithm>(make_async_local_sgd_policy,
-                                                      make_local_steps_task);
-  return nullptr;
-}
-
 }  // namespace herd::algo

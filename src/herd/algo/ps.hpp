@@ -85,7 +85,6 @@ class ParameterServer {
 
   int workers() const { return workers_; }
   std::size_t dim() const { return w_.x.size(); }
-  const AlgoSettings& settings() const { return w_.settings; }
   // Server updates so far (k); gamma() = schedule.at(k) is the step size of the next one.
   std::int64_t step() const { return step_; }
   double gamma() const { return w_.schedule.at(step_); }
@@ -129,22 +128,20 @@ class ParameterServer {
   std::int64_t delay_max_ = 0;
 };
 
-// A parameter-server algorithm: a policy for the server, a task for the workers.
+// A parameter-server algorithm: a policy for the server, a task for the workers. The
+// algorithms of the family register themselves (registry.hpp, with needs_server) from the
+// files of their policies: ps_asgd.cpp, ps_buffered.cpp, ps_local_sgd.cpp.
 class ParameterServerAlgorithm final : public Algorithm {
  public:
   using PolicyFactory = std::function<std::unique_ptr<ServerPolicy>(const ParameterServer&)>;
   using TaskFactory = std::function<std::unique_ptr<WorkerTask>(const Worker&)>;
   ParameterServerAlgorithm(PolicyFactory policy, TaskFactory task)
       : policy_(std::move(policy)), task_(std::move(task)) {}
-  bool needs_server() const override { return true; }
   void run(Worker& w) override;
 
  private:
   PolicyFactory policy_;
   TaskFactory task_;
 };
-
-// The algorithms of this family by algo.name; nullptr for any other name.
-std::unique_ptr<Algorithm> make_parameter_server_algorithm(const std::string& name);
 
 }  // namespace herd::algo

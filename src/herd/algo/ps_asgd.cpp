@@ -10,10 +10,77 @@
 #include <vector>
 
 #include "herd/algo/ps_policies.hpp"
+#include "herd/algo/registry.hpp"
 #include "herd/core/error.hpp"
 
 namespace herd::algo {
 namespace {
+
+// rescaled_asgd. Values come from the options' declared defaults (knobs()).
+struct RescaledAsgdSettings {
+  bool estimate_tau{};      // estimate tau_i online instead of using the known ones
+  double tau_ema{};         // weight of the newest inter-arrival time in the estimate
+  std::vector<double> tau;  // the known compute times (the job's worker_tau)
+
+  static const Knobs<RescaledAsgdSettings>& knobs() {
+    using S = RescaledAsgdSettings;
+    static const auto k =
+        Knobs<S>()
+            .add(choice("algo.rescale_tau", {"known", "estimated"}, "known",
+                        "Rescale with the known compute times of [cluster] or with times "
+                        "estimated online from each worker's inter-arrival times."),
+                 &S::estimate_tau, "estimated")
+            .add(number("algo.tau_ema", 0.1,
+                        "With rescale_tau = estimated: weight of the newest inter-arrival time "
+                        "in the moving average.")
+                     .gt(0)
+                     .le(1),
+                 &S::tau_ema);
+    return k;
+  }
+  // Known compute times: one per worker, each positive.
+  void resolve(const JobContext& job) {
+    if (estimate_tau) return;
+    tau.assign(job.worker_tau.begin(), job.worker_tau.end());
+    if (tau.empty())
+      throw InvalidInput(
+          "algo.name = \"rescaled_asgd\" with algo.rescale_tau = \"known\" needs "
+          "the workers' compute times: set cluster.compute_times (or "
+          "algo.rescale_tau = \"estimated\")");
+    if (tau.size() != std::size_t(job.workers))
+      throw InvalidInput("rescaled_asgd with known compute times needs one per worker: got " +
+                         std::to_string(tau.size()) + " for " + std::to_string(job.workers) +
+                         " workers (cluster.compute_times, or algo.rescale_tau = \"estimated\")");
+    for (double t : tau)
+      if (!(t > 0))
+        throw InvalidInput("rescaled_asgd: compute times must be positive, got " +
+                           std::to_string(t) + " (cluster.compute_times)");
+  }
+};
+
+// ringmaster_asgd.
+struct RingmasterSettings {
+  std::int64_t delay_threshold{};  // R; resolved: 0 means K
+  bool ringmaster_restart{};       // stop-and-restart instead of discard
+
+  static const Knobs<RingmasterSettings>& knobs() {
+    using S = RingmasterSettings;
+    static const auto k =
+        Knobs<S>()
+            .add(integer("algo.delay_threshold", 0,
+                         "Arrivals with delay >= R are discarded; 0 = R = workers.")
+                     .ge(0),
+                 &S::delay_threshold)
+            .add(choice("algo.ringmaster_mode", {"discard", "restart"}, "discard",
+                        "Discard stale arrivals, or stop and restart a worker as soon as its "
+                        "delay reaches R."),
+                 &S::ringmaster_restart, "restart");
+    return k;
+  }
+  void resolve(const JobContext& job) {
+    if (delay_threshold == 0) delay_threshold = job.workers;
+  }
+};
 
 class SingleGradientPolicy : public ServerPolicy {
  public:
@@ -47,20 +114,11 @@ class DelayAdaptiveAsgd final : public SingleGradientPolicy {
 // of time.
 class RescaledAsgd final : public SingleGradientPolicy {
  public:
-  explicit RescaledAsgd(const ParameterServer& s) : tau_(s.settings().tau) {
-    const int K = s.workers();
-    if (tau_.size() != std::size_t(K))
-      throw InvalidInput("rescaled_asgd with known compute times needs one per worker: got " +
-                         std::to_string(tau_.size()) + " for " + std::to_string(K) +
-                         " workers (cluster.compute_times, or algo.rescale_tau = \"estimated\")");
+  RescaledAsgd(const ParameterServer& s, const RescaledAsgdSettings& settings)
+      : tau_(settings.tau) {
     double inverse_sum = 0;
-    for (double t : tau_) {
-      if (!(t > 0))
-        throw InvalidInput("rescaled_asgd: compute times must be positive, got " +
-                           std::to_string(t) + " (cluster.compute_times)");
-      inverse_sum += 1 / t;
-    }
-    harmonic_ = double(K) / inverse_sum;
+    for (double t : tau_) inverse_sum += 1 / t;
+    harmonic_ = double(s.workers()) / inverse_sum;
   }
 
  private:
@@ -77,14 +135,11 @@ class RescaledAsgd final : public SingleGradientPolicy {
 // the start, a lower bound on its tau that grows until it arrives.
 class EstimatedRescaledAsgd final : public SingleGradientPolicy {
  public:
-  explicit EstimatedRescaledAsgd(const ParameterServer& s)
-      : weight_(s.settings().tau_ema),
+  EstimatedRescaledAsgd(const ParameterServer& s, const RescaledAsgdSettings& settings)
+      : weight_(settings.tau_ema),
         estimate_(std::size_t(s.workers()), 0.0),
         last_arrival_(std::size_t(s.workers()), s.start_time()),
-        unknown_(s.workers()) {
-    if (!(weight_ > 0 && weight_ <= 1))
-      throw InvalidInput("algo.tau_ema must lie in (0, 1], got " + std::to_string(weight_));
-  }
+        unknown_(s.workers()) {}
 
   void report(MetricsRow& row) const override {
     std::string s;
@@ -134,9 +189,8 @@ class EstimatedRescaledAsgd final : public SingleGradientPolicy {
 // current x at once instead of finishing a gradient that would be discarded.
 class RingmasterAsgd final : public SingleGradientPolicy {
  public:
-  explicit RingmasterAsgd(const ParameterServer& s)
-      : threshold_(s.settings().delay_threshold > 0 ? s.settings().delay_threshold : s.workers()),
-        restart_(s.settings().ringmaster_restart) {}
+  explicit RingmasterAsgd(const RingmasterSettings& settings)
+      : threshold_(settings.delay_threshold), restart_(settings.ringmaster_restart) {}
 
   void on_sent(int worker, std::int64_t version) override {
     if (restart_) sent_.emplace_back(version, worker);
@@ -173,18 +227,61 @@ class RingmasterAsgd final : public SingleGradientPolicy {
 
 }  // namespace
 
-std::unique_ptr<ServerPolicy> make_asgd_policy(const ParameterServer&) {
-  return std::make_unique<Asgd>();
-}
-std::unique_ptr<ServerPolicy> make_rescaled_asgd_policy(const ParameterServer& s) {
-  if (s.settings().estimate_tau) return std::make_unique<EstimatedRescaledAsgd>(s);
-  return std::make_unique<RescaledAsgd>(s);
-}
-std::unique_ptr<ServerPolicy> make_delay_adaptive_asgd_policy(const ParameterServer&) {
-  return std::make_unique<DelayAdaptiveAsgd>();
-}
-std::unique_ptr<ServerPolicy> make_ringmaster_asgd_policy(const ParameterServer& s) {
-  return std::make_unique<RingmasterAsgd>(s);
-}
+HERD_REGISTER_ALGORITHM(
+    asgd,
+    AlgorithmDef<NoSettings>{
+        .name = "asgd",
+        .summary = "Asynchronous SGD: the server applies each gradient as it arrives.",
+        .order = 90,
+        .needs_server = true,
+        .make = [](const NoSettings&) {
+          return gradient_algorithm([](const ParameterServer&) -> std::unique_ptr<ServerPolicy> {
+            return std::make_unique<Asgd>();
+          });
+        }});
+
+HERD_REGISTER_ALGORITHM(
+    rescaled_asgd,
+    AlgorithmDef<RescaledAsgdSettings>{
+        .name = "rescaled_asgd",
+        .summary = "ASGD with worker i's step scaled by tau_i over the harmonic mean of the "
+                   "compute times (known or estimated).",
+        .order = 100,
+        .needs_server = true,
+        .make = [](const RescaledAsgdSettings& settings) {
+          return gradient_algorithm(
+              [settings](const ParameterServer& s) -> std::unique_ptr<ServerPolicy> {
+                if (settings.estimate_tau)
+                  return std::make_unique<EstimatedRescaledAsgd>(s, settings);
+                return std::make_unique<RescaledAsgd>(s, settings);
+              });
+        }});
+
+HERD_REGISTER_ALGORITHM(delay_adaptive_asgd,
+                        AlgorithmDef<NoSettings>{
+                            .name = "delay_adaptive_asgd",
+                            .summary = "ASGD with the step size gamma min(1, K / delay).",
+                            .order = 110,
+                            .needs_server = true,
+                            .make = [](const NoSettings&) {
+                              return gradient_algorithm(
+                                  [](const ParameterServer&) -> std::unique_ptr<ServerPolicy> {
+                                    return std::make_unique<DelayAdaptiveAsgd>();
+                                  });
+                            }});
+
+HERD_REGISTER_ALGORITHM(
+    ringmaster_asgd,
+    AlgorithmDef<RingmasterSettings>{
+        .name = "ringmaster_asgd",
+        .summary = "ASGD that discards gradients with delay >= R, or restarts their workers.",
+        .order = 120,
+        .needs_server = true,
+        .make = [](const RingmasterSettings& settings) {
+          return gradient_algorithm(
+              [settings](const ParameterServer&) -> std::unique_ptr<ServerPolicy> {
+                return std::make_unique<RingmasterAsgd>(settings);
+              });
+        }});
 
 }  // namespace herd::algo

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "herd/algo/ps_policies.hpp"
+#include "herd/algo/registry.hpp"
 
 namespace herd::algo {
 namespace {
@@ -34,9 +35,20 @@ class GradientTable {
   std::vector<double> sum_;
 };
 
-std::int64_t server_batch(const ParameterServer& s) {
-  return s.settings().server_batch > 0 ? s.settings().server_batch : s.workers();
-}
+// malenia_sgd and rennala_sgd. Values come from the options' declared defaults (knobs()).
+struct ServerBatchSettings {
+  std::int64_t server_batch{};  // S: gradients per step; resolved: 0 means K
+
+  static const Knobs<ServerBatchSettings>& knobs() {
+    static const auto k = Knobs<ServerBatchSettings>().add(
+        integer("algo.server_batch", 0, "S, gradients collected per step; 0 = S = workers.").ge(0),
+        &ServerBatchSettings::server_batch);
+    return k;
+  }
+  void resolve(const JobContext& job) {
+    if (server_batch == 0) server_batch = job.workers;
+  }
+};
 
 // Wang et al. 2024: on an arrival, replace the worker's entry and step with the mean of the
 // table, x <- x - gamma (1/K) sum_i g_i. Workers not heard from yet count as zero.
@@ -86,11 +98,11 @@ class SameModelPolicy : public ServerPolicy {
 // and ((1/K) sum_i 1/B_i)^(-1) >= S / K; then x <- x - gamma (1/K) sum_i G_i / B_i.
 class MaleniaSgd final : public SameModelPolicy {
  public:
-  explicit MaleniaSgd(const ParameterServer& s)
+  MaleniaSgd(const ParameterServer& s, const ServerBatchSettings& settings)
       : SameModelPolicy(s),
         workers_(s.workers()),
         dim_(s.dim()),
-        target_(server_batch(s)),
+        target_(settings.server_batch),
         sums_(std::size_t(workers_) * dim_, 0.0f),
         counts_(std::size_t(workers_), 0) {}
   void report(MetricsRow& row) const override {
@@ -145,8 +157,8 @@ class MaleniaSgd final : public SameModelPolicy {
 // Rennala SGD: one pooled sum; step when sum_i B_i >= S with x <- x - gamma G / B.
 class RennalaSgd final : public SameModelPolicy {
  public:
-  explicit RennalaSgd(const ParameterServer& s)
-      : SameModelPolicy(s), target_(server_batch(s)), sum_(s.dim(), 0.0f) {}
+  RennalaSgd(const ParameterServer& s, const ServerBatchSettings& settings)
+      : SameModelPolicy(s), target_(settings.server_batch), sum_(s.dim(), 0.0f) {}
   void report(MetricsRow& row) const override { row.set("server_batch", target_); }
   void keep_in(AlgoState& state) override { state.add("sum", sum_).add("count", count_); }
 
@@ -244,17 +256,60 @@ class RingleaderAsgd final : public ServerPolicy {
 
 }  // namespace
 
-std::unique_ptr<ServerPolicy> make_ia2sgd_policy(const ParameterServer& s) {
-  return std::make_unique<Ia2sgd>(s);
-}
-std::unique_ptr<ServerPolicy> make_malenia_sgd_policy(const ParameterServer& s) {
-  return std::make_unique<MaleniaSgd>(s);
-}
-std::unique_ptr<ServerPolicy> make_rennala_sgd_policy(const ParameterServer& s) {
-  return std::make_unique<RennalaSgd>(s);
-}
-std::unique_ptr<ServerPolicy> make_ringleader_asgd_policy(const ParameterServer& s) {
-  return std::make_unique<RingleaderAsgd>(s);
-}
+HERD_REGISTER_ALGORITHM(
+    ia2sgd,
+    AlgorithmDef<NoSettings>{
+        .name = "ia2sgd",
+        .summary = "The server steps with the mean of every worker's latest gradient.",
+        .order = 130,
+        .needs_server = true,
+        .make = [](const NoSettings&) {
+          return gradient_algorithm([](const ParameterServer& s) -> std::unique_ptr<ServerPolicy> {
+            return std::make_unique<Ia2sgd>(s);
+          });
+        }});
+
+HERD_REGISTER_ALGORITHM(
+    malenia_sgd,
+    AlgorithmDef<ServerBatchSettings>{
+        .name = "malenia_sgd",
+        .summary = "Gradients at the current x only, averaged per worker, until their harmonic "
+                   "batch reaches S; then one step.",
+        .order = 140,
+        .needs_server = true,
+        .make = [](const ServerBatchSettings& settings) {
+          return gradient_algorithm(
+              [settings](const ParameterServer& s) -> std::unique_ptr<ServerPolicy> {
+                return std::make_unique<MaleniaSgd>(s, settings);
+              });
+        }});
+
+HERD_REGISTER_ALGORITHM(
+    rennala_sgd,
+    AlgorithmDef<ServerBatchSettings>{
+        .name = "rennala_sgd",
+        .summary = "Gradients at the current x only, pooled until S have arrived; then one step.",
+        .order = 150,
+        .needs_server = true,
+        .make = [](const ServerBatchSettings& settings) {
+          return gradient_algorithm(
+              [settings](const ParameterServer& s) -> std::unique_ptr<ServerPolicy> {
+                return std::make_unique<RennalaSgd>(s, settings);
+              });
+        }});
+
+HERD_REGISTER_ALGORITHM(
+    ringleader_asgd,
+    AlgorithmDef<NoSettings>{
+        .name = "ringleader_asgd",
+        .summary = "Rounds of a gradient table: collect from every worker, then K updates, one "
+                   "per worker's next arrival.",
+        .order = 160,
+        .needs_server = true,
+        .make = [](const NoSettings&) {
+          return gradient_algorithm([](const ParameterServer& s) -> std::unique_ptr<ServerPolicy> {
+            return std::make_unique<RingleaderAsgd>(s);
+          });
+        }});
 
 }  // namespace herd::algo

@@ -3,11 +3,24 @@
 // returns the new x to that worker only.
 #include <string>
 
+#include "herd/algo/knobs.hpp"
 #include "herd/algo/ps_policies.hpp"
+#include "herd/algo/registry.hpp"
 #include "herd/core/error.hpp"
 
 namespace herd::algo {
 namespace {
+
+// Values come from the options' declared defaults (knobs()).
+struct AsyncLocalSgdSettings {
+  std::int64_t period{};  // H: local steps per result
+
+  static const Knobs<AsyncLocalSgdSettings>& knobs() {
+    static const auto k =
+        Knobs<AsyncLocalSgdSettings>().add(knobs::period(), &AsyncLocalSgdSettings::period);
+    return k;
+  }
+};
 
 class AsyncLocalSgd final : public ServerPolicy {
  public:
@@ -26,12 +39,8 @@ class AsyncLocalSgd final : public ServerPolicy {
 // schedule, as in synchronous Local SGD; the local optimizer's state persists across models.
 class LocalSteps final : public WorkerTask {
  public:
-  explicit LocalSteps(const Worker& w)
-      : period_(w.settings.period), start_(w.x.size()), delta_(w.x.size()) {
-    if (period_ < 1)
-      throw InvalidInput("algo.period = " + std::to_string(period_) +
-                         ": async_local_sgd needs at least one local step");
-  }
+  LocalSteps(const Worker& w, std::int64_t period)
+      : period_(period), start_(w.x.size()), delta_(w.x.size()) {}
   std::optional<CSpan> run(Worker& w, std::int64_t, int interrupt_tag) override {
     copy(w.x, start_);
     for (std::int64_t h = 0; h < period_; ++h) {
@@ -56,11 +65,22 @@ class LocalSteps final : public WorkerTask {
 
 }  // namespace
 
-std::unique_ptr<ServerPolicy> make_async_local_sgd_policy(const ParameterServer& s) {
-  return std::make_unique<AsyncLocalSgd>(s);
-}
-std::unique_ptr<WorkerTask> make_local_steps_task(const Worker& w) {
-  return std::make_unique<LocalSteps>(w);
-}
+HERD_REGISTER_ALGORITHM(
+    async_local_sgd,
+    AlgorithmDef<AsyncLocalSgdSettings>{
+        .name = "async_local_sgd",
+        .summary = "Asynchronous Local SGD: each worker sends the change of algo.period local "
+                   "steps; the server adds 1/K of it.",
+        .order = 30,
+        .needs_server = true,
+        .make = [](const AsyncLocalSgdSettings& settings) {
+          return std::make_unique<ParameterServerAlgorithm>(
+              [](const ParameterServer& s) -> std::unique_ptr<ServerPolicy> {
+                return std::make_unique<AsyncLocalSgd>(s);
+              },
+              [period = settings.period](const Worker& w) -> std::unique_ptr<WorkerTask> {
+                return std::make_unique<LocalSteps>(w, period);
+              });
+        }});
 
 }  // namespace herd::algo

@@ -1,46 +1,69 @@
-#include "herd/algo/algorithm.hpp"
-#include "herd/algo/easgd.hpp"
-#include "herd/algo/local_sgd.hpp"
-#include "herd/algo/lsgd.hpp"
-#include "herd/algo/minibatch_sgd.hpp"
-#include "herd/algo/ps.hpp"
+#include "herd/algo/registry.hpp"
+
+#include <algorithm>
+
 #include "herd/core/error.hpp"
+#include "herd/core/registry.hpp"
 
 namespace herd::algo {
-
-const std::vector<std::string>& algorithm_names() {
-  static const std::vector<std::string> names{
-      "minibatch_sgd", "local_sgd",     "async_local_sgd",     "easgd",
-      "eamsgd",        "lsgd",          "async_easgd",         "async_lsgd",
-      "asgd",          "rescaled_asgd", "delay_adaptive_asgd", "ringmaster_asgd",
-      "ia2sgd",        "malenia_sgd",   "rennala_sgd",         "ringleader_asgd"};
-  return names;
-}
-
 namespace {
 
-// The algorithms of this layer outside the parameter-server family; nullptr for others.
-std::unique_ptr<Algorithm> make_own_algorithm(const std::string& name) {
-  if (name == "minibatch_sgd") return std::make_unique<MinibatchSgd>();
-  if (name == "local_sgd") return std::make_unique<LocalSgd>();
-  if (name == "easgd") return std::make_unique<Easgd>(false);
-  if (name == "eamsgd") return std::make_unique<Easgd>(true);
-  if (name == "lsgd") return std::make_unique<Lsgd>();
-  if (name == "async_easgd") return std::make_unique<AsyncEasgd>();
-  if (name == "async_lsgd") return std::make_unique<AsyncLsgd>();
-  return nullptr;
+Registry<AlgorithmInfo>& registry() {
+  static Registry<AlgorithmInfo> r("algorithm");
+  return r;
 }
 
 }  // namespace
 
-bool is_implemented(const std::string& name) {
-  return make_own_algorithm(name) != nullptr || make_parameter_server_algorithm(name) != nullptr;
+bool AlgorithmInfo::reads(std::string_view key) const {
+  return std::any_of(options.begin(), options.end(),
+                     [&](const OptionSpec* spec) { return spec->key == key; });
 }
 
-std::unique_ptr<Algorithm> make_algorithm(const std::string& name) {
-  if (auto own = make_own_algorithm(name)) return own;
-  if (auto ps = make_parameter_server_algorithm(name)) return ps;
-  throw InvalidInput("algo.name: unknown algorithm \"" + name + "\"");
+void register_algorithm(AlgorithmInfo info) {
+  registry().add(std::move(info));
+}
+
+const std::vector<const AlgorithmInfo*>& algorithms() {
+  return registry().entries();
+}
+
+std::vector<std::string> algorithm_names() {
+  return registry().names();
+}
+
+const AlgorithmInfo* find_algorithm(std::string_view name) {
+  return registry().find(name);
+}
+
+bool is_implemented(std::string_view name) {
+  return find_algorithm(name) != nullptr;
+}
+
+const AlgorithmInfo& algorithm_or_throw(std::string_view name) {
+  if (const AlgorithmInfo* a = find_algorithm(name)) return *a;
+  throw InvalidInput("algo.name: unknown algorithm \"" + std::string(name) + "\"");
+}
+
+const std::vector<const OptionSpec*>& algorithm_options() {
+  return registry().options();
+}
+
+std::vector<std::string> algorithms_reading(std::string_view key) {
+  return registry().readers(key);
+}
+
+PreparedAlgorithm prepare_algorithm(std::string_view name, const OptionValues& values,
+                                    const JobContext& job) {
+  const AlgorithmInfo& info = algorithm_or_throw(name);
+  const auto& known = algorithm_options();
+  for (const auto& [key, value] : values) {
+    const bool declared = std::any_of(known.begin(), known.end(),
+                                      [&](const OptionSpec* spec) { return spec->key == key; });
+    if (!declared)
+      throw InvalidInput("unknown algorithm option " + key + " (no algorithm reads it)");
+  }
+  return info.prepare(values, job);
 }
 
 }  // namespace herd::algo

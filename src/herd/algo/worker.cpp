@@ -8,12 +8,11 @@
 namespace herd::algo {
 
 Worker::Worker(comm::Communicator& c, model::LocalObjective* obj, optim::LocalOptimizer& opt,
-               const optim::Schedule& sched, const AlgoSettings& s, Monitor& mon, CSpan x0)
+               const optim::Schedule& sched, Monitor& mon, CSpan x0)
     : comm(c),
       objective(obj),
       optimizer(opt),
       schedule(sched),
-      settings(s),
       monitor(mon),
       x(x0.begin(), x0.end()),
       g(x0.size()) {}

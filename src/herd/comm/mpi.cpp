@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "herd/comm/posts.hpp"
+#include "herd/comm/runtimes.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/rng.hpp"
 
@@ -575,5 +576,20 @@ void run_mpi_with(const MpiOptions& options, int ranks,
     abort_with_current_exception();
   }
 }
+
+HERD_REGISTER_RUNTIME(mpi,
+                      RuntimeInfo{
+                          .name = "mpi",
+                          .summary = "One process per rank under mpirun (Open MPI); the default "
+                                     "when herd is started by mpirun.",
+                          .order = 30,
+                          .in_process = false,
+                          .make = [](const ClusterModel& cluster) -> RankRunner {
+                            MpiOptions options;
+                            if (cluster.emulate) options.compute = cluster.spec.compute;
+                            return [options](int ranks, const Program& program) {
+                              run_mpi_with(options, ranks, program);
+                            };
+                          }});
 
 }  // namespace herd::comm

@@ -17,6 +17,7 @@
 #endif
 
 #include "herd/comm/posts.hpp"
+#include "herd/comm/runtimes.hpp"
 #include "herd/comm/traffic.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/rng.hpp"
@@ -570,5 +571,16 @@ SimStats run_sim(const SimSpec& spec, int ranks,
   SimWorld world(spec, ranks);
   return world.run(program);
 }
+
+HERD_REGISTER_RUNTIME(
+    sim, RuntimeInfo{.name = "sim",
+                     .summary = "A deterministic discrete-event simulation in this process with "
+                                "a virtual clock that charges the modelled cluster.",
+                     .order = 20,
+                     .make = [](const ClusterModel& cluster) -> RankRunner {
+                       return [spec = cluster.spec](int ranks, const Program& program) {
+                         run_sim(spec, ranks, program);
+                       };
+                     }});
 
 }  // namespace herd::comm

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "herd/comm/inproc.hpp"
+#include "herd/comm/runtimes.hpp"
 
 namespace herd::comm {
 
@@ -44,5 +45,19 @@ void run_threads_emulated(const ComputeModel& model, int ranks,
   }
   if (root_cause) std::rethrow_exception(root_cause);
 }
+
+HERD_REGISTER_RUNTIME(threads,
+                      RuntimeInfo{
+                          .name = "threads",
+                          .summary = "One thread per rank in this process; with cluster.emulate "
+                                     "each rank sleeps its modelled compute times.",
+                          .order = 10,
+                          .make = [](const ClusterModel& cluster) -> RankRunner {
+                            if (!cluster.emulate) return run_threads;
+                            return [compute = cluster.spec.compute](int ranks,
+                                                                    const Program& program) {
+                              run_threads_emulated(compute, ranks, program);
+                            };
+                          }});
 
 }  // namespace herd::comm

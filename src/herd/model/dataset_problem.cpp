@@ -6,6 +6,8 @@
 
 #include "herd/core/error.hpp"
 #include "herd/core/rng.hpp"
+#include "herd/model/knobs.hpp"
+#include "herd/model/registry.hpp"
 #include "herd/model/solver.hpp"
 
 namespace herd::model {
@@ -159,5 +161,82 @@ Curvature DatasetProblem::curvature() const {
   });
   return curvature_;
 }
+
+}  // namespace herd::model
+
+// ---- Registration: logistic, least_squares and softmax regression on a data set ----------
+
+namespace herd::model {
+namespace {
+
+// Values come from the options' declared defaults (knobs()).
+struct LinearModelSettings {
+  double l2{};
+  double l2_over_n{};
+  std::string init;
+  double init_scale{};
+
+  static const Knobs<LinearModelSettings>& knobs() {
+    using S = LinearModelSettings;
+    static const auto k =
+        Knobs<S>()
+            .add(knobs::l2(), &S::l2)
+            .add(knobs::l2_over_n(), &S::l2_over_n)
+            .add(choice("model.init", {"zeros", "normal"}, "zeros",
+                        "Starting point x_0: zeros, or normal (entries drawn from N(0, "
+                        "init_scale^2))."),
+                 &S::init)
+            .add(
+                number("model.init_scale", 0.01, "Standard deviation of the normal initialisation.")
+                    .ge(0),
+                &S::init_scale);
+    return k;
+  }
+};
+
+BuiltModel build_linear(ModelKind kind, const LinearModelSettings& s, const ModelContext& c) {
+  DataProblemSpec spec;
+  spec.train = c.data->train;
+  spec.test = c.data->test;
+  spec.shards = c.data->shards;
+  spec.model = kind;
+  spec.lambda = knobs::lambda(s.l2, s.l2_over_n, *c.data);
+  spec.batch = c.batch;
+  spec.sampling = c.data->sampling;
+  spec.init.kind = parse_init_kind(s.init);
+  spec.init.scale = s.init_scale;
+  spec.seed = c.seed;
+  return {std::make_unique<DatasetProblem>(std::move(spec)), {}, ""};
+}
+
+}  // namespace
+
+HERD_REGISTER_MODEL(logistic, ModelDef<LinearModelSettings>{
+                                  .name = "logistic",
+                                  .summary = "Binary logistic regression.",
+                                  .order = 10,
+                                  .needs_data = true,
+                                  .build = [](const LinearModelSettings& s, const ModelContext& c) {
+                                    return build_linear(ModelKind::logistic, s, c);
+                                  }});
+
+HERD_REGISTER_MODEL(least_squares,
+                    ModelDef<LinearModelSettings>{
+                        .name = "least_squares",
+                        .summary = "Least-squares regression.",
+                        .order = 20,
+                        .needs_data = true,
+                        .build = [](const LinearModelSettings& s, const ModelContext& c) {
+                          return build_linear(ModelKind::least_squares, s, c);
+                        }});
+
+HERD_REGISTER_MODEL(softmax, ModelDef<LinearModelSettings>{
+                                 .name = "softmax",
+                                 .summary = "Multiclass logistic regression.",
+                                 .order = 30,
+                                 .needs_data = true,
+                                 .build = [](const LinearModelSettings& s, const ModelContext& c) {
+                                   return build_linear(ModelKind::softmax, s, c);
+                                 }});
 
 }  // namespace herd::model

@@ -1,10 +1,14 @@
 #include "herd/model/double_well.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <sstream>
 
 #include "herd/core/error.hpp"
 #include "herd/core/rng.hpp"
+#include "herd/model/knobs.hpp"
+#include "herd/model/registry.hpp"
 
 namespace herd::model {
 namespace {
@@ -98,5 +102,70 @@ Evaluation DoubleWellProblem::evaluate(CSpan x) const {
   for (const double v : g) e.grad_norm2 += v * v;
   return e;
 }
+
+}  // namespace herd::model
+
+// ---- Registration -----------------------------------------------------------------------
+
+namespace herd::model {
+namespace {
+
+// Values come from the options' declared defaults (knobs()).
+struct DoubleWellSettings {
+  std::size_t dim{};
+  double noise{};
+  double start{};
+  bool mirror_starts{};
+
+  static const Knobs<DoubleWellSettings>& knobs() {
+    using S = DoubleWellSettings;
+    static const auto k =
+        Knobs<S>()
+            .add(knobs::dim(), &S::dim)
+            .add(knobs::noise(), &S::noise)
+            .add(number("model.start", 0.5,
+                        "Every coordinate of the starting point x_0 (0 is stationary).")
+                     .gt(0),
+                 &S::start)
+            .add(boolean("model.mirror_starts", false,
+                         "Worker k starts at x_0 for even k and at -x_0 for odd k, so half the "
+                         "workers head for each minimum (needs an even algo.workers)."),
+                 &S::mirror_starts);
+    return k;
+  }
+  void resolve(const ModelContext& c) const {
+    if (mirror_starts && c.workers % 2 != 0)
+      throw InvalidInput(fmt::format(
+          "model.mirror_starts needs an even algo.workers (half at x_0, half at -x_0), got {}",
+          c.workers));
+  }
+};
+
+}  // namespace
+
+HERD_REGISTER_MODEL(
+    double_well,
+    ModelDef<DoubleWellSettings>{
+        .name = "double_well",
+        .summary = "f(x) = sum_j (x_j^2 - 1)^2, two mirror-image minima per coordinate; uses no "
+                   "data.",
+        .order = 60,
+        .build = [](const DoubleWellSettings& s, const ModelContext& c) {
+          DoubleWellSpec spec;
+          spec.dim = s.dim;
+          spec.workers = c.workers;
+          spec.sigma = s.noise;
+          spec.batch = c.batch;
+          spec.x0.assign(spec.dim, s.start);
+          auto problem = std::make_unique<DoubleWellProblem>(spec);
+          BuiltModel out;
+          if (s.mirror_starts)
+            out.worker_start = [well = problem.get()](int k, Span x) { well->worker_start(k, x); };
+          out.description =
+              fmt::format("double well, d = {}, K = {}, x_0 = {}{}", spec.dim, c.workers, s.start,
+                          s.mirror_starts ? " (mirror starts)" : "");
+          out.problem = std::move(problem);
+          return out;
+        }});
 
 }  // namespace herd::model

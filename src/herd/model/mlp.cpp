@@ -1,5 +1,7 @@
 #include "herd/model/mlp.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -8,6 +10,8 @@
 
 #include "herd/core/error.hpp"
 #include "herd/core/rng.hpp"
+#include "herd/model/knobs.hpp"
+#include "herd/model/registry.hpp"
 
 namespace herd::model {
 namespace {
@@ -264,5 +268,84 @@ Evaluation MlpProblem::evaluate(CSpan x) const {
   }
   return e;
 }
+
+}  // namespace herd::model
+
+// ---- Registration -----------------------------------------------------------------------
+
+namespace herd::model {
+namespace {
+
+// Hidden layer widths from "128,64" (empty = none).
+std::vector<std::size_t> parse_widths(const std::string& text) {
+  std::vector<std::size_t> widths;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    const std::size_t end = std::min(text.find(',', begin), text.size());
+    const std::string item = text.substr(begin, end - begin);
+    std::size_t used = 0;
+    long long w = 0;
+    try {
+      w = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || w < 1)
+      throw InvalidInput(
+          fmt::format("model.hidden = \"{}\": \"{}\" is not a positive layer width", text, item));
+    widths.push_back(std::size_t(w));
+    begin = end + 1;
+  }
+  return widths;
+}
+
+// Values come from the options' declared defaults (knobs()).
+struct MlpSettings {
+  double l2{};
+  double l2_over_n{};
+  std::string hidden;
+  std::string activation;
+  std::vector<std::size_t> widths;  // resolved from hidden
+
+  static const Knobs<MlpSettings>& knobs() {
+    using S = MlpSettings;
+    static const auto k =
+        Knobs<S>()
+            .add(knobs::l2(), &S::l2)
+            .add(knobs::l2_over_n(), &S::l2_over_n)
+            .add(text("model.hidden", "64",
+                      "Widths of the hidden layers, comma-separated (e.g. \"128,64\"); empty = no "
+                      "hidden layer."),
+                 &S::hidden)
+            .add(choice("model.activation", {"relu", "tanh"}, "relu",
+                        "Activation between layers (He initialisation for relu, Glorot for "
+                        "tanh)."),
+                 &S::activation);
+    return k;
+  }
+  void resolve(const ModelContext&) { widths = parse_widths(hidden); }
+};
+
+}  // namespace
+
+HERD_REGISTER_MODEL(mlp,
+                    ModelDef<MlpSettings>{
+                        .name = "mlp",
+                        .summary = "Multilayer perceptron classifier (non-convex).",
+                        .order = 40,
+                        .needs_data = true,
+                        .build = [](const MlpSettings& s, const ModelContext& c) {
+                          MlpProblemSpec spec;
+                          spec.train = c.data->train;
+                          spec.test = c.data->test;
+                          spec.shards = c.data->shards;
+                          spec.hidden = s.widths;
+                          spec.activation = parse_activation(s.activation);
+                          spec.lambda = knobs::lambda(s.l2, s.l2_over_n, *c.data);
+                          spec.batch = c.batch;
+                          spec.sampling = c.data->sampling;
+                          spec.seed = c.seed;
+                          return BuiltModel{std::make_unique<MlpProblem>(std::move(spec)), {}, ""};
+                        }});
 
 }  // namespace herd::model

@@ -1,10 +1,15 @@
 #include "herd/model/quadratic.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <sstream>
 
 #include "herd/core/error.hpp"
 #include "herd/core/rng.hpp"
+#include "herd/model/factory.hpp"
+#include "herd/model/knobs.hpp"
+#include "herd/model/registry.hpp"
 
 namespace herd::model {
 namespace {
@@ -208,5 +213,65 @@ Evaluation QuadraticProblem::evaluate(CSpan x) const {
 std::optional<std::vector<double>> QuadraticProblem::optimum_point() const {
   return std::vector<double>(x_star_.data(), x_star_.data() + x_star_.size());
 }
+
+}  // namespace herd::model
+
+// ---- Registration -----------------------------------------------------------------------
+
+namespace herd::model {
+namespace {
+
+// Values come from the options' declared defaults (knobs()).
+struct QuadraticSettings {
+  std::size_t dim{};
+  double mu{};
+  double smoothness{};
+  double spread{};
+  double noise{};
+
+  static const Knobs<QuadraticSettings>& knobs() {
+    using S = QuadraticSettings;
+    static const auto k =
+        Knobs<S>()
+            .add(knobs::dim(), &S::dim)
+            .add(number("model.mu", 1.0, "Strong convexity mu (smallest curvature).").gt(0), &S::mu)
+            .add(number("model.smoothness", 10.0, "Smoothness L (largest curvature), >= mu.").gt(0),
+                 &S::smoothness)
+            .add(number("model.spread", 1.0,
+                        "Worker optima a_k = spread * N(0, I); 0 = the same optimum for all.")
+                     .ge(0),
+                 &S::spread)
+            .add(knobs::noise(), &S::noise);
+    return k;
+  }
+  void resolve(const ModelContext&) const {
+    if (smoothness < mu)
+      throw InvalidInput(
+          fmt::format("model.smoothness = {} must be at least model.mu = {}", smoothness, mu));
+  }
+};
+
+}  // namespace
+
+HERD_REGISTER_MODEL(quadratic,
+                    ModelDef<QuadraticSettings>{
+                        .name = "quadratic",
+                        .summary = "One quadratic per worker with a known optimum; uses no data.",
+                        .order = 50,
+                        .build = [](const QuadraticSettings& s, const ModelContext& c) {
+                          QuadraticSpec q;
+                          q.dim = s.dim;
+                          q.workers = c.workers;
+                          q.mu = s.mu;
+                          q.L = s.smoothness;
+                          q.spread = s.spread;
+                          q.sigma = s.noise;
+                          q.batch = c.batch;
+                          return BuiltModel{
+                              make_quadratic_problem(q, c.seed),
+                              {},
+                              fmt::format("quadratic, d = {}, K = {}, mu = {}, L = {}", q.dim,
+                                          c.workers, q.mu, q.L)};
+                        }});
 
 }  // namespace herd::model

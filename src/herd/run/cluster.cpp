@@ -54,25 +54,32 @@ std::vector<double> per_worker(const Config& c, const std::string& key, int work
 
 }  // namespace
 
+std::vector<double> worker_compute_times(const Config& c, int workers, std::uint64_t seed) {
+  if (c.get_string("cluster.compute_times").empty()) return {};
+  std::vector<double> tau;
+  try {
+    tau = per_worker(c, "cluster.compute_times", workers, seed, true);
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(std::string(e.what()).starts_with("cluster.")
+                           ? e.what()
+                           : "cluster.compute_times: " + std::string(e.what()));
+  }
+  for (std::size_t i = 0; i < tau.size(); ++i)
+    if (!(tau[i] > 0) || !std::isfinite(tau[i]))
+      throw InvalidInput(
+          fmt::format("cluster.compute_times: worker {} has time {}; compute "
+                      "times must be positive and finite",
+                      i, tau[i]));
+  return tau;
+}
+
 Cluster make_cluster(const Config& c, int workers, bool server, std::uint64_t seed) {
   Cluster out;
   comm::SimSpec& s = out.spec;
   const int offset = server ? 1 : 0;
   const auto scale = per_worker(c, "cluster.noise_scale", workers, seed, false);
-  if (!c.get_string("cluster.compute_times").empty()) {
-    try {
-      out.worker_tau = per_worker(c, "cluster.compute_times", workers, seed, true);
-    } catch (const InvalidInput& e) {
-      throw InvalidInput(std::string(e.what()).starts_with("cluster.")
-                             ? e.what()
-                             : "cluster.compute_times: " + std::string(e.what()));
-    }
-    for (std::size_t i = 0; i < out.worker_tau.size(); ++i)
-      if (!(out.worker_tau[i] > 0) || !std::isfinite(out.worker_tau[i]))
-        throw InvalidInput(
-            fmt::format("cluster.compute_times: worker {} has time {}; compute "
-                        "times must be positive and finite",
-                        i, out.worker_tau[i]));
+  out.worker_tau = worker_compute_times(c, workers, seed);
+  if (!out.worker_tau.empty()) {
     s.compute.tau.assign(std::size_t(offset), 0.0);  // the server computes no gradients
     s.compute.tau.insert(s.compute.tau.end(), out.worker_tau.begin(), out.worker_tau.end());
     s.compute.reference_batch = double(c.get_int("algo.batch"));

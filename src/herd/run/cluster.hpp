@@ -3,16 +3,19 @@
 // injected faults, laid out by rank (with a parameter server on rank 0, worker k is rank k+1).
 #include <vector>
 
-#include "herd/comm/sim.hpp"
+#include "herd/comm/runtimes.hpp"
 #include "herd/run/config.hpp"
 
 namespace herd::run {
 
-struct Cluster {
-  comm::SimSpec spec;              // compute model by rank, network, faults, time model
+// spec (compute model by rank, network, faults, time model) and emulate (real runtimes sleep
+// the compute times), as the runtimes take them (comm/runtimes.hpp), and the workers' times.
+struct Cluster : comm::ClusterModel {
   std::vector<double> worker_tau;  // seconds per minibatch gradient, by worker (may be empty)
-  bool emulate = false;            // threads: sleep the compute times
 };
+
+// cluster.compute_times, one per worker (empty when not set), as make_cluster reads them.
+std::vector<double> worker_compute_times(const Config& config, int workers, std::uint64_t seed);
 
 // InvalidInput naming the key for a list of the wrong length, a non-positive time, an
 // unknown formula, or a fault on a worker that does not exist.

@@ -9,7 +9,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "herd/algo/registry.hpp"
 #include "herd/core/error.hpp"
+#include "herd/model/registry.hpp"
+#include "herd/run/cluster.hpp"
 
 namespace herd::run {
 namespace {
@@ -253,20 +256,8 @@ Config Config::variant(const CompareEntry& entry) const {
 
 void Config::check() const {
   const std::string where = source_.empty() ? "configuration" : source_;
-  const auto group_size = get_int("algo.group_size"), period = get_int("algo.period");
-  const auto global_period = get_int("algo.global_period");
-  if (group_size > 0 && global_period > 0 && global_period % period != 0) {
-    throw InvalidInput(
-        fmt::format("{}: algo.global_period = {} must be a multiple of algo.period = {} when "
-                    "algo.group_size > 0",
-                    where, global_period, period));
-  }
-  if (get_string("model.name") == "quadratic" &&
-      get_number("model.smoothness") < get_number("model.mu")) {
-    throw InvalidInput(fmt::format("{}: model.smoothness = {} must be at least model.mu = {}",
-                                   where, get_number("model.smoothness"), get_number("model.mu")));
-  }
-  if (get_string("model.name") != "quadratic" && get_string("data.format") == "libsvm" &&
+  const model::ModelInfo& model = model::model_or_throw(get_string("model.name"));
+  if (model.needs_data && get_string("data.format") == "libsvm" &&
       get_string("data.train").empty()) {
     throw InvalidInput(
         fmt::format("{}: data.format = \"libsvm\" needs data.train (the training file)", where));
@@ -279,6 +270,58 @@ void Config::check() const {
                     "stop.target_loss or stop.target_suboptimality",
                     where));
   }
+  // The model's and the algorithm's rules (their settings' resolve()), against the job this
+  // configuration describes.
+  try {
+    const int workers = int(get_int("algo.workers"));
+    model.check(model_options(*this), model_context(*this));
+    const std::vector<double> tau =
+        worker_compute_times(*this, workers, std::uint64_t(get_int("run.seed")));
+    algo::prepare_algorithm(
+        get_string("algo.name"), algorithm_options(*this),
+        {.workers = workers, .optimizer = local_optimizer(*this), .worker_tau = tau});
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(fmt::format("{}: {}", where, e.what()));
+  }
+}
+
+namespace {
+
+OptionValues explicit_values(const Config& config, const std::vector<const OptionSpec*>& specs) {
+  OptionValues values;
+  for (const OptionSpec* spec : specs)
+    if (config.is_set_explicitly(spec->key)) values[spec->key] = config.get(spec->key);
+  return values;
+}
+
+}  // namespace
+
+algo::OptionValues algorithm_options(const Config& config) {
+  return explicit_values(config, algo::algorithm_or_throw(config.get_string("algo.name")).options);
+}
+
+OptionValues model_options(const Config& config) {
+  return explicit_values(config, model::model_or_throw(config.get_string("model.name")).options);
+}
+
+model::ModelContext model_context(const Config& config) {
+  return {.workers = int(config.get_int("algo.workers")),
+          .batch = std::size_t(config.get_int("algo.batch")),
+          .seed = std::uint64_t(config.get_int("run.seed"))};
+}
+
+std::string optim_name(const Config& config) {
+  const auto& algorithm = algo::algorithm_or_throw(config.get_string("algo.name"));
+  if (!config.is_set_explicitly("optim.name") && algorithm.optim_name) return *algorithm.optim_name;
+  return config.get_string("optim.name");
+}
+
+optim::OptimizerSpec local_optimizer(const Config& config) {
+  optim::OptimizerSpec spec;
+  spec.rule = optim::parse_rule(optim_name(config));
+  spec.momentum = float(config.get_number("optim.momentum"));
+  spec.weight_decay = float(config.get_number("optim.weight_decay"));
+  return spec;
 }
 
 std::filesystem::path Config::data_path(std::string_view key) const {

@@ -9,6 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "herd/algo/settings.hpp"
+#include "herd/model/registry.hpp"
+#include "herd/optim/optimizer.hpp"
 #include "herd/run/options.hpp"
 
 namespace herd::run {
@@ -48,8 +51,11 @@ class Config {
   // compare entries of its own.
   Config variant(const CompareEntry& entry) const;
 
-  // Rules that involve several options (e.g. algo.global_period a multiple of algo.period
-  // with groups). Call once all overrides are applied, on each variant of a comparison.
+  // Rules that involve several options: the run layer's own (a stopping rule, a training
+  // file for libsvm) and those of the configured model and algorithm (their settings'
+  // resolve(), e.g. model.smoothness >= model.mu, algo.global_period a multiple of algo.period
+  // with groups), checked against the job this configuration describes. Call once all overrides are
+  // applied, on each variant of a comparison.
   void check() const;
 
   // The file or source name this config was read from; "" for defaults.
@@ -76,5 +82,17 @@ class Config {
   std::string source_;
   std::filesystem::path base_dir_;  // the config file's directory, empty when not from a file
 };
+
+// The values of the options the configured algorithm reads (algo/registry.hpp) that were
+// set explicitly: what JobSpec::options takes. The others keep their declared defaults.
+algo::OptionValues algorithm_options(const Config& config);
+// The same for the configured model's options (model/registry.hpp).
+OptionValues model_options(const Config& config);
+// What the model's settings depend on beyond their options: workers, batch, seed (no data).
+model::ModelContext model_context(const Config& config);
+// optim.name, or when it is not set the algorithm's own rule if it has one (eamsgd:
+// nesterov); and the local optimizer of optim.* with that rule.
+std::string optim_name(const Config& config);
+optim::OptimizerSpec local_optimizer(const Config& config);
 
 }  // namespace herd::run

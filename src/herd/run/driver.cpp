@@ -4,14 +4,14 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
 
 #include "herd/algo/job.hpp"
 #include "herd/comm/mpi.hpp"
-#include "herd/comm/sim.hpp"
-#include "herd/comm/threads.hpp"
+#include "herd/comm/runtimes.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/text.hpp"
 #include "herd/data/idx.hpp"
@@ -19,9 +19,7 @@
 #include "herd/data/partition.hpp"
 #include "herd/data/sampler.hpp"
 #include "herd/data/synthetic.hpp"
-#include "herd/model/double_well.hpp"
-#include "herd/model/factory.hpp"
-#include "herd/model/mlp.hpp"
+#include "herd/model/registry.hpp"
 #include "herd/run/output.hpp"
 
 namespace herd::run {
@@ -101,115 +99,42 @@ void load_data(const Config& c, int workers, RunPlan& p) {
   p.train = std::move(train);
 }
 
-// Hidden layer widths from "128,64" (empty = none).
-std::vector<std::size_t> parse_widths(const std::string& text) {
-  std::vector<std::size_t> widths;
-  std::size_t begin = 0;
-  while (begin < text.size()) {
-    const std::size_t end = std::min(text.find(',', begin), text.size());
-    const std::string item = text.substr(begin, end - begin);
-    std::size_t used = 0;
-    long long w = 0;
-    try {
-      w = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size() || w < 1)
-      throw InvalidInput(
-          fmt::format("model.hidden = \"{}\": \"{}\" is not a positive layer width", text, item));
-    widths.push_back(std::size_t(w));
-    begin = end + 1;
-  }
-  return widths;
-}
-
+// The problem of model.name, through the model registry: the models that train on data get
+// the data set loaded, partitioned and checked against the workers and the batch size.
 void build_problem(const Config& c, RunPlan& p) {
   const int K = p.job.workers;
   const std::size_t batch = std::size_t(c.get_int("algo.batch"));
-  const std::string model = c.get_string("model.name");
-  if (model == "quadratic") {
-    model::QuadraticSpec q;
-    q.dim = std::size_t(c.get_int("model.dim"));
-    q.workers = K;
-    q.mu = c.get_number("model.mu");
-    q.L = c.get_number("model.smoothness");
-    q.spread = c.get_number("model.spread");
-    q.sigma = c.get_number("model.noise");
-    q.batch = batch;
-    if (q.L < q.mu)
-      throw InvalidInput(fmt::format("model.smoothness = {} is below model.mu = {}", q.L, q.mu));
-    p.problem = model::make_quadratic_problem(q, p.job.seed);
-    p.data_description =
-        fmt::format("quadratic, d = {}, K = {}, mu = {}, L = {}", q.dim, K, q.mu, q.L);
-    return;
-  }
-  if (model == "double_well") {
-    model::DoubleWellSpec spec;
-    spec.dim = std::size_t(c.get_int("model.dim"));
-    spec.workers = K;
-    spec.sigma = c.get_number("model.noise");
-    spec.batch = batch;
-    spec.x0.assign(spec.dim, c.get_number("model.start"));
-    auto problem = std::make_unique<model::DoubleWellProblem>(spec);
-    if (c.get_bool("model.mirror_starts")) {
-      if (K % 2 != 0)
+  const model::ModelInfo& model = model::model_or_throw(c.get_string("model.name"));
+  model::ModelContext context = model_context(c);
+  model::ModelData data;
+  if (model.needs_data) {
+    load_data(c, K, p);
+    if (p.train->rows < std::size_t(K))
+      throw InvalidInput(fmt::format("algo.workers = {} exceeds the {} rows of {}", K,
+                                     p.train->rows, p.train->name));
+    data::PartitionSpec part;
+    part.kind = data::parse_partition_kind(c.get_string("data.partition"));
+    part.alpha = c.get_number("data.alpha");
+    Rng rng(p.job.seed, streams::partition);
+    data.shards = data::partition(*p.train, K, part, rng);
+    for (int k = 0; k < K; ++k) {
+      if (data.shards[std::size_t(k)].size() < batch)
         throw InvalidInput(fmt::format(
-            "model.mirror_starts needs an even algo.workers (half at x_0, half at -x_0), got {}",
-            K));
-      // The plan owns the problem for as long as the job can run.
-      p.job.worker_start = [well = problem.get()](int k, Span x) { well->worker_start(k, x); };
+            "algo.batch = {} is larger than worker {}'s shard of {} rows ({} rows over {} "
+            "workers, partition {}); lower algo.batch or algo.workers",
+            batch, k, data.shards[std::size_t(k)].size(), p.train->rows, K,
+            c.get_string("data.partition")));
     }
-    p.data_description = fmt::format("double well, d = {}, K = {}, x_0 = {}{}", spec.dim, K,
-                                     c.get_number("model.start"),
-                                     c.get_bool("model.mirror_starts") ? " (mirror starts)" : "");
-    p.problem = std::move(problem);
-    return;
+    data.train = p.train;
+    if (c.get_bool("eval.test")) data.test = p.test;
+    data.sampling = parse_sampling(c.get_string("data.sampling"));
+    context.data = &data;
   }
-  load_data(c, K, p);
-  if (p.train->rows < std::size_t(K))
-    throw InvalidInput(fmt::format("algo.workers = {} exceeds the {} rows of {}", K, p.train->rows,
-                                   p.train->name));
-  data::PartitionSpec part;
-  part.kind = data::parse_partition_kind(c.get_string("data.partition"));
-  part.alpha = c.get_number("data.alpha");
-  Rng rng(p.job.seed, streams::partition);
-  auto shards = data::partition(*p.train, K, part, rng);
-  for (int k = 0; k < K; ++k) {
-    if (shards[std::size_t(k)].size() < batch)
-      throw InvalidInput(fmt::format(
-          "algo.batch = {} is larger than worker {}'s shard of {} rows ({} rows over {} "
-          "workers, partition {}); lower algo.batch or algo.workers",
-          batch, k, shards[std::size_t(k)].size(), p.train->rows, K,
-          c.get_string("data.partition")));
-  }
-  if (model == "mlp") {
-    model::MlpProblemSpec spec;
-    spec.train = p.train;
-    if (c.get_bool("eval.test")) spec.test = p.test;
-    spec.shards = std::move(shards);
-    spec.hidden = parse_widths(c.get_string("model.hidden"));
-    spec.activation = model::parse_activation(c.get_string("model.activation"));
-    spec.lambda =
-        c.get_number("model.l2") + c.get_number("model.l2_over_n") / double(p.train->rows);
-    spec.batch = batch;
-    spec.sampling = parse_sampling(c.get_string("data.sampling"));
-    spec.seed = p.job.seed;
-    p.problem = std::make_unique<model::MlpProblem>(std::move(spec));
-    return;
-  }
-  model::DataProblemSpec spec;
-  spec.train = p.train;
-  if (c.get_bool("eval.test")) spec.test = p.test;
-  spec.shards = std::move(shards);
-  spec.model = model::parse_model_kind(model);
-  spec.lambda = c.get_number("model.l2") + c.get_number("model.l2_over_n") / double(p.train->rows);
-  spec.batch = batch;
-  spec.sampling = parse_sampling(c.get_string("data.sampling"));
-  spec.init.kind = model::parse_init_kind(c.get_string("model.init"));
-  spec.init.scale = c.get_number("model.init_scale");
-  spec.seed = p.job.seed;
-  p.problem = model::make_data_problem(std::move(spec));
+  model::BuiltModel built = model.build(model_options(c), context);
+  p.problem = std::move(built.problem);
+  // The plan owns the problem for as long as the job can run.
+  if (built.worker_start) p.job.worker_start = std::move(built.worker_start);
+  if (!built.description.empty()) p.data_description = std::move(built.description);
 }
 
 }  // namespace
@@ -220,19 +145,26 @@ bool is_output_process() {
 
 namespace {
 
-// run.runtime, or mpi when mpirun started this process and the configuration does not say
-// otherwise. On mpi the number of processes must be the job's ranks: refused here, before
-// anything is written, with what the ranks are for.
-std::string choose_runtime(const Config& config, const algo::JobSpec& job, bool server) {
+// run.runtime, or the multi-process runtime (mpi) when mpirun started this process and the
+// configuration does not say otherwise. On it the number of processes must be the job's
+// ranks: refused here, before anything is written, with what the ranks are for.
+const comm::RuntimeInfo& choose_runtime(const Config& config, const algo::JobSpec& job,
+                                        bool server) {
   const bool launched = comm::under_mpirun();
-  std::string runtime = config.get_string("run.runtime");
-  if (launched && !config.is_set_explicitly("run.runtime")) runtime = "mpi";
-  if (runtime != "mpi") {
+  std::string name = config.get_string("run.runtime");
+  const auto& all = comm::runtimes();
+  const auto multi_process =
+      std::find_if(all.begin(), all.end(), [](const auto* r) { return !r->in_process; });
+  if (launched && !config.is_set_explicitly("run.runtime") && multi_process != all.end())
+    name = (*multi_process)->name;
+  const comm::RuntimeInfo& runtime = comm::runtime_or_throw(name);
+  if (runtime.in_process) {
     if (launched && comm::mpi_world_size() > 1)
       throw InvalidInput(fmt::format(
           "run.runtime = \"{}\" runs the whole job in one process, but mpirun started {}; use "
-          "run.runtime = \"mpi\" (the default under mpirun) or mpirun -np 1",
-          runtime, comm::mpi_world_size()));
+          "run.runtime = \"{}\" (the default under mpirun) or mpirun -np 1",
+          name, comm::mpi_world_size(),
+          multi_process != all.end() ? (*multi_process)->name : "mpi"));
     return runtime;
   }
   const int needed = job.workers + (server ? 1 : 0);
@@ -247,66 +179,26 @@ std::string choose_runtime(const Config& config, const algo::JobSpec& job, bool 
 }  // namespace
 
 RunPlan plan(const Config& config, const std::string& label) {
-  config.check();
+  config.check();  // every rule that involves several options, the algorithm's included
   RunPlan p;
   p.config = config;
   p.label = label;
   p.job.algorithm = config.get_string("algo.name");
-  // Refuses names this build does not provide.
-  const auto algorithm = algo::make_algorithm(p.job.algorithm);
-  const bool server = algorithm->needs_server();
+  const algo::AlgorithmInfo& algorithm = algo::algorithm_or_throw(p.job.algorithm);
   p.job.workers = int(config.get_int("algo.workers"));
   p.job.seed = std::uint64_t(config.get_int("run.seed"));
-
-  auto& s = p.job.settings;
-  s.period = config.get_int("algo.period");
-  s.post_local_steps = config.get_int("algo.post_local_steps");
-  s.group_size = int(config.get_int("algo.group_size"));
-  s.global_period = config.get_int("algo.global_period");
-  s.outer_nesterov = config.get_string("algo.outer_optimizer") == "nesterov";
-  s.outer_lr = float(config.get_number("algo.outer_lr"));
-  s.outer_momentum = float(config.get_number("algo.outer_momentum"));
-  s.estimate_tau = config.get_string("algo.rescale_tau") == "estimated";
-  s.tau_ema = config.get_number("algo.tau_ema");
-  s.delay_threshold = config.get_int("algo.delay_threshold");
-  s.ringmaster_restart = config.get_string("algo.ringmaster_mode") == "restart";
-  s.server_batch = config.get_int("algo.server_batch");
-  if (config.is_set_explicitly("algo.elastic_alpha"))
-    s.elastic_alpha = config.get_number("algo.elastic_alpha");
-  s.pull = config.get_number("algo.pull");
-  s.global_pull = config.get_number("algo.global_pull");
-  s.leader_window = int(config.get_int("algo.leader_window"));
-  s.pull_every_step = config.get_bool("algo.pull_every_step");
-  p.runtime = choose_runtime(config, p.job, server);
+  p.job.options = algorithm_options(config);
+  p.job.optimizer = local_optimizer(config);
+  const comm::RuntimeInfo& runtime = choose_runtime(config, p.job, algorithm.needs_server);
+  p.runtime = runtime.name;
   p.config.set("run.runtime", p.runtime);  // the resolved config.toml says what ran
-  p.writer = p.runtime != "mpi" || comm::mpi_world_rank() == 0;
-  p.cluster = make_cluster(config, p.job.workers, server, p.job.seed);
-  s.tau = p.cluster.worker_tau;
-  if (p.job.algorithm == "rescaled_asgd" && !s.estimate_tau && s.tau.empty())
-    throw InvalidInput(
-        "algo.name = \"rescaled_asgd\" with algo.rescale_tau = \"known\" needs "
-        "the workers' compute times: set cluster.compute_times (or "
-        "algo.rescale_tau = \"estimated\")");
-  if (s.group_size > 0) {
-    if (p.job.workers % s.group_size != 0)
-      throw InvalidInput(fmt::format("algo.group_size = {} does not divide algo.workers = {}",
-                                     s.group_size, p.job.workers));
-    if (s.global_period == 0) s.global_period = s.period;
-  }
-
-  p.job.optimizer.rule = optim::parse_rule(config.get_string("optim.name"));
-  // EAMSGD is EASGD with Nesterov momentum as the local rule.
-  if (p.job.algorithm == "eamsgd") {
-    if (!config.is_set_explicitly("optim.name"))
-      p.job.optimizer.rule = optim::Rule::nesterov;
-    else if (p.job.optimizer.rule != optim::Rule::nesterov)
-      throw InvalidInput(fmt::format(
-          "algo.name = \"eamsgd\" uses Nesterov momentum locally, but optim.name = \"{}\"; set "
-          "optim.name = \"nesterov\" (or use algo.name = \"easgd\")",
-          config.get_string("optim.name")));
-  }
-  p.job.optimizer.momentum = float(config.get_number("optim.momentum"));
-  p.job.optimizer.weight_decay = float(config.get_number("optim.weight_decay"));
+  p.writer = runtime.in_process || comm::mpi_world_rank() == 0;
+  p.cluster = make_cluster(config, p.job.workers, algorithm.needs_server, p.job.seed);
+  p.job.worker_tau = p.cluster.worker_tau;
+  // The resolved config.toml says what runs, so that reading it back (--resume) describes the
+  // same job: the algorithm's local rule and the defaults its settings resolved.
+  p.config.set("optim.name", optim_name(config));
+  for (const auto& [key, value] : algo::prepare_algorithm(p.job).resolved) p.config.set(key, value);
 
   build_problem(config, p);
   // The resolved config.toml must load the same files from wherever it is read again.
@@ -333,16 +225,12 @@ RunPlan plan(const Config& config, const std::string& label) {
   stop.max_steps = steps > 0 ? steps : std::numeric_limits<std::int64_t>::max() / 2;
   if (epochs > 0) {
     if (!p.train)
-      throw InvalidInput("stop.epochs needs a data set; model.name = \"quadratic\" has none");
+      throw InvalidInput(fmt::format("stop.epochs needs a data set; model.name = \"{}\" has none",
+                                     config.get_string("model.name")));
     const double per_step = double(p.job.workers) * double(config.get_int("algo.batch"));
     stop.max_steps = std::min(stop.max_steps,
                               std::int64_t(std::ceil(epochs * double(p.train->rows) / per_step)));
   }
-  if (steps == 0 && epochs == 0 && stop.max_time == 0 && stop.target_loss == 0 &&
-      stop.target_suboptimality == 0)
-    throw InvalidInput(
-        "[stop]: no stopping rule; set stop.steps, stop.epochs, stop.time, "
-        "stop.target_loss or stop.target_suboptimality");
   p.job.monitor.eval_every = config.get_int("eval.every");
 
   const model::Curvature curv = p.problem->curvature();
@@ -356,7 +244,7 @@ RunPlan plan(const Config& config, const std::string& label) {
   sch.total_steps = steps;
   sch.mu = curv.mu;
   sch.L = curv.L;
-  sch.period = s.period;
+  sch.period = config.get_int("algo.period");
   optim::Schedule check_schedule(sch);  // refuses unusable schedules now, not mid-run
   return p;
 }
@@ -425,23 +313,9 @@ class ProgressSink final : public algo::MetricsSink {
   std::chrono::steady_clock::time_point last_line_{};
 };
 
-// The runtime the plan asks for, with its cluster model.
+// The runtime the plan asks for, on its cluster model.
 algo::Runtime runtime_of(const RunPlan& p) {
-  if (p.runtime == "sim")
-    return [&p](int ranks, const std::function<void(comm::Communicator&)>& program) {
-      comm::run_sim(p.cluster.spec, ranks, program);
-    };
-  if (p.runtime == "mpi")
-    return [&p](int ranks, const std::function<void(comm::Communicator&)>& program) {
-      comm::MpiOptions options;
-      if (p.cluster.emulate) options.compute = p.cluster.spec.compute;
-      comm::run_mpi_with(options, ranks, program);
-    };
-  if (p.cluster.emulate)
-    return [&p](int ranks, const std::function<void(comm::Communicator&)>& program) {
-      comm::run_threads_emulated(p.cluster.spec.compute, ranks, program);
-    };
-  return comm::run_threads;
+  return comm::runtime_or_throw(p.runtime).make(p.cluster);
 }
 
 std::string fingerprint(const std::vector<float>& x) {

@@ -25,7 +25,7 @@ struct RunPlan {
   // Algorithm, workers, seed, knobs, optimizer, schedule, stopping and evaluation rules;
   // execute() adds the problem and the metrics sink.
   algo::JobSpec job;
-  std::string runtime;  // run.runtime: threads, sim or mpi
+  std::string runtime;  // run.runtime, as chosen (comm/runtimes.hpp)
   // Whether this process writes the outputs: on the mpi runtime every process runs the
   // driver, and only world rank 0 writes files and prints.
   bool writer = true;

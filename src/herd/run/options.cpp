@@ -8,80 +8,17 @@
 #include <limits>
 #include <utility>
 
-#include "herd/algo/algorithm.hpp"
+#include "herd/algo/registry.hpp"
+#include "herd/comm/runtimes.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/text.hpp"
+#include "herd/model/registry.hpp"
 
 namespace herd::run {
 namespace {
 
-// Builder for the table below: each option is one readable line plus its help text.
-struct Opt {
-  OptionSpec spec;
-  Opt ge(double v) const { return with_min(v, false); }
-  Opt gt(double v) const { return with_min(v, true); }
-  Opt le(double v) const { return with_max(v, false); }
-  Opt lt(double v) const { return with_max(v, true); }
-  operator OptionSpec() const { return spec; }  // NOLINT: implicit by design, for the table
-
- private:
-  Opt with_min(double v, bool exclusive) const {
-    Opt o = *this;
-    o.spec.min = v, o.spec.min_exclusive = exclusive;
-    return o;
-  }
-  Opt with_max(double v, bool exclusive) const {
-    Opt o = *this;
-    o.spec.max = v, o.spec.max_exclusive = exclusive;
-    return o;
-  }
-};
-
-Opt make(std::string key, Type type, Value def, std::string help) {
-  Opt o;
-  o.spec.key = std::move(key), o.spec.type = type, o.spec.default_value = std::move(def);
-  o.spec.help = std::move(help);
-  return o;
-}
-Opt boolean(std::string key, bool def, std::string help) {
-  return make(std::move(key), Type::boolean, def, std::move(help));
-}
-Opt integer(std::string key, std::int64_t def, std::string help) {
-  return make(std::move(key), Type::integer, def, std::move(help));
-}
-Opt number(std::string key, double def, std::string help) {
-  return make(std::move(key), Type::number, def, std::move(help));
-}
-Opt text(std::string key, std::string def, std::string help) {
-  return make(std::move(key), Type::string, std::move(def), std::move(help));
-}
-Opt choice(std::string key, std::vector<std::string> choices, std::string def, std::string help) {
-  Opt o = make(std::move(key), Type::string, std::move(def), std::move(help));
-  o.spec.choices = std::move(choices);
-  return o;
-}
-
 [[noreturn]] void fail(std::string_view where, const std::string& message) {
   throw InvalidInput(where.empty() ? message : fmt::format("{}: {}", where, message));
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t substitute = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, substitute});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-// Typos up to about a third of the word count as "close".
-bool close_enough(std::size_t distance, std::string_view word) {
-  return distance <= std::max<std::size_t>(2, word.size() / 3);
 }
 
 std::string_view after_dot(std::string_view key) {
@@ -95,60 +32,6 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
     if (!out.empty()) out += separator;
     out += item;
   }
-  return out;
-}
-
-std::string_view with_article(Type type) {
-  switch (type) {
-    case Type::boolean:
-      return "a boolean (true or false)";
-    case Type::integer:
-      return "an integer";
-    case Type::number:
-      return "a number";
-    case Type::string:
-      return "a string";
-  }
-  return "";
-}
-
-std::string describe(const Value& value) {
-  static constexpr std::string_view kinds[] = {"a boolean", "an integer", "a number", "a string"};
-  return fmt::format("{} {}", kinds[value.index()], to_toml_literal(value));
-}
-
-bool is_interval(const OptionSpec& spec) {
-  return spec.min && spec.max;
-}
-
-std::string range_text(const OptionSpec& spec) {
-  if (is_interval(spec)) {
-    return fmt::format("{}{}, {}{}", spec.min_exclusive ? '(' : '[', *spec.min, *spec.max,
-                       spec.max_exclusive ? ')' : ']');
-  }
-  if (spec.min) return fmt::format("{} {}", spec.min_exclusive ? ">" : ">=", *spec.min);
-  if (spec.max) return fmt::format("{} {}", spec.max_exclusive ? "<" : "<=", *spec.max);
-  return "";
-}
-
-bool in_range(const OptionSpec& spec, double x) {
-  if (spec.min && (spec.min_exclusive ? !(x > *spec.min) : !(x >= *spec.min))) return false;
-  if (spec.max && (spec.max_exclusive ? !(x < *spec.max) : !(x <= *spec.max))) return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
-}
-
-template <class T>
-std::optional<T> parse_exactly(std::string_view text) {
-  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
-  T out{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return out;
 }
 
@@ -182,14 +65,60 @@ std::string markdown_cell(std::string_view s) {
   return out;
 }
 
-}  // namespace
+// The algorithms or models that read an option of their own (algo/registry.hpp,
+// model/registry.hpp), as "a, b"; "" for the options they all read and other sections'.
+std::string readers(const OptionSpec& spec, std::string_view quote_mark) {
+  std::vector<std::string> names = spec.section() == "model" ? model::models_reading(spec.key)
+                                                             : algo::algorithms_reading(spec.key);
+  for (auto& name : names) name = fmt::format("{}{}{}", quote_mark, name, quote_mark);
+  return join(names, ", ");
+}
 
-std::string_view OptionSpec::section() const {
-  return std::string_view(key).substr(0, key.find('.'));
+// docs/configuration.md's list of the runtimes, below the [run] table.
+std::string runtimes_markdown() {
+  std::string out =
+      "\nThe runtimes, in the order of `run.runtime`'s choices.\n\n"
+      "| `run.runtime` | In one process | Description |\n"
+      "|---|---|---|\n";
+  for (const comm::RuntimeInfo* r : comm::runtimes())
+    out += fmt::format("| `{}` | {} | {} |\n", r->name, r->in_process ? "yes" : "no",
+                       markdown_cell(r->summary));
+  return out;
 }
-std::string_view OptionSpec::name() const {
-  return after_dot(key);
+
+// docs/configuration.md's list of the models, below the [model] table.
+std::string models_markdown() {
+  std::string out =
+      "\nThe models, in the order of `model.name`'s choices; each reads the options of the "
+      "table above that list it.\n\n"
+      "| `model.name` | Data | Options it reads | Description |\n"
+      "|---|---|---|---|\n";
+  for (const model::ModelInfo* m : model::models()) {
+    std::vector<std::string> keys;
+    for (const OptionSpec* spec : m->options) keys.push_back(fmt::format("`{}`", spec->key));
+    out += fmt::format("| `{}` | {} | {} | {} |\n", m->name, m->needs_data ? "yes" : "no",
+                       keys.empty() ? "none" : join(keys, ", "), markdown_cell(m->summary));
+  }
+  return out;
 }
+
+// docs/configuration.md's list of the algorithms, below the [algo] table.
+std::string algorithms_markdown() {
+  std::string out =
+      "\nThe algorithms, in the order of `algo.name`'s choices; each reads the options of the "
+      "table above that list it.\n\n"
+      "| `algo.name` | Server | Options it reads | Description |\n"
+      "|---|---|---|---|\n";
+  for (const algo::AlgorithmInfo* a : algo::algorithms()) {
+    std::vector<std::string> keys;
+    for (const OptionSpec* spec : a->options) keys.push_back(fmt::format("`{}`", spec->key));
+    out += fmt::format("| `{}` | {} | {} | {} |\n", a->name, a->needs_server ? "yes" : "no",
+                       keys.empty() ? "none" : join(keys, ", "), markdown_cell(a->summary));
+  }
+  return out;
+}
+
+}  // namespace
 
 const std::vector<SectionSpec>& section_table() {
   static const std::vector<SectionSpec> sections = {
@@ -208,18 +137,19 @@ const std::vector<SectionSpec>& section_table() {
   return sections;
 }
 
-const std::vector<OptionSpec>& option_table() {
-  static const std::vector<OptionSpec> options = {
+namespace {
+
+// The options before the models' options: [run], [data] and model.name.
+std::vector<OptionSpec> options_before_model_knobs() {
+  return {
       // [run]
       integer("run.seed", 1,
               "Seed of every random stream (data generation, partition, initialisation, "
               "sampling); equal seeds give equal runs.")
           .ge(0),
-      choice("run.runtime", {"threads", "sim", "mpi"}, "threads",
-             "How workers execute: threads = one thread per worker in this process; sim = a "
-             "deterministic discrete-event simulation with a virtual clock (see [cluster]); mpi "
-             "= one process per rank under mpirun (Open MPI), the default when herd is started "
-             "by mpirun."),
+      choice("run.runtime", comm::runtime_names(), "threads",
+             "How workers execute (see the list below the table); the modelled cluster is "
+             "[cluster]."),
       integer("run.checkpoint_every", 0,
               "Write OUT/checkpoint.bin every this many communication rounds (server: results "
               "received) and when the run ends; `herd run --resume OUT` continues from it. 0 = "
@@ -279,49 +209,27 @@ const std::vector<OptionSpec>& option_table() {
              "for all); only meaningful with partition = source.")
           .ge(0),
 
-      // [model]
-      choice("model.name",
-             {"logistic", "least_squares", "softmax", "mlp", "quadratic", "double_well"},
-             "logistic",
-             "Objective: logistic (binary logistic regression), least_squares, softmax "
-             "(multiclass logistic regression), mlp (multilayer perceptron classifier, "
-             "non-convex), quadratic (one quadratic per worker with known optimum; uses no "
-             "data), double_well (f(x) = sum_j (x_j^2 - 1)^2, two mirror-image minima per "
-             "coordinate; uses no data)."),
-      number("model.l2", 0.0, "L2 regularisation: lambda = l2 + l2_over_n / n_train.").ge(0),
-      number("model.l2_over_n", 1.0,
-             "L2 regularisation scaled by the training set size n_train; the default 1 gives "
-             "the lambda = 1/n of the literature.")
-          .ge(0),
-      choice("model.init", {"zeros", "normal"}, "zeros",
-             "Starting point x_0: zeros, or normal (entries drawn from N(0, init_scale^2))."),
-      number("model.init_scale", 0.01, "Standard deviation of the normal initialisation.").ge(0),
-      text("model.hidden", "64",
-           "mlp: widths of the hidden layers, comma-separated (e.g. \"128,64\"); empty = no "
-           "hidden layer."),
-      choice("model.activation", {"relu", "tanh"}, "relu",
-             "mlp: activation between layers (He initialisation for relu, Glorot for tanh)."),
-      integer("model.dim", 10, "quadratic and double_well: dimension.").ge(1),
-      number("model.start", 0.5,
-             "double_well: every coordinate of the starting point x_0 (0 is stationary).")
-          .gt(0),
-      boolean("model.mirror_starts", false,
-              "double_well: worker k starts at x_0 for even k and at -x_0 for odd k, so half "
-              "the workers head for each minimum (needs an even algo.workers)."),
-      number("model.mu", 1.0, "Quadratic: strong convexity mu (smallest curvature).").gt(0),
-      number("model.smoothness", 10.0, "Quadratic: smoothness L (largest curvature), >= mu.").gt(0),
-      number("model.spread", 1.0,
-             "Quadratic: worker optima a_k = spread * N(0, I); 0 = the same optimum for all.")
-          .ge(0),
-      number("model.noise", 1.0,
-             "quadratic and double_well: gradient noise sigma per sample (0 = exact gradients).")
-          .ge(0),
+      // [model]: the model; the models' own options follow (model/registry.hpp)
+      choice("model.name", model::model_names(), "logistic",
+             "Objective (see the list below the table)."),
+  };
+}
 
-      // [algo]
+// The options between the models' options and the algorithms' knobs: the algo options that
+// choose the algorithm and the workers.
+std::vector<OptionSpec> options_before_algorithm_knobs() {
+  return {
+      // [algo]: the options every algorithm reads
       choice("algo.name", algo::algorithm_names(), "local_sgd",
-             "The distributed training algorithm."),
+             "The distributed training algorithm (see the list below the table)."),
       integer("algo.workers", 8, "Number of workers K.").ge(1),
-      integer("algo.period", 8, "H: local steps between averaging rounds.").ge(1),
+  };
+}
+
+// The options after the knobs: the step sizes every algorithm uses, then [optim], [stop],
+// [eval] and [cluster].
+std::vector<OptionSpec> options_after_knobs() {
+  return {
       integer("algo.batch", 32, "Minibatch size b of each worker's local step.").ge(1),
       number("algo.lr", 0.1, "Base step size (learning rate).").gt(0),
       choice("algo.schedule", {"constant", "stich", "step", "cosine"}, "constant",
@@ -335,61 +243,6 @@ const std::vector<OptionSpec>& option_table() {
           .gt(0)
           .le(1),
       number("algo.min_lr", 0.0, "schedule = cosine: the final step size.").ge(0),
-      integer("algo.post_local_steps", 0,
-              "Post-local SGD: W steps of minibatch SGD before the local steps begin.")
-          .ge(0),
-      integer("algo.group_size", 0,
-              "Hierarchical averaging: workers average within groups of this many every "
-              "period; 0 = no groups.")
-          .ge(0),
-      integer("algo.global_period", 0,
-              "H2: local steps between global averages when group_size > 0; must be a multiple "
-              "of period. 0 = every period.")
-          .ge(0),
-      choice("algo.outer_optimizer", {"none", "nesterov"}, "none",
-             "Outer step on the averaged pseudo-gradient (DiLoCo): none = plain averaging, "
-             "nesterov = Nesterov momentum with outer_lr and outer_momentum."),
-      number("algo.outer_lr", 0.7, "Outer step size.").gt(0),
-      number("algo.outer_momentum", 0.9, "Outer Nesterov momentum.").ge(0).lt(1),
-      number("algo.elastic_alpha", 0.0,
-             "easgd, eamsgd, async_easgd: moving rate alpha = eta rho of the elastic pull, in [0, "
-             "1). Not set: 0.9 / algo.workers (the authors' beta = K alpha = 0.9).")
-          .ge(0)
-          .lt(1),
-      number("algo.pull", 0.1,
-             "lsgd, async_lsgd: lambda, the pull toward the leader (the group's leader with "
-             "groups), in [0, 1).")
-          .ge(0)
-          .lt(1),
-      number("algo.global_pull", 0.1,
-             "lsgd with groups: lambda_G, the pull toward the global leader every "
-             "global_period steps, in [0, 1).")
-          .ge(0)
-          .lt(1),
-      integer("algo.leader_window", 10,
-              "lsgd, async_lsgd: m; the leader is the worker with the lowest mean of its last m "
-              "minibatch losses.")
-          .ge(1),
-      boolean("algo.pull_every_step", false,
-              "lsgd: apply the pull at every local step toward the leader copy of the last "
-              "communication (eta lambda (x - leader)), instead of once per communication."),
-      choice("algo.rescale_tau", {"known", "estimated"}, "known",
-             "rescaled_asgd: rescale with the known compute times of [cluster] or with times "
-             "estimated online from each worker's inter-arrival times."),
-      number("algo.tau_ema", 0.1,
-             "rescaled_asgd with estimated tau: weight of the newest inter-arrival time in the "
-             "moving average.")
-          .gt(0)
-          .le(1),
-      integer("algo.delay_threshold", 0,
-              "ringmaster_asgd: arrivals with delay >= R are discarded; 0 = R = workers.")
-          .ge(0),
-      choice("algo.ringmaster_mode", {"discard", "restart"}, "discard",
-             "ringmaster_asgd: discard stale arrivals, or stop and restart a worker as soon as "
-             "its delay reaches R."),
-      integer("algo.server_batch", 0,
-              "malenia_sgd and rennala_sgd: S, gradients collected per step; 0 = S = workers.")
-          .ge(0),
 
       // [optim]
       choice("optim.name", {"sgd", "momentum", "nesterov"}, "sgd", "Local update rule."),
@@ -422,7 +275,8 @@ const std::vector<OptionSpec>& option_table() {
       text("cluster.compute_times", "",
            "Seconds per minibatch gradient of each worker: a comma-separated list with one "
            "value per worker, or a formula: constant (all 1), linear (tau_i = i), sqrt "
-           "(sqrt(i)), permutation (a random permutation of 1..K drawn from run.seed). Empty = "
+           "(sqrt(i)), permutation (a random permutation of 1..K drawn from run.seed). Empty "
+           "= "
            "compute takes no modelled time."),
       choice("cluster.noise", {"none", "half_normal", "exponential", "lognormal"}, "none",
              "Noise on each compute time: half_normal adds |N(0, s^2)|, exponential adds "
@@ -455,6 +309,21 @@ const std::vector<OptionSpec>& option_table() {
              "threads and mpi with emulate: seconds slept per modelled second.")
           .gt(0),
   };
+}
+
+}  // namespace
+
+const std::vector<OptionSpec>& option_table() {
+  static const std::vector<OptionSpec> options = [] {
+    std::vector<OptionSpec> out = options_before_model_knobs();
+    // The options of the models, each once, as they declare them (model/registry.hpp).
+    for (const OptionSpec* knob : model::model_options()) out.push_back(*knob);
+    for (OptionSpec& spec : options_before_algorithm_knobs()) out.push_back(std::move(spec));
+    // The knobs of the algorithms, each once, as they declare them (algo/registry.hpp).
+    for (const OptionSpec* knob : algo::algorithm_options()) out.push_back(*knob);
+    for (OptionSpec& spec : options_after_knobs()) out.push_back(std::move(spec));
+    return out;
+  }();
   return options;
 }
 
@@ -494,95 +363,6 @@ const OptionSpec& option_or_throw(std::string_view key, std::string_view where) 
                           suggestion.empty() ? "" : fmt::format("; did you mean {}?", suggestion)));
 }
 
-std::string_view type_name(Type type) {
-  switch (type) {
-    case Type::boolean:
-      return "boolean";
-    case Type::integer:
-      return "integer";
-    case Type::number:
-      return "number";
-    case Type::string:
-      return "string";
-  }
-  return "";
-}
-
-std::string to_toml_literal(const Value& value) {
-  if (const bool* b = std::get_if<bool>(&value)) return *b ? "true" : "false";
-  if (const auto* i = std::get_if<std::int64_t>(&value)) return fmt::format("{}", *i);
-  if (const double* d = std::get_if<double>(&value)) {
-    std::string s = fmt::format("{}", *d);  // shortest text that reads back exactly
-    // TOML reads "1" as an integer; keep numbers recognisably floating point.
-    if (s.find_first_not_of("-0123456789") == std::string::npos) s += ".0";
-    return s;
-  }
-  return quote(std::get<std::string>(value));
-}
-
-void throw_wrong_type(const OptionSpec& spec, std::string_view got, std::string_view where) {
-  fail(where, fmt::format("{}: expected {}, got {}", spec.key, with_article(spec.type), got));
-}
-
-Value validate(const OptionSpec& spec, Value value, std::string_view where) {
-  if (spec.type == Type::number) {
-    if (const auto* i = std::get_if<std::int64_t>(&value)) value = static_cast<double>(*i);
-  }
-  // Type lists its alternatives in Value's order.
-  if (value.index() != static_cast<std::size_t>(spec.type)) {
-    throw_wrong_type(spec, describe(value), where);
-  }
-  if (const double* d = std::get_if<double>(&value); d && !std::isfinite(*d)) {
-    fail(where, fmt::format("{} = {} is not a finite number", spec.key, to_toml_literal(value)));
-  }
-  if (spec.type == Type::integer || spec.type == Type::number) {
-    const double x = spec.type == Type::integer ? static_cast<double>(std::get<std::int64_t>(value))
-                                                : std::get<double>(value);
-    if (!in_range(spec, x)) {
-      fail(where,
-           fmt::format("{} = {} is out of range: must be {}{}", spec.key, to_toml_literal(value),
-                       is_interval(spec) ? "in " : "", range_text(spec)));
-    }
-  }
-  if (!spec.choices.empty()) {
-    const auto& s = std::get<std::string>(value);
-    if (std::find(spec.choices.begin(), spec.choices.end(), s) == spec.choices.end()) {
-      const auto closest = std::min_element(
-          spec.choices.begin(), spec.choices.end(),
-          [&](const auto& a, const auto& b) { return edit_distance(s, a) < edit_distance(s, b); });
-      const bool suggest = close_enough(edit_distance(s, *closest), s);
-      fail(where, fmt::format("{} = {} is not one of: {}{}", spec.key, to_toml_literal(value),
-                              join(spec.choices, ", "),
-                              suggest ? fmt::format("; did you mean {}?", *closest) : ""));
-    }
-  }
-  return value;
-}
-
-Value parse_value(const OptionSpec& spec, std::string_view text, std::string_view where) {
-  text = trim(text);
-  const std::string got = fmt::format("'{}'", text);
-  switch (spec.type) {
-    case Type::boolean:
-      if (text == "true") return true;
-      if (text == "false") return false;
-      throw_wrong_type(spec, got, where);
-    case Type::integer:
-      if (const auto i = parse_exactly<std::int64_t>(text)) return validate(spec, *i, where);
-      throw_wrong_type(spec, got, where);
-    case Type::number:
-      if (const auto d = parse_exactly<double>(text)) return validate(spec, *d, where);
-      throw_wrong_type(spec, got, where);
-    case Type::string:
-      if (text.size() >= 2 && (text.front() == '"' || text.front() == '\'') &&
-          text.back() == text.front()) {
-        text = text.substr(1, text.size() - 2);
-      }
-      return validate(spec, std::string(text), where);
-  }
-  throw_wrong_type(spec, got, where);
-}
-
 std::string options_help() {
   constexpr std::size_t width = 80, indent = 6;
   std::string out = wrap(
@@ -600,6 +380,8 @@ std::string options_help() {
       if (!spec.choices.empty()) {
         out += wrap("One of: " + join(spec.choices, ", ") + ".", indent, width);
       }
+      if (const std::string by = readers(spec, ""); !by.empty())
+        out += wrap("Read by: " + by + ".", indent, width);
     }
   }
   return out;
@@ -608,7 +390,8 @@ std::string options_help() {
 std::string options_markdown() {
   std::string out = R"(# Configuration
 
-<!-- Generated from src/herd/run/options.cpp by `herd config --markdown`; do not edit. -->
+<!-- Generated by `herd config --markdown` from src/herd/run/options.cpp and the
+registrations of the runtimes, models and algorithms; do not edit. -->
 
 A run is described by a TOML file whose tables are the sections below. Every option has a
 default, so a file names only what differs from it:
@@ -655,10 +438,15 @@ that name the file, line and key. Numbers accept integers; integers do not accep
       if (spec.section() != section.name) continue;
       const std::string allowed =
           spec.choices.empty() ? range_text(spec) : fmt::format("`{}`", join(spec.choices, "`, `"));
+      std::string help = spec.help;
+      if (const std::string by = readers(spec, "`"); !by.empty()) help += " Read by: " + by + ".";
       out += fmt::format("| `{}` | {} | `{}` | {} | {} |\n", spec.key, type_name(spec.type),
                          markdown_cell(to_toml_literal(spec.default_value)), markdown_cell(allowed),
-                         markdown_cell(spec.help));
+                         markdown_cell(help));
     }
+    if (section.name == "run") out += runtimes_markdown();
+    if (section.name == "model") out += models_markdown();
+    if (section.name == "algo") out += algorithms_markdown();
   }
   return out;
 }

@@ -1,0 +1,35 @@
+#include "herd/model/knobs.hpp"
+
+namespace herd::model::knobs {
+
+const OptionSpec& l2() {
+  static const OptionSpec spec =
+      number("model.l2", 0.0, "L2 regularisation: lambda = l2 + l2_over_n / n_train.").ge(0);
+  return spec;
+}
+
+const OptionSpec& l2_over_n() {
+  static const OptionSpec spec =
+      number("model.l2_over_n", 1.0,
+             "L2 regularisation scaled by the training set size n_train; the default 1 gives "
+             "the lambda = 1/n of the literature.")
+          .ge(0);
+  return spec;
+}
+
+const OptionSpec& dim() {
+  static const OptionSpec spec = integer("model.dim", 10, "Dimension.").ge(1);
+  return spec;
+}
+
+const OptionSpec& noise() {
+  static const OptionSpec spec =
+      number("model.noise", 1.0, "Gradient noise sigma per sample (0 = exact gradients).").ge(0);
+  return spec;
+}
+
+double lambda(double l2, double l2_over_n, const ModelData& data) {
+  return l2 + l2_over_n / double(data.train->rows);
+}
+
+}  // namespace herd::model::knobs

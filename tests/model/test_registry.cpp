@@ -1,0 +1,73 @@
+// The models' registry and typed settings, from a program that names no model: every model is
+// linked and registered, its options' defaults and rules apply, and it builds its problem.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "herd/core/error.hpp"
+#include "herd/model/registry.hpp"
+#include "test_data.hpp"
+
+namespace herd::model {
+namespace {
+
+TEST(ModelRegistry, EveryModelIsLinkedAndListedInTheDocumentedOrder) {
+  EXPECT_EQ(model_names(), (std::vector<std::string>{"logistic", "least_squares", "softmax", "mlp",
+                                                     "quadratic", "double_well"}));
+  std::set<std::string> keys;
+  for (const OptionSpec* spec : model_options()) {
+    EXPECT_TRUE(keys.insert(spec->key).second) << spec->key;
+    EXPECT_EQ(spec->section(), "model") << spec->key;
+  }
+  EXPECT_EQ(models_reading("model.noise"), (std::vector<std::string>{"quadratic", "double_well"}));
+  EXPECT_TRUE(find_model("mlp")->needs_data);
+  EXPECT_FALSE(find_model("quadratic")->needs_data);
+  EXPECT_THROW(model_or_throw("svm"), InvalidInput);
+}
+
+TEST(ModelRegistry, DataFreeModelsBuildFromTheirOptions) {
+  const ModelContext context{.workers = 4, .batch = 2, .seed = 3};
+  const BuiltModel q = model_or_throw("quadratic").build({{"model.dim", std::int64_t{5}}}, context);
+  ASSERT_TRUE(q.problem);
+  EXPECT_EQ(q.problem->dim(), 5u);
+  EXPECT_EQ(q.problem->workers(), 4);
+  EXPECT_EQ(q.description, "quadratic, d = 5, K = 4, mu = 1, L = 10");  // the defaults
+  const BuiltModel well =
+      model_or_throw("double_well").build({{"model.mirror_starts", true}}, context);
+  ASSERT_TRUE(well.worker_start);
+  std::vector<float> x(well.problem->dim());
+  well.worker_start(1, x);
+  EXPECT_EQ(x[0], -0.5f);
+}
+
+TEST(ModelRegistry, SettingsRulesRefuseWithoutBuilding) {
+  const ModelContext odd{.workers = 3};
+  EXPECT_THROW(model_or_throw("double_well").check({{"model.mirror_starts", true}}, odd),
+               InvalidInput);
+  EXPECT_THROW(model_or_throw("quadratic").check({{"model.smoothness", 0.5}}, odd), InvalidInput);
+  EXPECT_THROW(model_or_throw("mlp").check({{"model.hidden", std::string("32,x")}}, odd),
+               InvalidInput);
+  EXPECT_THROW(model_or_throw("quadratic").check({{"model.dim", std::int64_t{0}}}, odd),
+               InvalidInput);
+  EXPECT_NO_THROW(model_or_throw("mlp").check({{"model.hidden", std::string("")}}, odd));
+}
+
+TEST(ModelRegistry, DataModelsTrainOnTheGivenShards) {
+  auto train = std::make_shared<data::Dataset>(testing::dense_random(40, 3, 7));
+  testing::set_classes(*train, 3, 8);
+  ModelData data;
+  data.train = train;
+  data.shards = {{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {10, 11, 12, 13, 14, 15, 16, 17, 18, 19}};
+  const ModelContext context{.workers = 2, .batch = 2, .seed = 1, .data = &data};
+  const BuiltModel softmax = model_or_throw("softmax").build({}, context);
+  EXPECT_EQ(softmax.problem->workers(), 2);
+  EXPECT_EQ(softmax.problem->dim(), 3u * 3u);  // no bias term: d x C
+  const BuiltModel mlp = model_or_throw("mlp").build({{"model.hidden", std::string("4")}}, context);
+  EXPECT_EQ(mlp.problem->workers(), 2);
+}
+
+}  // namespace
+}  // namespace herd::model
