@@ -210,6 +210,15 @@ TEST_P(Runtimes, LeaderSgdWithGroupsResumesBitForBit) {
   }
 }
 
+TEST_P(Runtimes, FedProxResumesBitForBit) {
+  const auto problem = shuffled_problem();
+  JobSpec j = base_job(*problem, "fedprox", nullptr);
+  j.set("algo.period", 3);
+  j.set("algo.proximal_mu", 0.3);
+  // Rounds every 3 steps; every 4 rounds: steps 12, 24, 36, 48; crash at 40 after 36.
+  expect_resumed_run_matches(j, runtime(), 4, 40, 36, on_sim());
+}
+
 TEST_P(Runtimes, ARunStoppedAtItsStepLimitExtendsToTheLongerRun) {
   const auto problem = shuffled_problem();
   const TempDir dir;

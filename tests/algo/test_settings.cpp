@@ -58,10 +58,11 @@ std::string refusal(const JobSpec& j) {
 
 TEST(Registry, EveryAlgorithmIsLinkedAndListedInTheDocumentedOrder) {
   const std::vector<std::string> expected = {
-      "minibatch_sgd", "local_sgd",     "async_local_sgd",     "easgd",
-      "eamsgd",        "lsgd",          "async_easgd",         "async_lsgd",
-      "asgd",          "rescaled_asgd", "delay_adaptive_asgd", "ringmaster_asgd",
-      "ia2sgd",        "malenia_sgd",   "rennala_sgd",         "ringleader_asgd"};
+      "minibatch_sgd",   "local_sgd",   "fedprox",       "async_local_sgd",
+      "easgd",           "eamsgd",      "lsgd",          "async_easgd",
+      "async_lsgd",      "asgd",        "rescaled_asgd", "delay_adaptive_asgd",
+      "ringmaster_asgd", "ia2sgd",      "malenia_sgd",   "rennala_sgd",
+      "ringleader_asgd"};
   EXPECT_EQ(algorithm_names(), expected);
   std::set<int> orders;
   for (const AlgorithmInfo* a : algorithms()) {

@@ -256,5 +256,53 @@ TEST(LocalSgd, OnA9aReachesTheTargetWithAtMostASixthOfTheRounds) {
   EXPECT_LE(local_rounds, mb_rounds / 6.0);
 }
 
+// FedProx with mu = 0 adds 0 (x - x_r) to every gradient: Local SGD, bit for bit.
+TEST(FedProx, WithoutTheProximalTermIsLocalSgdBitForBit) {
+  const auto problem = logistic_problem(4, 8, synthetic_logistic());
+  for (const auto& runtime : {Runtime(comm::run_threads),
+                              Runtime([](int r, const auto&f) { comm::run_sim({}, r, f); })}) {
+    JobSpec local = job_for(*problem, "local_sgd", 4, 200, 0.5);
+    local.set("algo.period", 5);
+    JobSpec prox = local;
+    prox.algorithm = "fedprox";
+    prox.set("algo.proximal_mu", 0.0);
+    EXPECT_EQ(run_job(prox, runtime).final_x, run_job(local, runtime).final_x);
+  }
+}
+
+// On F_k(x) = 0.5 ||x - a_k||^2 with exact gradients, a FedProx round from the average x
+// takes worker k toward z_k = (a_k + mu x) / (1 + mu) at the rate rho = 1 - eta (1 + mu) per
+// step, so after H steps and the average the error to x* = mean a_k shrinks by exactly
+//   c = rho^H + (1 - rho^H) mu / (1 + mu)
+// per round (mu = 0: Local SGD's (1 - eta)^H). The proximal term slows the local progress
+// by the factor the paper trades for a bounded client drift.
+TEST(FedProx, ContractsAtTheClosedFormRatePerRoundOnQuadratics) {
+  const int K = 4, d = 3, H = 4, rounds = 6;
+  const double eta = 0.1;
+  std::vector<Eigen::VectorXd> diag, centers;
+  for (int k = 0; k < K; ++k) {
+    diag.push_back(Eigen::VectorXd::Ones(d));
+    centers.push_back(Eigen::VectorXd::LinSpaced(d, -2.0 + k, 3.0 - 2 * k));
+  }
+  const auto problem =
+      model::QuadraticProblem::diagonal(diag, centers, 0.0, 1, Eigen::VectorXd::Constant(d, 5.0));
+  const Eigen::VectorXd x_star = problem.minimizer();
+  for (const double mu : {0.0, 0.5, 2.0}) {
+    JobSpec j = job_for(problem, "fedprox", K, std::int64_t(H) * rounds, eta);
+    j.set("algo.period", H);
+    j.set("algo.proximal_mu", mu);
+    const JobResult r = run_job(j, comm::run_threads);
+    const double rho = 1 - eta * (1 + mu);
+    const double c = std::pow(rho, H) + (1 - std::pow(rho, H)) * mu / (1 + mu);
+    double start = 0, end = 0;
+    for (int i = 0; i < d; ++i) {
+      start += (5.0 - x_star[i]) * (5.0 - x_star[i]);
+      end +=
+          (r.final_x[0][std::size_t(i)] - x_star[i]) * (r.final_x[0][std::size_t(i)] - x_star[i]);
+    }
+    EXPECT_NEAR(std::sqrt(end / start), std::pow(c, rounds), 1e-5) << "mu = " << mu;
+  }
+}
+
 }  // namespace
 }  // namespace herd::algo

@@ -29,8 +29,4 @@ int best_of(std::span<const double> scores) {
   return best;
 }
 
-void add_pull(Span g, CSpan x, CSpan copy, float lambda) {
-  for (std::size_t i = 0; i < g.size(); ++i) g[i] += lambda * (x[i] - copy[i]);
-}
-
 }  // namespace herd::algo

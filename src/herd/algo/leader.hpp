@@ -1,5 +1,5 @@
 #pragma once
-// Leader SGD's score and pull, shared by its synchronous (lsgd.cpp) and asynchronous
+// Leader SGD's score, shared by its synchronous (lsgd.cpp) and asynchronous
 // (lsgd_async.cpp) forms.
 #include <cstdint>
 #include <span>
@@ -29,8 +29,5 @@ class LossWindow {
 
 // The best score's index; ties go to the lowest index.
 int best_of(std::span<const double> scores);
-
-// The pull toward the leader copy as part of a local step: g += lambda (x - copy).
-void add_pull(Span g, CSpan x, CSpan copy, float lambda);
 
 }  // namespace herd::algo

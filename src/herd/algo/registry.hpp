@@ -47,7 +47,7 @@ struct AlgorithmInfo {
   std::string name;
   std::string summary;  // one line, for the documentation
   // Position in algo.name's choices and the documentation: the order of the docs
-  // (multiples of 10; unique).
+  // (unique; multiples of 10 leave room for variants between them).
   int order = 0;
   // K + 1 ranks: rank 0 is a parameter server (no data, no oracle), rank k + 1 is worker k.
   bool needs_server = false;

@@ -59,6 +59,11 @@ void pull_toward(Span x, CSpan target, float lambda) {
   for (std::size_t i = 0; i < x.size(); ++i) x[i] -= lambda * (x[i] - target[i]);
 }
 
+void add_pull(Span g, CSpan x, CSpan target, float lambda) {
+  assert(g.size() == x.size() && x.size() == target.size());
+  for (std::size_t i = 0; i < g.size(); ++i) g[i] += lambda * (x[i] - target[i]);
+}
+
 void mean_of(std::span<const CSpan> xs, Span out) {
   assert(!xs.empty());
   copy(xs[0], out);

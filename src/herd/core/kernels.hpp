@@ -21,6 +21,9 @@ double norm2(CSpan x);           // ||x||^2
 double dist2(CSpan x, CSpan y);  // ||x - y||^2
 // x <- x - lambda (x - target): one elastic/leader pull.
 void pull_toward(Span x, CSpan target, float lambda);
+// g <- g + lambda (x - target): the gradient of (lambda / 2) ||x - target||^2 added to g (a
+// pull as part of a local step: Leader SGD's, FedProx's proximal term).
+void add_pull(Span g, CSpan x, CSpan target, float lambda);
 // out <- (1/K) sum_k xs[k], summed in the order k = 0..K-1 (fixed, hence reproducible).
 void mean_of(std::span<const CSpan> xs, Span out);
 bool all_finite(CSpan x);
