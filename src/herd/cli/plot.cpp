@@ -21,6 +21,7 @@
 
 #include "herd/cli/plot_script.hpp"  // generated from tools/herd_plot.py
 #include "herd/core/error.hpp"
+#include "herd/core/text.hpp"
 
 extern char** environ;
 
@@ -359,14 +360,8 @@ ProcessResult run_process(const std::string& program, const std::vector<std::str
   return result;
 }
 
-std::string_view trim(std::string_view text) {
-  const std::size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
-}
-
 std::string_view last_line(std::string_view text) {
-  text = trim(text);
+  text = trim(text, " \t\r\n");
   const std::size_t newline = text.rfind('\n');
   return newline == std::string_view::npos ? text : text.substr(newline + 1);
 }
@@ -492,7 +487,7 @@ void plot_runs(const PlotRequest& request) {
       "drawing {} failed: {} ran tools/herd_plot.py and {}:\n{}", request.output, python,
       result.signal != 0 ? fmt::format("was killed by signal {}", result.signal)
                          : fmt::format("exited with status {}", result.exit_status),
-      trim(result.error_output)));
+      trim(result.error_output, " \t\r\n")));
 }
 
 }  // namespace herd::cli

@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "herd/core/bytes.hpp"
@@ -23,24 +24,37 @@ enum class ReduceOp { sum, mean };
 inline constexpr int any_source = -1;
 inline constexpr int any_tag = -1;
 
-// A message header's bytes: up to 32 in place (the typed headers herd's protocols send, so
-// a message costs no allocation for its header), longer ones on the heap.
+// A message header's bytes: up to 28 in place (the typed headers herd's protocols send, so
+// a message costs no allocation for its header, and a Message stays small to move), longer
+// ones on the heap.
 class HeaderBytes {
  public:
   HeaderBytes() = default;
   HeaderBytes(std::span<const unsigned char> bytes) { assign(bytes); }  // NOLINT: a copy
+  HeaderBytes(const HeaderBytes& other) { assign(other); }
+  HeaderBytes& operator=(const HeaderBytes& other) {
+    if (this != &other) assign(other);
+    return *this;
+  }
+  HeaderBytes(HeaderBytes&& other) noexcept { *this = std::move(other); }
+  HeaderBytes& operator=(HeaderBytes&& other) noexcept {
+    inline_ = other.inline_;
+    size_ = std::exchange(other.size_, 0);  // a moved-from header is empty
+    heap_ = std::move(other.heap_);
+    return *this;
+  }
+
   void assign(std::span<const unsigned char> bytes) {
-    size_ = bytes.size();
-    if (size_ <= inline_.size()) {
+    size_ = std::uint32_t(bytes.size());
+    if (bytes.size() <= inline_.size()) {
+      heap_.reset();
       std::copy(bytes.begin(), bytes.end(), inline_.begin());
-      heap_.clear();
     } else {
-      heap_.assign(bytes.begin(), bytes.end());
+      heap_ = std::make_unique_for_overwrite<unsigned char[]>(bytes.size());
+      std::copy(bytes.begin(), bytes.end(), heap_.get());
     }
   }
-  const unsigned char* data() const {
-    return size_ <= inline_.size() ? inline_.data() : heap_.data();
-  }
+  const unsigned char* data() const { return heap_ ? heap_.get() : inline_.data(); }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   const unsigned char* begin() const { return data(); }
@@ -54,9 +68,9 @@ class HeaderBytes {
   }
 
  private:
-  std::array<unsigned char, 32> inline_{};
-  std::vector<unsigned char> heap_;
-  std::size_t size_ = 0;
+  std::array<unsigned char, 28> inline_{};
+  std::uint32_t size_ = 0;
+  std::unique_ptr<unsigned char[]> heap_;
 };
 
 // A point-to-point message: a float payload and, beside it, a byte header.

@@ -62,12 +62,6 @@ bool in_range(const OptionSpec& spec, double x) {
   return true;
 }
 
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
-}
-
 template <class T>
 std::optional<T> parse_exactly(std::string_view text) {
   if (!text.empty() && text.front() == '+') text.remove_prefix(1);

@@ -37,4 +37,10 @@ std::string quote(std::string_view s) {
   return out + "\"";
 }
 
+std::string_view trim(std::string_view s, std::string_view whitespace) {
+  const auto first = s.find_first_not_of(whitespace);
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(whitespace) - first + 1);
+}
+
 }  // namespace herd

@@ -10,4 +10,7 @@ namespace herd {
 // valid TOML basic string alike.
 std::string quote(std::string_view s);
 
+// s without the leading and trailing characters of `whitespace`.
+std::string_view trim(std::string_view s, std::string_view whitespace = " \t");
+
 }  // namespace herd

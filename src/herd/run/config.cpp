@@ -11,6 +11,7 @@
 
 #include "herd/algo/registry.hpp"
 #include "herd/core/error.hpp"
+#include "herd/core/text.hpp"
 #include "herd/model/registry.hpp"
 #include "herd/run/cluster.hpp"
 
@@ -142,12 +143,6 @@ std::vector<CompareEntry> read_compare(const toml::node& node, std::string_view 
     out.push_back(std::move(entry));
   }
   return out;
-}
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
 }
 
 }  // namespace
