@@ -24,15 +24,6 @@ OptionBuilder make(std::string key, Type type, Value def, std::string help) {
   throw InvalidInput(where.empty() ? message : fmt::format("{}: {}", where, message));
 }
 
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
-}
-
 std::string_view with_article(Type type) {
   switch (type) {
     case Type::boolean:

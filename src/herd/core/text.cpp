@@ -43,4 +43,13 @@ std::string_view trim(std::string_view s, std::string_view whitespace) {
   return s.substr(first, s.find_last_not_of(whitespace) - first + 1);
 }
 
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
 }  // namespace herd

@@ -26,15 +26,6 @@ std::string_view after_dot(std::string_view key) {
   return dot == std::string_view::npos ? key : key.substr(dot + 1);
 }
 
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
-}
-
 // Greedy word wrap of `text` to `width` columns, every line prefixed by `indent`.
 std::string wrap(std::string_view text, std::size_t indent, std::size_t width) {
   std::string out, line;
