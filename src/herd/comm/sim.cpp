@@ -517,7 +517,8 @@ void SimComm::do_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) {
       detail::reduce_slice(g.posts, 0, n, reinterpret_cast<float*>(result.data()), op);
     else
       detail::reduce_slice(g.posts, 0, n, reinterpret_cast<double*>(result.data()), op);
-    for (void* o : g.outs) std::memcpy(o, result.data(), bytes);
+    if (bytes > 0)
+      for (void* o : g.outs) std::memcpy(o, result.data(), bytes);
     return world_.spec().network.allreduce(double(bytes), g.size());
   });
 }
@@ -527,7 +528,7 @@ void SimComm::do_broadcast(void* buf, std::size_t n, DType type, int root) {
   collective(Post{CollKind::broadcast, n, size_of(type), root, buf, 0, 0}, buf, [&](SimGroup& g) {
     const void* src = g.posts[std::size_t(root)].in;
     for (int m = 0; m < g.size(); ++m)
-      if (m != root) std::memcpy(g.outs[std::size_t(m)], src, bytes);
+      if (m != root && bytes > 0) std::memcpy(g.outs[std::size_t(m)], src, bytes);
     return world_.spec().network.broadcast(double(bytes), g.size());
   });
 }
@@ -535,7 +536,7 @@ void SimComm::do_broadcast(void* buf, std::size_t n, DType type, int root) {
 void SimComm::do_allgather(const void* mine, void* all, std::size_t n, DType type) {
   const std::size_t bytes = n * size_of(type);
   collective(Post{CollKind::allgather, n, size_of(type), 0, mine, 0, 0}, all, [&](SimGroup& g) {
-    for (int m = 0; m < g.size(); ++m)
+    for (int m = 0; m < g.size() && bytes > 0; ++m)  // no memcpy from null at n = 0 (UBSan)
       for (int r = 0; r < g.size(); ++r)
         std::memcpy(static_cast<std::byte*>(g.outs[std::size_t(m)]) + std::size_t(r) * bytes,
                     g.posts[std::size_t(r)].in, bytes);
