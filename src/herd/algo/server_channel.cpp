@@ -127,8 +127,9 @@ void ServerEnd::send(int worker, const Envelope& head, CSpan payload) {
 void ServerEnd::receive_any() {
   comm::Message m = server_.comm.recv(comm::any_source, tag_to_server);
   bytes_received_ += std::int64_t(m.header.size() + m.data.size() * sizeof(float));
-  const int worker = m.source - 1;
-  last_ = letter_of(std::move(m), worker);
+  last_.worker = m.source - 1;
+  last_.head = decode(m);
+  last_.payload = std::move(m.data);
   const Envelope& h = last_.head;
   const std::size_t k = std::size_t(last_.worker);
   if (h.kind == MessageKind::result || h.kind == MessageKind::report ||
