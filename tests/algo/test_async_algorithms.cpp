@@ -379,9 +379,13 @@ TEST_P(OnRuntime, RingmasterUsesOnlyResultsYoungerThanR) {
       continue;
     }
     EXPECT_GT(last.number("restarts"), 0);
-    EXPECT_GT(last.number("wasted_fraction"), 0.0);
+    // Interrupted work reaches the server as wasted time with the restarted worker's next
+    // result. With tau = 1.0 .. 4.3 ms and R = 3 the slow workers are restarted nearly every
+    // time; on threads whether a restarted worker ever delivers again before the end is the
+    // schedule's choice (CI saw a run with none), so the exact schedule checks it.
     // Only a result already on its way when its restart was sent is still discarded.
     if (exact()) {
+      EXPECT_GT(last.number("wasted_fraction"), 0.0);
       EXPECT_EQ(last.number("discarded"), 0);
     } else {
       EXPECT_LE(last.number("discarded"), last.number("restarts"));
