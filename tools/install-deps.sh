@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config
           libeigen3-dev libtomlplusplus-dev libcli11-dev libfmt-dev zlib1g-dev
-          libboost-context-dev libopenmpi-dev openmpi-bin
+          libboost-context-dev libopenmpi-dev openmpi-bin nlohmann-json3-dev
           libgtest-dev libgmock-dev libbenchmark-dev python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do

@@ -405,9 +405,9 @@ TEST_P(OnRuntime, EveryAlgorithmConvergesOnAHomogeneousQuadratic) {
     j.set("algo.rescale_tau", "estimated");
     j.set("algo.period", 4);
     j.monitor.eval_every = 10;
-    j.monitor.stop.target_suboptimality = 1e-6;
+    j.monitor.stop.targets = {{parse_target("suboptimality<=1e-6", "test"), "target"}};
     const JobResult r = run_job(j, runtime().with_tau(fast));
-    EXPECT_EQ(r.stop_reason, "target_suboptimality") << algo;
+    EXPECT_EQ(r.stop_reason, "target") << algo;
     log((std::string(algo) + ": server updates to 1e-6").c_str(), r.last.number("step"));
   }
 }
@@ -417,7 +417,7 @@ TEST_P(OnRuntime, AMonitorThatStopsAtOnceEndsEveryWorker) {
   for (const char* algo : {"asgd", "malenia_sgd", "async_local_sgd"}) {
     RowSink sink;
     JobSpec j = job_for(problem, algo, 4, 100, 0.1, &sink);
-    j.monitor.stop.target_loss = 1e9;
+    j.monitor.stop.targets = {{parse_target("train_loss<=1e9", "test"), "target_loss"}};
     const JobResult r = run_job(j, runtime().with_tau(tau));
     EXPECT_EQ(r.stop_reason, "target_loss");
     EXPECT_EQ(sink.rows.size(), 1u);

@@ -239,10 +239,10 @@ TEST(LocalSgd, OnA9aReachesTheTargetWithAtMostASixthOfTheRounds) {
   auto rounds_to_target = [&](const std::string& algo) {
     JobSpec j = job_for(*problem, algo, K, 10000, 0.5);
     j.set("algo.period", 8);
-    j.monitor.stop.target_suboptimality = 1e-3;
+    j.monitor.stop.targets = {{parse_target("suboptimality<=1e-3", "test"), "target"}};
     j.monitor.eval_every = 8;
     const JobResult r = run_job(j, comm::run_threads);
-    EXPECT_EQ(r.stop_reason, "target_suboptimality") << algo;
+    EXPECT_EQ(r.stop_reason, "target") << algo;
     return std::pair{r.last.number("rounds"), r.last.number("grads")};
   };
   const auto [local_rounds, local_grads] = rounds_to_target("local_sgd");

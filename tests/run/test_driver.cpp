@@ -14,6 +14,7 @@
 
 #include "herd/core/error.hpp"
 #include "herd/run/driver.hpp"
+#include "support/cli_files.hpp"
 #include "support/runtime_kind.hpp"
 
 namespace herd::run {
@@ -21,24 +22,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using test::herd;
+using test::herd_stderr;
+using test::lines_of;
+using test::read;
+
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("herd_test_driver_" + name);
-  fs::remove_all(dir);
-  return dir;
-}
-
-std::vector<std::string> lines_of(const fs::path& file) {
-  std::ifstream in(file);
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-std::string read(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return test::fresh_dir("herd_test_driver", name);
 }
 
 const char* small_run = R"(
@@ -161,13 +151,6 @@ TEST(Driver, TheSimulatorIsDeterministicPerSeed) {
   EXPECT_NE(a.find("\"delay_mean\""), std::string::npos);
 }
 
-// The herd binary: exit codes by kind of failure.
-int herd(const std::string& args) {
-  const int status =
-      std::system((std::string(HERD_BINARY) + " " + args + " >/dev/null 2>&1").c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 fs::path write_config(const std::string& name, const std::string& text) {
   const fs::path file = fs::temp_directory_path() / ("herd_test_driver_" + name + ".toml");
   std::ofstream(file) << text;
@@ -211,14 +194,6 @@ TEST(Cli, ExitCodesAndNothingWrittenOnRefusal) {
   EXPECT_EQ(herd("run " + r + "data.synthetic_kind=linear model.name=least_squares algo.lr=1e6"),
             exit_codes::diverged);
   EXPECT_TRUE(fs::exists(refused / "metrics.jsonl"));
-}
-
-// stderr and exit code of a herd command.
-std::pair<int, std::string> herd_stderr(const std::string& args) {
-  const fs::path err = fs::temp_directory_path() / "herd_test_driver_stderr.txt";
-  const int status = std::system(
-      (std::string(HERD_BINARY) + " " + args + " >/dev/null 2>" + err.string()).c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(err)};
 }
 
 // A big-endian 32-bit word, as IDX headers store them.

@@ -1,5 +1,6 @@
 #include "herd/algo/monitor.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "herd/algo/worker.hpp"
@@ -38,17 +39,17 @@ bool Monitor::assess(const Counters& at, std::span<const NamedModel> models,
     if (has_subopt) row.set("suboptimality", subopt);
     if (consensus) row.set("consensus", *consensus);
     row.set("model", models[m].name);
-    const StopRule& s = shared_.stop;
-    if (s.target_loss > 0 && e.train_loss <= s.target_loss)
-      stop = true, stop_reason_ = "target_loss";
-    else if (s.target_suboptimality > 0 && has_subopt && subopt <= s.target_suboptimality)
-      stop = true, stop_reason_ = "target_suboptimality";
-    else if (s.max_time > 0 && at.time >= s.max_time)
-      stop = true, stop_reason_ = "time";
-    else if (at.steps >= s.max_steps)
-      stop_reason_ = "steps";
   }
   for (const auto& field : extra.fields) row.fields.push_back(field);
+  const StopRule& s = shared_.stop;
+  const auto met = std::find_if(s.targets.begin(), s.targets.end(),
+                                [&](const StopTarget& t) { return t.target.met_by(row); });
+  if (met != s.targets.end())
+    stop = true, stop_reason_ = met->reason;
+  else if (s.max_time > 0 && at.time >= s.max_time)
+    stop = true, stop_reason_ = "time";
+  else if (at.steps >= s.max_steps)
+    stop_reason_ = "steps";
   if (shared_.sink != nullptr) shared_.sink->record(row);
   ++rows_recorded_;
   last_row_ = std::move(row);

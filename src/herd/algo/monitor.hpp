@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "herd/algo/metrics.hpp"
+#include "herd/algo/target.hpp"
 #include "herd/comm/communicator.hpp"
 #include "herd/core/kernels.hpp"
 #include "herd/model/problem.hpp"
@@ -18,11 +19,16 @@ namespace herd::algo {
 
 class Worker;
 
+// Stop at the first evaluation that meets `target`, giving `reason` as the stop reason.
+struct StopTarget {
+  Target target;
+  std::string reason;  // "target" (stop.target), "target_loss", "target_suboptimality"
+};
+
 struct StopRule {
   std::int64_t max_steps = 0;       // local steps per worker (required > 0)
   double max_time = 0;              // seconds; 0 = none (checked at evaluations)
-  double target_loss = 0;           // stop once train_loss <= this; 0 = none
-  double target_suboptimality = 0;  // stop once F(x) - F* <= this; 0 = none
+  std::vector<StopTarget> targets;  // checked at evaluations, in order
 };
 
 // A model an algorithm wants evaluated: the mean of all ranks' `x` (the average model of

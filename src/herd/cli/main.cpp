@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -14,6 +15,7 @@
 #include "herd/run/config.hpp"
 #include "herd/run/options.hpp"
 #include "herd/run/output.hpp"
+#include "herd/run/results.hpp"
 
 namespace {
 
@@ -28,33 +30,25 @@ int resume_command(const std::string& dir, const std::vector<std::string>& overr
   return exit_codes::ok;
 }
 
-// herd run CONFIG [key=value ...] [--out DIR]
-int run_command(const std::string& config_path, const std::vector<std::string>& overrides,
-                std::string out_dir) {
-  run::Config config = run::Config::from_toml_file(config_path);
-  for (const auto& o : overrides) config.apply_override(o);
-  if (out_dir.empty())
-    out_dir = (std::filesystem::path("runs") / std::filesystem::path(config_path).stem()).string();
-  const auto progress = run::resolve_progress(config.get_string("run.progress"));
-  const auto results = run::run_all(config, out_dir, progress);
-  if (!run::is_output_process()) return exit_codes::ok;  // rank 0 of the mpi job reports
-
+// A comparison's table and plots, beside its runs: comparison.md, comparison.csv and a
+// plot of the objective against gradients, rounds and time.
+void write_comparison(const std::filesystem::path& out,
+                      const std::vector<run::RunResult>& results) {
   const std::string table = run::results_markdown(results);
   fmt::print("\n{}", table);
-  if (config.compare().empty()) {
-    fmt::print("\nrun directory: {}\n", out_dir);
-    return exit_codes::ok;
-  }
-  // A comparison also leaves its table and plots beside the runs.
-  const std::filesystem::path out(out_dir);
   write_file_atomically(out / "comparison.md", table);
   write_file_atomically(out / "comparison.csv", run::results_csv(results));
   cli::PlotRequest request;
-  for (const auto& r : results) request.run_dirs.push_back(r.dir.string());
-  const bool has_subopt = !std::isnan(results.front().last.number("suboptimality"));
+  for (const auto& r : results)
+    if (std::filesystem::exists(r.dir / "metrics.jsonl"))
+      request.run_dirs.push_back(r.dir.string());
+  const bool has_subopt = std::any_of(results.begin(), results.end(), [](const auto& r) {
+    return !std::isnan(r.last.number("suboptimality"));
+  });
   request.y = has_subopt ? "suboptimality" : "train_loss";
   std::vector<std::string> written;
   for (const char* x : {"grads", "rounds", "time"}) {
+    if (request.run_dirs.empty()) break;
     request.x = x;
     request.output = (out / fmt::format("comparison_{}.png", x)).string();
     request.title = fmt::format("{} against {}", request.y, x);
@@ -67,6 +61,53 @@ int run_command(const std::string& config_path, const std::vector<std::string>& 
   }
   fmt::print("\ntable: {}\n", (out / "comparison.md").string());
   for (const auto& w : written) fmt::print("plot:  {}\n", w);
+}
+
+// herd run CONFIG [key=value ...] [--out DIR]
+int run_command(const std::string& config_path, const std::vector<std::string>& overrides,
+                std::string out_dir) {
+  run::Config config = run::Config::from_toml_file(config_path);
+  for (const auto& o : overrides) config.apply_override(o);
+  if (out_dir.empty())
+    out_dir = (std::filesystem::path("runs") / std::filesystem::path(config_path).stem()).string();
+  const auto progress = run::resolve_progress(config.get_string("run.progress"));
+  const run::Comparison done = run::run_all(config, out_dir, progress);
+  if (!run::is_output_process()) return exit_codes::ok;  // rank 0 of the mpi job reports
+
+  if (config.compare().empty()) {
+    fmt::print("\n{}\nrun directory: {}\n", run::results_markdown(done.results), out_dir);
+    return exit_codes::ok;
+  }
+  write_comparison(out_dir, done.results);
+  if (done.failure) std::rethrow_exception(done.failure);  // after the table is written
+  return exit_codes::ok;
+}
+
+// herd table DIR: the table of a run or comparison directory, rebuilt from its files (after
+// a resume, or of a comparison that was interrupted).
+int table_command(const std::filesystem::path& dir) {
+  if (!std::filesystem::exists(dir / "config.toml"))
+    throw InvalidInput(fmt::format(
+        "herd table {}: not a run or comparison directory (no config.toml)", dir.string()));
+  const run::Config config = run::Config::from_toml_file((dir / "config.toml").string());
+  if (config.compare().empty()) {
+    fmt::print("{}", run::results_markdown({run::read_run(dir)}));
+    return exit_codes::ok;
+  }
+  std::vector<run::RunResult> results;
+  for (const auto& entry : config.compare()) {
+    const auto entry_dir = dir / run::slug(entry.label);
+    if (std::filesystem::exists(entry_dir / "config.toml")) {
+      results.push_back(run::read_run(entry_dir, entry.label));
+      continue;
+    }
+    run::RunResult never_started;  // the comparison ended before this entry began
+    never_started.dir = entry_dir;
+    never_started.label = entry.label;
+    never_started.status = never_started.stop_reason = "not run";
+    results.push_back(std::move(never_started));
+  }
+  write_comparison(dir, results);
   return exit_codes::ok;
 }
 
@@ -102,6 +143,11 @@ int main_impl(int argc, char** argv) {
   plot_cmd->add_option("--title", plot.title, "Figure title");
   plot_cmd->add_option("--logy", plot.logy, "auto, on or off")->capture_default_str();
 
+  auto* table_cmd = app.add_subcommand(
+      "table", "Rebuild the table of a run or comparison directory from its files");
+  std::string table_dir;
+  table_cmd->add_option("dir", table_dir, "Run or comparison directory")->required();
+
   auto* config_cmd = app.add_subcommand("config", "Print the configuration reference");
   bool markdown = false;
   config_cmd->add_flag("--markdown", markdown, "As docs/configuration.md (Markdown)");
@@ -133,6 +179,7 @@ int main_impl(int argc, char** argv) {
     fmt::print("{}\n", plot.output);
     return exit_codes::ok;
   }
+  if (*table_cmd) return table_command(table_dir);
   if (*config_cmd) {
     fmt::print("{}", markdown ? run::options_markdown() : run::options_help());
     return exit_codes::ok;

@@ -77,6 +77,11 @@ OptionBuilder OptionBuilder::with_min(double v, bool exclusive) const {
   o.spec_.min = v, o.spec_.min_exclusive = exclusive;
   return o;
 }
+OptionBuilder OptionBuilder::several() const {
+  OptionBuilder o = *this;
+  o.spec_.list = true;
+  return o;
+}
 OptionBuilder OptionBuilder::with_max(double v, bool exclusive) const {
   OptionBuilder o = *this;
   o.spec_.max = v, o.spec_.max_exclusive = exclusive;

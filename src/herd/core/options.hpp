@@ -24,6 +24,9 @@ struct OptionSpec {
   std::optional<double> min, max;
   bool min_exclusive = false, max_exclusive = false;
   std::vector<std::string> choices;  // string options: the allowed values (empty = any)
+  // String options that hold several items: a TOML array of strings is accepted and kept
+  // as its items joined by ", " (the form a key=value override takes).
+  bool list = false;
   std::string help;
 
   std::string_view section() const;  // "algo"
@@ -39,6 +42,7 @@ class OptionBuilder {
   OptionBuilder gt(double v) const { return with_min(v, true); }
   OptionBuilder le(double v) const { return with_max(v, false); }
   OptionBuilder lt(double v) const { return with_max(v, true); }
+  OptionBuilder several() const;  // a list option (OptionSpec::list)
   const OptionSpec& spec() const { return spec_; }
   operator OptionSpec() const { return spec_; }  // NOLINT: implicit by design, for tables
 

@@ -52,4 +52,22 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
   return out;
 }
 
+std::string csv_field(std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
+  std::string out = "\"";
+  for (const char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string markdown_cell(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == '|')
+      out += "\\|";
+    else
+      out += (c == '\n' || c == '\r') ? ' ' : c;
+  }
+  return out;
+}
+
 }  // namespace herd

@@ -11,6 +11,12 @@ namespace herd {
 // valid TOML basic string alike.
 std::string quote(std::string_view s);
 
+// One CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma, a quote or
+// a line break; as it is otherwise.
+std::string csv_field(std::string_view s);
+// One Markdown table cell: | escaped, line breaks as spaces.
+std::string markdown_cell(std::string_view s);
+
 // The items with `separator` between them.
 std::string join(const std::vector<std::string>& items, std::string_view separator);
 

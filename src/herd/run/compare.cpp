@@ -5,9 +5,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <functional>
 #include <set>
 
+#include "herd/comm/mpi.hpp"
 #include "herd/core/error.hpp"
+#include "herd/core/text.hpp"
+#include "herd/run/output.hpp"
+#include "herd/run/results.hpp"
 
 namespace herd::run {
 
@@ -23,11 +28,11 @@ std::string slug(const std::string& label) {
   return out.empty() ? "run" : out;
 }
 
-std::vector<RunResult> run_all(const Config& config, const std::filesystem::path& out_dir,
-                               Progress progress) {
+Comparison run_all(const Config& config, const std::filesystem::path& out_dir, Progress progress) {
   std::vector<RunPlan> plans;
   std::vector<std::filesystem::path> dirs;
-  if (config.compare().empty()) {
+  const bool comparison = !config.compare().empty();
+  if (!comparison) {
     plans.push_back(plan(config, config.get_string("algo.name")));
     dirs.push_back(out_dir);
   } else {
@@ -47,19 +52,36 @@ std::vector<RunResult> run_all(const Config& config, const std::filesystem::path
       dirs.push_back(out_dir / dir);
     }
   }
-  std::vector<RunResult> results;
+  Comparison out;
+  if (comparison && is_output_process()) {
+    // The comparison's own record: `herd table DIR` finds its entries (and their order) here.
+    std::filesystem::create_directories(out_dir);
+    write_file_atomically(out_dir / "config.toml", config.to_toml());
+  }
+  // On mpi a failed run has ended every process of the job (MPI_Abort): nothing to go on with.
+  const bool one_process = !comm::under_mpirun() || comm::mpi_world_size() == 1;
   for (std::size_t i = 0; i < plans.size(); ++i) {
-    results.push_back(execute(plans[i], dirs[i], progress));
+    try {
+      out.results.push_back(execute(plans[i], dirs[i], progress));
+    } catch (const Error& e) {
+      if (!comparison || !one_process) throw;
+      // One entry's failure is a result of the comparison: it is recorded (its summary.json
+      // says how it ended) and the other entries still run.
+      fmt::print(stderr, "\nherd: [[compare]] \"{}\" {}: {}\n", plans[i].label,
+                 e.kind() == ErrorKind::divergence ? "diverged" : "failed", e.what());
+      if (e.kind() != ErrorKind::divergence && !out.failure) out.failure = std::current_exception();
+      out.results.push_back(read_run(dirs[i], plans[i].label));
+    }
     plans[i].problem.reset();  // free its data before the next run
   }
-  return results;
+  return out;
 }
 
 namespace {
 
 struct Column {
   std::string title;
-  std::string (*format)(const RunResult&);
+  std::function<std::string(const RunResult&)> format;
 };
 
 std::string number(const RunResult& r, const char* key, const char* spec) {
@@ -75,7 +97,11 @@ std::string bytes_text(double b) {
   return fmt::format("{:.0f} B", b);
 }
 
-const std::vector<Column>& all_columns() {
+std::string count(double v) {
+  return std::isnan(v) ? "-" : fmt::format("{:.0f}", v);
+}
+
+const std::vector<Column>& leading_columns() {
   static const std::vector<Column> cols{
       {"run", [](const RunResult& r) { return r.label; }},
       {"algorithm", [](const RunResult& r) { return r.algorithm; }},
@@ -87,22 +113,29 @@ const std::vector<Column>& all_columns() {
       {"suboptimality", [](const RunResult& r) { return number(r, "suboptimality", "{:.3e}"); }},
       {"test acc", [](const RunResult& r) { return number(r, "test_acc", "{:.4f}"); }},
       {"time [s]", [](const RunResult& r) { return number(r, "time", "{:.2f}"); }},
-      {"time to loss [s]",
-       [](const RunResult& r) {
-         return r.time_to_loss ? fmt::format("{:.2f}", *r.time_to_loss) : std::string("-");
-       }},
-      {"stop", [](const RunResult& r) { return r.stop_reason; }},
   };
   return cols;
 }
 
-// The columns worth showing for these results: "time to loss" only when some run has one.
+// The columns for these results: the common ones, then per target of eval.target the five
+// counters at its first crossing ("-" when never met), then how each run stopped.
 std::vector<Column> columns(const std::vector<RunResult>& results) {
-  const bool any_time_to_loss = std::any_of(results.begin(), results.end(),
-                                            [](const RunResult& r) { return r.time_to_loss; });
-  std::vector<Column> cols;
-  for (const Column& c : all_columns())
-    if (any_time_to_loss || c.title != "time to loss [s]") cols.push_back(c);
+  std::vector<Column> cols = leading_columns();
+  const std::size_t targets = results.empty() ? 0 : results.front().targets.size();
+  for (std::size_t t = 0; t < targets; ++t) {
+    const std::string name = targets == 1 ? "target" : results.front().targets[t].target.text();
+    for (const std::string& counter : algo::target_counter_names()) {
+      const std::string what = counter.substr(0, counter.find('_'));  // "steps"
+      cols.push_back({fmt::format("{} to {}{}", what, name, what == "time" ? " [s]" : ""),
+                      [t, counter](const RunResult& r) -> std::string {
+                        if (t >= r.targets.size() || !r.targets[t].hit) return "-";
+                        const double v = algo::counter_value(*r.targets[t].hit, counter);
+                        if (counter == "bytes_to_target") return bytes_text(v);
+                        return counter == "time_to_target" ? fmt::format("{:.2f}", v) : count(v);
+                      }});
+    }
+  }
+  cols.push_back({"stop", [](const RunResult& r) { return r.stop_reason; }});
   return cols;
 }
 
@@ -116,7 +149,7 @@ std::string results_markdown(const std::vector<RunResult>& results) {
   for (const auto& r : results) {
     cells.emplace_back();
     for (std::size_t i = 0; i < cols.size(); ++i) {
-      cells.back().push_back(cols[i].format(r));
+      cells.back().push_back(markdown_cell(cols[i].format(r)));
       width[i] = std::max(width[i], cells.back().back().size());
     }
   }
@@ -139,13 +172,15 @@ std::string results_markdown(const std::vector<RunResult>& results) {
 std::string results_csv(const std::vector<RunResult>& results) {
   const auto cols = columns(results);
   std::string out;
-  for (std::size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + cols[i].title;
+  for (std::size_t i = 0; i < cols.size(); ++i) {
+    if (i > 0) out += ',';
+    out += csv_field(cols[i].title);
+  }
   out += "\n";
   for (const auto& r : results) {
     for (std::size_t i = 0; i < cols.size(); ++i) {
-      std::string cell = cols[i].format(r);
-      if (cell.find_first_of(",\"") != std::string::npos) cell = "\"" + cell + "\"";
-      out += (i ? "," : "") + cell;
+      if (i > 0) out += ',';
+      out += csv_field(cols[i].format(r));
     }
     out += "\n";
   }

@@ -1,5 +1,6 @@
 #pragma once
 // Runs one configuration, or every [[compare]] entry of it, and summarises the results.
+#include <exception>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -8,11 +9,19 @@
 
 namespace herd::run {
 
+// What run_all did: one result per run, and the first entry that failed (not diverged) when
+// one did, for the caller to report once the table is written.
+struct Comparison {
+  std::vector<RunResult> results;
+  std::exception_ptr failure;
+};
+
 // Plans every run first (so bad input in any entry stops the whole command before anything
 // is written), then executes them one after another. A config without [[compare]] entries
-// is a single run in out_dir itself; with entries, each runs in out_dir/<slug of label>.
-std::vector<RunResult> run_all(const Config& config, const std::filesystem::path& out_dir,
-                               Progress progress);
+// is a single run in out_dir itself, whose failure is thrown; with entries, each runs in
+// out_dir/<slug of label>, out_dir/config.toml records the comparison, and an entry that
+// diverges or fails is a result with that status while the others still run.
+Comparison run_all(const Config& config, const std::filesystem::path& out_dir, Progress progress);
 
 // The comparison table: one row per run (rounds, bytes, final loss and suboptimality,
 // time, ...), as Markdown (also readable on a terminal) and as CSV.

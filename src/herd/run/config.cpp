@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "herd/algo/registry.hpp"
+#include "herd/algo/target.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/text.hpp"
 #include "herd/model/registry.hpp"
@@ -63,9 +64,20 @@ Value node_to_value(const OptionSpec& spec, const toml::node& node, std::string_
       return validate(spec, node.as_floating_point()->get(), where);
     case toml::node_type::string:
       return validate(spec, node.as_string()->get(), where);
+    case toml::node_type::array: {
+      if (!spec.list) break;
+      std::vector<std::string> items;
+      for (const toml::node& item : *node.as_array()) {
+        if (!item.is_string())
+          throw_wrong_type(spec, "an array with " + describe_node(item), where);
+        items.push_back(item.as_string()->get());
+      }
+      return validate(spec, join(items, ", "), where);
+    }
     default:
-      throw_wrong_type(spec, describe_node(node), where);
+      break;
   }
+  throw_wrong_type(spec, describe_node(node), where);
 }
 
 // Reads the option sections of `table` (the document, or one [[compare]] entry), calling
@@ -257,12 +269,15 @@ void Config::check() const {
     throw InvalidInput(
         fmt::format("{}: data.format = \"libsvm\" needs data.train (the training file)", where));
   }
+  // Targets are checked here, before anything is written (unknown metric, bad syntax).
+  const auto stop_targets = algo::parse_targets(get_string("stop.target"), where + ": stop.target");
+  algo::parse_targets(get_string("eval.target"), where + ": eval.target");
   if (get_int("stop.steps") == 0 && get_number("stop.epochs") == 0 &&
       get_number("stop.time") == 0 && get_number("stop.target_loss") == 0 &&
-      get_number("stop.target_suboptimality") == 0) {
+      get_number("stop.target_suboptimality") == 0 && stop_targets.empty()) {
     throw InvalidInput(
         fmt::format("{}: nothing would stop the run: set stop.steps, stop.epochs, stop.time, "
-                    "stop.target_loss or stop.target_suboptimality",
+                    "stop.target, stop.target_loss or stop.target_suboptimality",
                     where));
   }
   // The model's and the algorithm's rules (their settings' resolve()), against the job this

@@ -21,6 +21,7 @@
 #include "herd/data/synthetic.hpp"
 #include "herd/model/registry.hpp"
 #include "herd/run/output.hpp"
+#include "herd/run/results.hpp"
 
 namespace herd::run {
 namespace {
@@ -215,13 +216,26 @@ RunPlan plan(const Config& config, const std::string& label) {
   const std::int64_t steps = config.get_int("stop.steps");
   const double epochs = config.get_number("stop.epochs");
   stop.max_time = config.get_number("stop.time");
-  stop.target_loss = config.get_number("stop.target_loss");
-  stop.target_suboptimality = config.get_number("stop.target_suboptimality");
-  if (p.writer && stop.target_suboptimality > 0 && !p.job.monitor.f_star)
-    throw InvalidInput(
-        "stop.target_suboptimality is set but this problem's optimum F* is "
-        "unknown (it needs a strongly convex model: model.l2 > 0 or "
-        "model.l2_over_n > 0)");
+  // Every stop target is a Target; the two single-number rules are spelled out as targets.
+  for (const char* metric : {"loss", "suboptimality"}) {
+    const std::string key = fmt::format("stop.target_{}", metric);
+    if (const double v = config.get_number(key); v > 0)
+      stop.targets.push_back(algo::StopTarget{
+          algo::parse_target(
+              fmt::format("{}<={}", metric == std::string("loss") ? "train_loss" : metric, v), key),
+          key.substr(5)});
+  }
+  for (auto& t : algo::parse_targets(config.get_string("stop.target"), "stop.target"))
+    stop.targets.push_back(algo::StopTarget{std::move(t), "target"});
+  p.targets = algo::parse_targets(config.get_string("eval.target"), "eval.target");
+  if (p.writer && !p.job.monitor.f_star) {
+    for (const auto& t : stop.targets)
+      if (t.target.metric.ends_with("suboptimality"))
+        throw InvalidInput(fmt::format(
+            "{}: a stop target on {} needs this problem's optimum F*, which is unknown (it "
+            "needs a strongly convex model: model.l2 > 0 or model.l2_over_n > 0)",
+            t.reason == "target" ? "stop.target" : "stop." + t.reason, t.target.metric));
+  }
   stop.max_steps = steps > 0 ? steps : std::numeric_limits<std::int64_t>::max() / 2;
   if (epochs > 0) {
     if (!p.train)
@@ -262,18 +276,18 @@ namespace {
 // a plain line at most every few seconds otherwise.
 class ProgressSink final : public algo::MetricsSink {
  public:
+  // `targets` has seen the rows recorded before (a resumed run's).
   ProgressSink(algo::MetricsSink& file, Progress mode, std::string label, std::int64_t max_steps,
-               double report_loss)
+               algo::TargetTracker targets)
       : file_(file),
         mode_(mode),
         label_(std::move(label)),
         max_steps_(max_steps),
-        report_loss_(report_loss) {}
+        targets_(std::move(targets)) {}
   void record(const algo::MetricsRow& row) override {
     file_.record(row);
     last_ = row;
-    if (report_loss_ > 0 && !time_to_loss_ && row.number("train_loss") <= report_loss_)
-      time_to_loss_ = row.number("time");
+    targets_.observe(row);
     if (mode_ == Progress::none) return;
     const auto now = std::chrono::steady_clock::now();
     const std::int64_t step = std::int64_t(row.number("step"));
@@ -299,17 +313,21 @@ class ProgressSink final : public algo::MetricsSink {
   }
 
   const algo::MetricsRow& last() const { return last_; }
-  // When the training loss first reached eval.report_loss.
-  std::optional<double> time_to_loss() const { return time_to_loss_; }
+  // Each eval.target and the first row that met it.
+  std::vector<TargetResult> targets() const {
+    std::vector<TargetResult> out;
+    for (std::size_t i = 0; i < targets_.targets().size(); ++i)
+      out.push_back({targets_.targets()[i], targets_.hits()[i]});
+    return out;
+  }
 
  private:
   algo::MetricsSink& file_;
   algo::MetricsRow last_;
-  std::optional<double> time_to_loss_;
   Progress mode_;
   std::string label_;
   std::int64_t max_steps_;
-  double report_loss_;
+  algo::TargetTracker targets_;
   std::chrono::steady_clock::time_point last_line_{};
 };
 
@@ -324,16 +342,28 @@ std::string fingerprint(const std::vector<float>& x) {
   return fmt::format("{:08x}", crc);
 }
 
-std::string summary_json(const RunPlan& p, const RunResult& r, const std::string& status,
-                         const std::string& error) {
+// [{"target": "suboptimality<=0.001", "steps_to_target": 120, ..., "time_to_target": 0.5}]
+std::string targets_json(const std::vector<TargetResult>& targets) {
+  std::vector<std::string> items;
+  for (const auto& [target, hit] : targets) {
+    std::string item = "{\"target\": " + quote(target.text());
+    for (const std::string& counter : algo::target_counter_names())
+      item += fmt::format(", {}: {}", quote(counter),
+                          hit ? to_json(algo::counter_value(*hit, counter)) : "null");
+    items.push_back(item + "}");
+  }
+  return "[" + join(items, ", ") + "]";
+}
+
+std::string summary_json(const RunPlan& p, const RunResult& r) {
   std::string out = "{\n";
   auto field = [&](const std::string& key, const std::string& json_value) {
     out += "  " + quote(key) + ": " + json_value + ",\n";
   };
   field("label", quote(p.label));
   field("algorithm", quote(p.job.algorithm));
-  field("status", quote(status));
-  if (!error.empty()) field("error", quote(error));
+  field("status", quote(r.status));
+  if (!r.error.empty()) field("error", quote(r.error));
   field("stop_reason", quote(r.stop_reason));
   field("workers", std::to_string(p.job.workers));
   field("runtime", quote(p.runtime));
@@ -342,6 +372,7 @@ std::string summary_json(const RunPlan& p, const RunResult& r, const std::string
   field("f_star", p.job.monitor.f_star ? fmt::format("{}", *p.job.monitor.f_star) : "null");
   field("wall_seconds", fmt::format("{}", r.wall_seconds));
   if (!r.parameters_crc32.empty()) field("parameters_crc32", quote(r.parameters_crc32));
+  field("targets", targets_json(r.targets));
   out += "  \"final\": " + to_json(r.last) + "\n}\n";
   return out;
 }
@@ -374,9 +405,12 @@ RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress pro
   if (p.resume)
     keep_first_rows(out_dir / "metrics.jsonl",
                     algo::read_checkpoint_info(job.checkpoint.file).rows_recorded);
+  // The targets' first crossings may lie in the rows before a resume's checkpoint.
+  algo::TargetTracker targets(p.targets);
+  if (p.resume)
+    for (const auto& row : read_metrics(out_dir / "metrics.jsonl")) targets.observe(row);
   JsonlSink file(out_dir / "metrics.jsonl", p.resume);
-  ProgressSink sink(file, progress, p.label, p.job.monitor.stop.max_steps,
-                    p.config.get_number("eval.report_loss"));
+  ProgressSink sink(file, progress, p.label, p.job.monitor.stop.max_steps, std::move(targets));
   job.monitor.sink = &sink;
 
   const auto started = std::chrono::steady_clock::now();
@@ -384,7 +418,6 @@ RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress pro
     algo::JobResult job_result = algo::run_job(job, runtime_of(p));
     result.last = std::move(job_result.last);
     result.stop_reason = std::move(job_result.stop_reason);
-    result.time_to_loss = sink.time_to_loss();
     result.parameters_crc32 = fingerprint(job_result.final_x.at(0));
   } catch (const std::exception& e) {
     result.wall_seconds =
@@ -393,16 +426,19 @@ RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress pro
     // evaluation, and summary.json says how and where the run ended. (On mpi a failure
     // aborts every process at once: metrics.jsonl stays, summary.json is not written.)
     result.last = sink.last();
+    result.targets = sink.targets();
     const auto* herd_error = dynamic_cast<const Error*>(&e);
     const bool diverged = herd_error && herd_error->kind() == ErrorKind::divergence;
     result.stop_reason = diverged ? "diverged" : "error";
-    write_file_atomically(out_dir / "summary.json",
-                          summary_json(p, result, diverged ? "diverged" : "failed", e.what()));
+    result.status = diverged ? "diverged" : "failed";
+    result.error = e.what();
+    write_file_atomically(out_dir / "summary.json", summary_json(p, result));
     throw;
   }
   result.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  write_file_atomically(out_dir / "summary.json", summary_json(p, result, "ok", ""));
+  result.targets = sink.targets();
+  write_file_atomically(out_dir / "summary.json", summary_json(p, result));
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "herd/algo/job.hpp"
+#include "herd/algo/target.hpp"
 #include "herd/data/dataset.hpp"
 #include "herd/model/problem.hpp"
 #include "herd/optim/optimizer.hpp"
@@ -29,17 +30,28 @@ struct RunPlan {
   // Whether this process writes the outputs: on the mpi runtime every process runs the
   // driver, and only world rank 0 writes files and prints.
   bool writer = true;
-  bool resume = false;           // continue from OUT/checkpoint.bin (see resume())
-  Cluster cluster;               // compute, network and fault models ([cluster])
-  std::string data_description;  // what was loaded, for the log and summary.json
+  bool resume = false;                // continue from OUT/checkpoint.bin (see resume())
+  Cluster cluster;                    // compute, network and fault models ([cluster])
+  std::string data_description;       // what was loaded, for the log and summary.json
+  std::vector<algo::Target> targets;  // eval.target: reported, not stopping
+};
+
+// A target of eval.target and where the run first met it (none: never).
+struct TargetResult {
+  algo::Target target;
+  std::optional<algo::TargetHit> hit;
 };
 
 struct RunResult {
   std::filesystem::path dir;
   std::string label, algorithm, stop_reason;
+  // "ok", "diverged", "failed" (as summary.json says), or "incomplete" for a run directory
+  // read back without a summary (a run that was killed).
+  std::string status = "ok";
+  std::string error;      // what failed, for "diverged" and "failed"
   algo::MetricsRow last;  // the final evaluation
   double wall_seconds = 0;
-  std::optional<double> time_to_loss;  // first time train_loss <= eval.report_loss
+  std::vector<TargetResult> targets;  // one per eval.target, in order
   // CRC-32 of rank 0's final parameters (the server's x, or worker 0's), the same on every
   // runtime: equal fingerprints mean equal parameters, bit for bit.
   std::string parameters_crc32;

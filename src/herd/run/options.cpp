@@ -253,14 +253,22 @@ std::vector<OptionSpec> options_after_knobs() {
       number("stop.target_suboptimality", 0.0,
              "Stop once F(x) - F* is at or below this (where F* is known); 0 = no target.")
           .ge(0),
+      text("stop.target", "",
+           "Stop at the first evaluation that meets any of these targets (the syntax of "
+           "eval.target); empty = none.")
+          .several(),
 
       // [eval]
       integer("eval.every", 50, "Evaluate the full objective every this many local steps.").ge(1),
       boolean("eval.test", true, "Also evaluate on the test set when there is one."),
-      number("eval.report_loss", 0.0,
-             "Comparison tables report the time at which the training loss first reached "
-             "this value; 0 = no such column.")
-          .ge(0),
+      text("eval.target", "",
+           "Targets METRIC<=VALUE or METRIC>=VALUE, e.g. \"suboptimality<=1e-3\" or "
+           "[\"train_loss<=0.6\", \"test_error<=0.05\"] (a TOML array, or comma-separated): "
+           "summary.json, comparison and sweep tables report for each the first evaluation "
+           "that met it (steps_to_target, grads_to_target, rounds_to_target, bytes_to_target, "
+           "time_to_target; null when never met). METRIC is any metric of a metrics row, "
+           "test_error = 1 - test_acc, or train_error = 1 - train_acc.")
+          .several(),
 
       // [cluster]
       text("cluster.compute_times", "",
@@ -347,8 +355,18 @@ std::string closest_section(std::string_view section) {
   return {};
 }
 
+// Options that existed once, and what replaced them: a configuration written for an older
+// herd gets told how to say the same thing now.
+constexpr std::pair<std::string_view, std::string_view> retired_options[] = {
+    {"eval.report_loss",
+     "write eval.target = \"train_loss<=VALUE\" instead (it reports "
+     "time_to_target and the other counters for any metric)"},
+};
+
 const OptionSpec& option_or_throw(std::string_view key, std::string_view where) {
   if (const OptionSpec* spec = find_option(key)) return *spec;
+  for (const auto& [old_key, replacement] : retired_options)
+    if (key == old_key) fail(where, fmt::format("{} no longer exists: {}", key, replacement));
   const std::string suggestion = closest_key(key);
   fail(where, fmt::format("unknown key {}{}", key,
                           suggestion.empty() ? "" : fmt::format("; did you mean {}?", suggestion)));

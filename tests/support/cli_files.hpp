@@ -1,0 +1,57 @@
+#pragma once
+// What the tests of the herd command share: fresh temporary directories, reading files back,
+// and running the herd binary (HERD_BINARY, defined by the test's CMake target) for its exit
+// code and stderr.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace herd::test {
+
+namespace fs = std::filesystem;
+
+// An empty path under the temporary directory, named after the test file and case.
+inline fs::path fresh_dir(const std::string& prefix, const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / (prefix + "_" + name);
+  fs::remove_all(dir);
+  return dir;
+}
+
+inline std::string read(const fs::path& file) {
+  std::ifstream in(file);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+inline std::vector<std::string> lines_of(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+#ifdef HERD_BINARY
+// The exit code of `herd ARGS` (stdout and stderr discarded); -1 when it did not exit.
+inline int herd(const std::string& args) {
+  const int status =
+      std::system((std::string(HERD_BINARY) + " " + args + " >/dev/null 2>&1").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The exit code and stderr of `herd ARGS`.
+inline std::pair<int, std::string> herd_stderr(const std::string& args) {
+  const fs::path err = fs::temp_directory_path() / "herd_test_stderr.txt";
+  const int status = std::system(
+      (std::string(HERD_BINARY) + " " + args + " >/dev/null 2>" + err.string()).c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(err)};
+}
+#endif
+
+}  // namespace herd::test
