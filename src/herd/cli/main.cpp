@@ -11,11 +11,14 @@
 #include "herd/cli/plot.hpp"
 #include "herd/comm/mpi.hpp"
 #include "herd/core/error.hpp"
+#include "herd/core/text.hpp"
 #include "herd/run/compare.hpp"
 #include "herd/run/config.hpp"
 #include "herd/run/options.hpp"
 #include "herd/run/output.hpp"
 #include "herd/run/results.hpp"
+#include "herd/study/sweep.hpp"
+#include "herd/study/tune.hpp"
 
 namespace {
 
@@ -63,15 +66,17 @@ void write_comparison(const std::filesystem::path& out,
   for (const auto& w : written) fmt::print("plot:  {}\n", w);
 }
 
-// herd run CONFIG [key=value ...] [--out DIR]
+// herd run CONFIG [--entry LABEL] [key=value ...] [--out DIR]
 int run_command(const std::string& config_path, const std::vector<std::string>& overrides,
-                std::string out_dir) {
+                std::string out_dir, const std::string& entry) {
   run::Config config = run::Config::from_toml_file(config_path);
+  // One entry of a comparison runs alone, and the command line's settings win over its own.
+  if (!entry.empty()) config = config.variant(std::string_view(entry));
   for (const auto& o : overrides) config.apply_override(o);
   if (out_dir.empty())
     out_dir = (std::filesystem::path("runs") / std::filesystem::path(config_path).stem()).string();
   const auto progress = run::resolve_progress(config.get_string("run.progress"));
-  const run::Comparison done = run::run_all(config, out_dir, progress);
+  const run::Comparison done = run::run_all(config, out_dir, progress, entry);
   if (!run::is_output_process()) return exit_codes::ok;  // rank 0 of the mpi job reports
 
   if (config.compare().empty()) {
@@ -80,6 +85,64 @@ int run_command(const std::string& config_path, const std::vector<std::string>& 
   }
   write_comparison(out_dir, done.results);
   if (done.failure) std::rethrow_exception(done.failure);  // after the table is written
+  return exit_codes::ok;
+}
+
+// herd sweep CONFIG key=v1,v2 ... [options]
+int sweep_command(study::SweepSpec spec, const std::vector<std::string>& arguments,
+                  const std::vector<std::string>& plots) {
+  // key=v1,v2 sweeps the key; key=v (one value) sets it for every run.
+  for (const std::string& a : arguments) {
+    study::Axis axis = study::parse_axis(a);
+    if (axis.values.size() == 1 && axis.key != "run.seed")
+      spec.overrides.push_back(a);
+    else
+      spec.axes.push_back(std::move(axis));
+  }
+  for (const std::string& p : plots) {
+    const std::size_t colon = p.find(':');
+    if (colon == std::string::npos)
+      throw InvalidInput(fmt::format("--plot {}: expected KEY:COLUMN, e.g. algo.workers:speedup", p));
+    spec.plots.push_back({p.substr(0, colon), p.substr(colon + 1)});
+  }
+  if (spec.out.empty()) spec.out = std::filesystem::path("runs") / ("sweep_" + spec.config_path.stem().string());
+  const study::Sweep sweep = study::prepare_sweep(std::move(spec));
+  const auto rows = study::run_sweep(sweep);
+  fmt::print("\n{}\ntable: {}\n       {}\n", study::sweep_markdown(sweep, study::tabulate(sweep, rows)),
+             (sweep.spec.out / "sweep.csv").string(), (sweep.spec.out / "sweep.md").string());
+  const auto failed = std::count_if(rows.begin(), rows.end(),
+                                    [](const auto& r) { return r.result.status == "failed"; });
+  if (failed > 0)
+    throw Error(ErrorKind::io, fmt::format("{} of {} runs failed; their logs are in {}", failed,
+                                           rows.size(), (sweep.spec.out / "runs").string()));
+  return exit_codes::ok;
+}
+
+// herd tune CONFIG [key=value ...] --grid KEY=SPEC --by CRITERION [--budget key=value]
+int tune_command(study::TuneSpec spec, const std::vector<std::string>& grids) {
+  if (grids.empty()) throw InvalidInput("herd tune: give at least one --grid KEY=log:LOW:HIGH:COUNT");
+  for (const auto& g : grids) spec.sweep.axes.push_back(study::parse_grid(g));
+  for (const auto& b : spec.budget) run::Config().apply_override(b);  // checked before running
+  if (spec.sweep.out.empty())
+    spec.sweep.out = std::filesystem::path("runs") / ("tune_" + spec.sweep.config_path.stem().string());
+  const study::TuneResult result = study::tune(std::move(spec));
+  fmt::print("\n");
+  for (const auto& c : result.choices) {
+    const std::string who = c.entry.empty() ? std::string("best") : "\"" + c.entry + "\"";
+    if (c.values.empty()) {
+      fmt::print("{}: every grid point diverged or failed ({} points); widen the grid toward "
+                 "smaller steps\n",
+                 who, c.points);
+      continue;
+    }
+    std::vector<std::string> chosen;
+    for (const auto& [k, v] : c.values) chosen.push_back(k + " = " + v);
+    fmt::print("{}: {} (score {:.6g}; {} of {} grid points diverged){}\n", who, join(chosen, ", "),
+               c.score, c.diverged, c.points,
+               c.at_edge ? "; at the edge of the grid: widen it to be sure" : "");
+  }
+  fmt::print("\ntuned configuration: {}\nrun it:  herd run {}\n", result.tuned_config.string(),
+             result.tuned_config.string());
   return exit_codes::ok;
 }
 
@@ -124,6 +187,10 @@ int main_impl(int argc, char** argv) {
   run_cmd->add_option("overrides", overrides, "key=value settings that override the file");
   auto* out_opt =
       run_cmd->add_option("--out,-o", out_dir, "Output directory (default runs/<config name>)");
+  std::string entry;
+  run_cmd->add_option("--entry", entry,
+                      "Run only the [[compare]] entry with this label, as a single run (the "
+                      "key=value settings win over the entry's own)");
   run_cmd
       ->add_option("--resume", resume_dir,
                    "Continue the run in this directory from its checkpoint (see "
@@ -142,6 +209,43 @@ int main_impl(int argc, char** argv) {
       ->capture_default_str();
   plot_cmd->add_option("--title", plot.title, "Figure title");
   plot_cmd->add_option("--logy", plot.logy, "auto, on or off")->capture_default_str();
+
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep", "Run a configuration over lists of values (and seeds); resumable");
+  study::SweepSpec sweep;
+  std::string sweep_config;
+  std::vector<std::string> sweep_args, sweep_plots;
+  std::int64_t seeds = 0;
+  sweep_cmd->add_option("config", sweep_config, "Configuration file (TOML)")->required();
+  sweep_cmd->add_option("values", sweep_args,
+                        "key=v1,v2,... to sweep (key=v sets one value for every run)");
+  sweep_cmd->add_flag("--zip", sweep.zip, "Pair the lists by position instead of crossing them");
+  sweep_cmd->add_option("--seeds", seeds, "Run every point with run.seed = 1..N")->check(CLI::PositiveNumber);
+  sweep_cmd->add_option("--jobs,-j", sweep.jobs, "Runs at once (default: cores / threads per run)")
+      ->check(CLI::PositiveNumber);
+  sweep_cmd->add_option("--out,-o", sweep.out, "Sweep directory (default runs/sweep_<config name>)");
+  sweep_cmd->add_option("--plot", sweep_plots, "KEY:COLUMN, e.g. algo.workers:speedup (repeatable)");
+  sweep_cmd->add_option("--speedup", sweep.speedup_key,
+                        "Add speedup = steps_to_target at KEY's first value / at each value");
+
+  auto* tune_cmd = app.add_subcommand(
+      "tune", "Pick each method's best step size on a grid; writes a tuned configuration");
+  study::TuneSpec tune;
+  std::string tune_config;
+  std::vector<std::string> grids;
+  std::int64_t tune_seeds = 0;
+  tune_cmd->add_option("config", tune_config, "Configuration file (TOML)")->required();
+  tune_cmd->add_option("overrides", tune.sweep.overrides, "key=value settings of the configuration");
+  tune_cmd->add_option("--grid", grids, "KEY=log:LOW:HIGH:COUNT, KEY=lin:LOW:HIGH:COUNT or KEY=v1,v2,...")
+      ->required();
+  tune_cmd->add_option("--by", tune.by,
+                       "time_to_target, steps_to_target, grads_to_target, rounds_to_target, "
+                       "bytes_to_target, or final:METRIC")
+      ->capture_default_str();
+  tune_cmd->add_option("--budget", tune.budget, "key=value for the tuning runs only, e.g. stop.time=500");
+  tune_cmd->add_option("--seeds", tune_seeds, "Score each point over run.seed = 1..N")->check(CLI::PositiveNumber);
+  tune_cmd->add_option("--jobs,-j", tune.sweep.jobs, "Runs at once")->check(CLI::PositiveNumber);
+  tune_cmd->add_option("--out,-o", tune.sweep.out, "Directory (default runs/tune_<config name>)");
 
   auto* table_cmd = app.add_subcommand(
       "table", "Rebuild the table of a run or comparison directory from its files");
@@ -172,7 +276,17 @@ int main_impl(int argc, char** argv) {
   if (*run_cmd) {
     if (config_path.empty())
       throw InvalidInput("herd run: a configuration file (or --resume DIR) is required");
-    return run_command(config_path, overrides, out_dir);
+    return run_command(config_path, overrides, out_dir, entry);
+  }
+  if (*sweep_cmd) {
+    sweep.config_path = sweep_config;
+    for (std::int64_t s = 1; s <= seeds; ++s) sweep.seeds.push_back(s);
+    return sweep_command(std::move(sweep), sweep_args, sweep_plots);
+  }
+  if (*tune_cmd) {
+    tune.sweep.config_path = tune_config;
+    for (std::int64_t s = 1; s <= tune_seeds; ++s) tune.sweep.seeds.push_back(s);
+    return tune_command(std::move(tune), grids);
   }
   if (*plot_cmd) {
     cli::plot_runs(plot);

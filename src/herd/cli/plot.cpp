@@ -411,9 +411,8 @@ Executable find_executable(const std::string& name) {
 
 }  // namespace
 
-std::string_view plot_script() {
-  return generated::plot_script;
-}
+std::string_view plot_script() { return generated::plot_script; }
+std::string_view sweep_plot_script() { return generated::sweep_plot_script; }
 
 std::vector<std::string> python_candidates() {
   std::vector<std::string> candidates;
@@ -453,41 +452,56 @@ std::string find_python(const std::vector<std::string>& candidates) {
       tried.empty() ? "nothing" : fmt::to_string(fmt::join(tried, ", "))));
 }
 
-void plot_runs(const PlotRequest& request) {
-  check_request(request);
-  for (const std::string& dir : request.run_dirs) check_run(dir, request.x, request.y);
-  const std::string python = find_python(python_candidates());
+namespace {
 
-  // --name=value keeps a value that starts with '-' a value; "--" does the same for run dirs.
-  std::vector<std::string> args{"-c",
-                                std::string(plot_script()),
-                                "--output=" + request.output,
-                                "--x=" + request.x,
-                                "--y=" + request.y,
-                                "--logy=" + request.logy,
-                                "--title=" + request.title,
-                                "--"};
-  args.insert(args.end(), request.run_dirs.begin(), request.run_dirs.end());
+// Runs an embedded plotting script with `args` under a Python that has matplotlib. The
+// scripts report an error they foresaw as one line, "<prefix>: error: ...", with exit status
+// 2 (invalid input) or 3 (I/O); anything else is a crash, reported whole.
+void run_plot_script(std::string_view script, std::string_view name, std::string_view prefix,
+                     std::vector<std::string> args, const std::string& output) {
+  const std::string python = find_python(python_candidates());
+  args.insert(args.begin(), {"-c", std::string(script)});
   const ProcessResult result = run_process(python, args);
   if (result.succeeded()) return;
   if (result.spawn_error != 0) {
     throw IoError(fmt::format("cannot start {}: {}", python, std::strerror(result.spawn_error)));
   }
-
-  // The script reports an error it foresaw as one line, "herd plot: error: ...", with exit
-  // status 2 (invalid input) or 3 (I/O); anything else is a crash, reported whole.
-  constexpr std::string_view prefix = "herd plot: error: ";
+  const std::string expected = fmt::format("{}: error: ", prefix);
   const std::string_view line = last_line(result.error_output);
-  if (line.starts_with(prefix) && (result.exit_status == 2 || result.exit_status == 3)) {
-    const std::string message(line.substr(prefix.size()));
+  if (line.starts_with(expected) && (result.exit_status == 2 || result.exit_status == 3)) {
+    const std::string message(line.substr(expected.size()));
     if (result.exit_status == 2) throw InvalidInput(message);
     throw IoError(message);
   }
   throw IoError(fmt::format(
-      "drawing {} failed: {} ran tools/herd_plot.py and {}:\n{}", request.output, python,
+      "drawing {} failed: {} ran {} and {}:\n{}", output, python, name,
       result.signal != 0 ? fmt::format("was killed by signal {}", result.signal)
                          : fmt::format("exited with status {}", result.exit_status),
       trim(result.error_output, " \t\r\n")));
+}
+
+}  // namespace
+
+void plot_runs(const PlotRequest& request) {
+  check_request(request);
+  for (const std::string& dir : request.run_dirs) check_run(dir, request.x, request.y);
+  // --name=value keeps a value that starts with '-' a value; "--" does the same for run dirs.
+  std::vector<std::string> args{"--output=" + request.output, "--x=" + request.x,
+                                "--y=" + request.y,           "--logy=" + request.logy,
+                                "--title=" + request.title,   "--"};
+  args.insert(args.end(), request.run_dirs.begin(), request.run_dirs.end());
+  run_plot_script(plot_script(), "tools/herd_plot.py", "herd plot", std::move(args),
+                  request.output);
+}
+
+void plot_sweep(const SweepPlotRequest& request) {
+  std::vector<std::string> args{"--output=" + request.output, "--x=" + request.x,
+                                "--y=" + request.y, "--groups=" + join(request.groups, ",")};
+  if (request.ideal_speedup) args.push_back("--ideal-speedup");
+  args.push_back("--");
+  args.push_back(request.csv);
+  run_plot_script(sweep_plot_script(), "tools/herd_sweep_plot.py", "herd sweep",
+                  std::move(args), request.output);
 }
 
 }  // namespace herd::cli

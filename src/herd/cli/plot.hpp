@@ -29,8 +29,21 @@ struct PlotRequest {
 // Python with matplotlib is found.
 void plot_runs(const PlotRequest& request);
 
-// The embedded copy of tools/herd_plot.py.
+// A sweep's column against a swept key (`herd sweep --plot X:Y`): the mean over the runs that
+// differ only in their seed, with bars from the least to the largest, one line per value of
+// the other swept keys (`groups`); with ideal_speedup also the line y = x / x_first.
+struct SweepPlotRequest {
+  std::string csv;  // sweep.csv
+  std::string x, y;
+  std::vector<std::string> groups;
+  std::string output;
+  bool ideal_speedup = false;
+};
+void plot_sweep(const SweepPlotRequest& request);
+
+// The embedded copies of tools/herd_plot.py and tools/herd_sweep_plot.py.
 std::string_view plot_script();
+std::string_view sweep_plot_script();
 
 // Where to look for Python, in order: $HERD_PYTHON when set, /usr/bin/python3, then python3
 // and python on PATH.

@@ -28,12 +28,13 @@ std::string slug(const std::string& label) {
   return out.empty() ? "run" : out;
 }
 
-Comparison run_all(const Config& config, const std::filesystem::path& out_dir, Progress progress) {
+Comparison run_all(const Config& config, const std::filesystem::path& out_dir, Progress progress,
+                   const std::string& label) {
   std::vector<RunPlan> plans;
   std::vector<std::filesystem::path> dirs;
   const bool comparison = !config.compare().empty();
   if (!comparison) {
-    plans.push_back(plan(config, config.get_string("algo.name")));
+    plans.push_back(plan(config, label.empty() ? config.get_string("algo.name") : label));
     dirs.push_back(out_dir);
   } else {
     std::set<std::string> used;

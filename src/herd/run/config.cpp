@@ -261,6 +261,40 @@ Config Config::variant(const CompareEntry& entry) const {
   return out;
 }
 
+Config Config::variant(std::string_view label) const {
+  std::vector<std::string> labels;
+  for (const CompareEntry& entry : compare_) {
+    if (entry.label == label) return variant(entry);
+    labels.push_back(quote(entry.label));
+  }
+  throw InvalidInput(fmt::format("{}: no [[compare]] entry is labelled {}{}",
+                                 source_.empty() ? "configuration" : source_, quote(label),
+                                 labels.empty() ? std::string("; it has no [[compare]] entries")
+                                                : "; the labels are " + join(labels, ", ")));
+}
+
+void Config::set_in_entry(std::size_t index, std::string_view key, Value value) {
+  CompareEntry& entry = compare_.at(index);
+  const OptionSpec& spec = option_or_throw(key, "[[compare]] \"" + entry.label + "\"");
+  value = validate(spec, std::move(value), entry.label);
+  const auto it = std::find_if(entry.overrides.begin(), entry.overrides.end(),
+                               [&](const auto& kv) { return kv.first == spec.key; });
+  if (it != entry.overrides.end()) {
+    it->second = std::move(value);
+    return;
+  }
+  entry.overrides.emplace_back(spec.key, std::move(value));
+  std::sort(entry.overrides.begin(), entry.overrides.end(), [](const auto& a, const auto& b) {
+    return index_in_table(*find_option(a.first)) < index_in_table(*find_option(b.first));
+  });
+}
+
+void Config::make_data_paths_absolute() {
+  for (const char* key : {"data.train", "data.test", "data.train_labels", "data.test_labels"})
+    if (!get_string(key).empty())
+      set(key, std::filesystem::absolute(data_path(key)).lexically_normal().string());
+}
+
 void Config::check() const {
   const std::string where = source_.empty() ? "configuration" : source_;
   const model::ModelInfo& model = model::model_or_throw(get_string("model.name"));

@@ -50,6 +50,13 @@ class Config {
   // This config with the entry's settings applied (they win over earlier overrides), and no
   // compare entries of its own.
   Config variant(const CompareEntry& entry) const;
+  // The variant of the entry labelled `label`; InvalidInput listing the labels when none is.
+  Config variant(std::string_view label) const;
+  // Sets `key` in compare entry `index` (validated like set()): a tuned value for one entry.
+  void set_in_entry(std::size_t index, std::string_view key, Value value);
+  // The data files as absolute paths, so that this config reads the same files from wherever
+  // it is written (a run's config.toml, a tuned configuration).
+  void make_data_paths_absolute();
 
   // Rules that involve several options: the run layer's own (a stopping rule, a training
   // file for libsvm) and those of the configured model and algorithm (their settings'

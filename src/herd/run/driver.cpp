@@ -203,10 +203,7 @@ RunPlan plan(const Config& config, const std::string& label) {
 
   build_problem(config, p);
   // The resolved config.toml must load the same files from wherever it is read again.
-  for (const char* key : {"data.train", "data.test", "data.train_labels", "data.test_labels"})
-    if (!config.get_string(key).empty())
-      p.config.set(key,
-                   std::filesystem::absolute(config.data_path(key)).lexically_normal().string());
+  p.config.make_data_paths_absolute();
   // Only the rank that evaluates needs F* (a solve on the whole data set).
   if (p.writer) p.job.monitor.f_star = p.problem->optimum_value();
 
