@@ -314,6 +314,50 @@ TEST(SyncLeaderAndElastic, SimAndThreadsGiveBitIdenticalParameters) {
   }
 }
 
+// Multi-leader LSGD with its groups on the nodes of a hierarchical network: the local
+// rounds run on the fast intra-node link alone, and only the global rounds cross the slow
+// inter-node link. No compute time, so the reported time is the communication alone.
+TEST(SyncLeaderAndElastic, LocalLeadersTalkInsideTheirNodeAndOnlyGlobalRoundsCrossNodes) {
+  const auto problem = noisy_quadratic();  // d = 4: n = 16 bytes of parameters
+  constexpr double a = 1e-3, b = 1e4;      // inter-node: 16 bytes take 1.6 ms
+  constexpr double ai = 1e-6, bi = 1e8;    // intra-node
+  auto run_on = [&](bool nodes) {
+    comm::SimSpec spec;
+    spec.network.latency = a;
+    spec.network.bandwidth = b;
+    if (nodes) {
+      spec.network.intra = {ai, bi};
+      spec.network.node = {0, 0, 1, 1};  // cluster.node_size = algo.group_size = 2
+    }
+    RowSink sink;
+    JobSpec j = job_for(problem, "lsgd", 4, 12, 0.1, &sink);
+    j.set("algo.period", 2).set("algo.group_size", 2).set("algo.global_period", 4);
+    const JobResult r =
+        run_job(j, [spec](int ranks, const std::function<void(comm::Communicator&)>& program) {
+          comm::run_sim(spec, ranks, program);
+        });
+    EXPECT_EQ(sink.rows.back().number("step"), 12);
+    return std::pair{r, sink.rows.back()};
+  };
+  const auto [on_nodes, nodes_row] = run_on(true);
+  const auto [flat, flat_row] = run_on(false);
+
+  // A round: an allgather of one 8-byte score, then the leader's broadcast of n = 16 bytes.
+  // In a group of 2 on one node (binomial tree, one step): (ai + 8/bi) + (ai + 16/bi).
+  // Globally, P = 4 across nodes: 3 (a + 8/b) + 2 (a + 16/b) (the tree is the cheaper).
+  const double local = (ai + 8 / bi) + (ai + 16 / bi);
+  const double local_flat = (a + 8 / b) + (a + 16 / b);
+  const double global = 3 * (a + 8 / b) + 2 * (a + 16 / b);
+  // Six local rounds (every 2 steps) and three global ones (every 4) in 12 steps.
+  EXPECT_NEAR(nodes_row.number("time"), 6 * local + 3 * global, 1e-12 * (6 * local + 3 * global));
+  EXPECT_NEAR(flat_row.number("time"), 6 * local_flat + 3 * global,
+              1e-12 * (6 * local_flat + 3 * global));
+  EXPECT_LT(nodes_row.number("time"), flat_row.number("time"));
+  // The network changes times, not what is computed or counted.
+  EXPECT_EQ(on_nodes.final_x, flat.final_x);
+  EXPECT_EQ(without_time(nodes_row), without_time(flat_row));
+}
+
 INSTANTIATE_TEST_SUITE_P(Runtimes, SyncRuntimes,
                          ::testing::Values(NamedRuntime{"threads", comm::run_threads},
                                            NamedRuntime{"sim", heterogeneous_sim()}),

@@ -1,7 +1,9 @@
 // The simulator's clock: compute, messages, collectives, faults, failures and deadlocks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
 #include "herd/comm/sim.hpp"
@@ -121,6 +123,171 @@ TEST(Sim, CollectiveCostsFollowTheNetworkModel) {
     }
     EXPECT_DOUBLE_EQ(c.now(), n.allreduce(4000, 4));
   });
+}
+
+// ---- A hierarchical network: nodes with an intra- and an inter-node link -----------------
+
+// Ranks 0, 1 on node 0 and ranks 2, 3 on node 1; a fast intra-node link and a slow
+// inter-node one.
+constexpr double intra_alpha = 1e-5, intra_beta = 1e9;  // seconds, bytes per second
+constexpr double inter_alpha = 1e-3, inter_beta = 1e6;
+NetworkModel flat_inter_link() {
+  NetworkModel n;
+  n.latency = inter_alpha;
+  n.bandwidth = inter_beta;
+  return n;
+}
+SimSpec two_nodes_of_two() {
+  SimSpec s;
+  s.network.latency = inter_alpha;
+  s.network.bandwidth = inter_beta;
+  s.network.intra = {intra_alpha, intra_beta};
+  s.network.node = {0, 0, 1, 1};
+  return s;
+}
+
+TEST(SimNodes, TheLinksACommunicationCrosses) {
+  const NetworkModel n = two_nodes_of_two().network;
+  auto is = [](Links l, bool intra, bool inter) { return l.intra == intra && l.inter == inter; };
+  EXPECT_TRUE(is(n.between(0, 1), true, false));
+  EXPECT_TRUE(is(n.between(3, 2), true, false));
+  EXPECT_TRUE(is(n.between(1, 2), false, true));
+  EXPECT_TRUE(is(n.among({0, 1}), true, false));       // one node
+  EXPECT_TRUE(is(n.among({0, 2}), false, true));       // one rank on each node
+  EXPECT_TRUE(is(n.among({0, 1, 2, 3}), true, true));  // both
+  EXPECT_TRUE(is(n.among({2}), false, false));
+  // A flat network has one link, the inter-node one, whatever the ranks.
+  const NetworkModel flat = flat_inter_link();
+  EXPECT_TRUE(is(flat.between(0, 1), false, true));
+  EXPECT_TRUE(is(flat.among({0, 1, 2, 3}), false, true));
+  // One step costs the slowest link crossed: here the inter-node one...
+  EXPECT_EQ(n.step(400, n.among({0, 1, 2, 3})), inter_alpha + 400 / inter_beta);
+  EXPECT_EQ(n.step(400, n.among({0, 1})), intra_alpha + 400 / intra_beta);
+  // ...unless the intra-node link is the slower one for those bytes.
+  NetworkModel slow_inside = n;
+  slow_inside.intra = {0.5, 0};
+  EXPECT_EQ(slow_inside.step(400, n.among({0, 1, 2, 3})), 0.5);
+  EXPECT_EQ(slow_inside.step(400, n.among({0, 2})), inter_alpha + 400 / inter_beta);
+}
+
+TEST(SimNodes, AMessageCostsTheLinkBetweenItsRanks) {
+  run_sim(two_nodes_of_two(), 4, [&](Communicator& c) {
+    if (c.rank() == 0) {
+      // Both sent at t = 0: the one from the same node arrives first.
+      const Message near = c.recv(any_source, 7);
+      EXPECT_EQ(near.source, 1);
+      EXPECT_DOUBLE_EQ(c.now(), intra_alpha + 400 / intra_beta);
+      const Message far = c.recv(any_source, 7);
+      EXPECT_EQ(far.source, 2);
+      EXPECT_DOUBLE_EQ(c.now(), inter_alpha + 400 / inter_beta);
+      Unmetered quiet(c);
+      c.send(3, 9, std::vector<float>(100));
+    } else if (c.rank() == 3) {
+      c.recv(2, 8);  // over node 1's own link
+      EXPECT_DOUBLE_EQ(c.now(), intra_alpha + 8 / intra_beta);
+      // An unmetered message costs nothing on either link: it arrives when rank 0 sent it.
+      c.recv(0, 9);
+      EXPECT_DOUBLE_EQ(c.now(), inter_alpha + 400 / inter_beta);
+    } else {
+      if (c.rank() == 2) c.send(3, 8, std::vector<float>(2));
+      c.send(0, 7, std::vector<float>(100));
+    }
+  });
+}
+
+TEST(SimNodes, AnAllreduceInsideANodeUsesTheIntraNodeLinkAndOneAcrossNodesTheInterNodeLink) {
+  // n = 4000 bytes. The world allreduce spans both nodes: 2 (P - 1) steps of n / P bytes,
+  // paced by the inter-node link. A group of one node (a split communicator) runs on the
+  // intra-node link alone; a group of one rank per node on the inter-node link alone.
+  run_sim(two_nodes_of_two(), 4, [&](Communicator& c) {
+    std::vector<float> x(1000, 1.0f);
+    c.allreduce(x, ReduceOp::sum);
+    const double world = 2 * 3 * (inter_alpha + 1000 / inter_beta);
+    EXPECT_DOUBLE_EQ(c.now(), world);
+    EXPECT_EQ(x[0], 4.0f);
+
+    auto node = c.split(c.rank() / 2, c.rank());  // the ranks of my node
+    const double split_done = c.now();            // a split costs nothing
+    EXPECT_EQ(split_done, world);
+    node->allreduce(x, ReduceOp::sum);
+    const double in_node = 2 * 1 * (intra_alpha + 2000 / intra_beta);
+    EXPECT_DOUBLE_EQ(c.now(), split_done + in_node);  // the clock moves on by the cost
+    EXPECT_EQ(x[0], 8.0f);
+
+    auto across = c.split(c.rank() % 2, c.rank());  // {0, 2} and {1, 3}: one rank per node
+    across->allreduce(x, ReduceOp::sum);
+    EXPECT_DOUBLE_EQ(c.now(), split_done + in_node + 2 * 1 * (inter_alpha + 2000 / inter_beta));
+    EXPECT_EQ(x[0], 16.0f);
+  });
+}
+
+TEST(SimNodes, EveryCollectiveOfANodeGroupStaysOnTheIntraNodeLink) {
+  // The closed forms on a node of P = 2 (broadcast: the binomial tree, one step of n bytes,
+  // is the cheaper there), then the same calls on the world, which crosses nodes.
+  const SimSpec s = two_nodes_of_two();
+  const NetworkModel& n = s.network;
+  run_sim(s, 4, [&](Communicator& c) {
+    auto node = c.split(c.rank() / 2, c.rank());
+    std::vector<float> x(1000);
+    std::vector<double> mine{double(c.rank())}, all(2);
+    double t = 0;
+    auto costs = [&](double expected) {
+      EXPECT_DOUBLE_EQ(c.now(), t + expected);
+      t = c.now();
+    };
+    node->broadcast(x, 1);
+    costs(intra_alpha + 4000 / intra_beta);
+    node->allgather(mine, all);
+    costs(intra_alpha + 8 / intra_beta);
+    EXPECT_EQ(all[1], double(c.rank() / 2 * 2 + 1));
+    node->barrier();
+    costs(intra_alpha);
+
+    all.resize(4);
+    c.broadcast(x, 3);
+    costs(std::min(2 * (inter_alpha + 4000 / inter_beta),
+                   2 * inter_alpha + 3000 / inter_beta + 3 * (inter_alpha + 1000 / inter_beta)));
+    const std::vector<int> everyone{0, 1, 2, 3};
+    EXPECT_DOUBLE_EQ(n.broadcast(4000, 4, n.among(everyone)), flat_inter_link().broadcast(4000, 4));
+    c.allgather(mine, all);
+    costs(3 * (inter_alpha + 8 / inter_beta));
+    c.barrier();
+    costs(2 * inter_alpha);
+  });
+}
+
+TEST(SimNodes, EqualLinksCostWhatTheFlatNetworkCosts) {
+  // Nodes whose two links are equal change nothing, bit for bit.
+  SimSpec flat;
+  flat.network.latency = 1e-3;
+  flat.network.bandwidth = 1e6;
+  SimSpec nodes = flat;
+  nodes.network.intra = flat.network.inter();
+  nodes.network.node = {0, 0, 0, 1, 1};
+  auto times = [](const SimSpec& s) {
+    std::vector<double> t;
+    run_sim(s, 5, [&](Communicator& c) {
+      std::vector<float> x(777);
+      c.allreduce(x, ReduceOp::mean);
+      c.broadcast(x, 4);
+      auto group = c.split(c.rank() < 3 ? 0 : 1, -c.rank());
+      group->allreduce(x, ReduceOp::sum);
+      group->broadcast(x, 0);
+      if (c.rank() == 4) c.send(0, 1, x);
+      if (c.rank() == 0) c.recv(4, 1);
+      if (c.rank() == 2) c.send(1, 1, x);
+      if (c.rank() == 1) c.recv(2, 1);
+      c.barrier();
+      t.push_back(c.now());
+    });
+    return t;
+  };
+  EXPECT_EQ(times(flat), times(nodes));
+}
+
+TEST(SimNodes, TheNodeMapMustCoverEveryRank) {
+  SimSpec s = two_nodes_of_two();
+  EXPECT_THROW(run_sim(s, 3, [](Communicator&) {}), std::logic_error);
 }
 
 TEST(Sim, ComputeIsInterruptedByTheAwaitedTag) {

@@ -11,7 +11,9 @@
 #include <string>
 
 #include "herd/algo/registry.hpp"
+#include "herd/comm/runtimes.hpp"
 #include "herd/core/error.hpp"
+#include "herd/run/cluster.hpp"
 #include "herd/run/config.hpp"
 #include "herd/run/options.hpp"
 
@@ -429,6 +431,68 @@ TEST(Config, CheckAppliesTheConfiguredAlgorithmsRules) {
   eamsgd.apply_override("optim.name=sgd");
   EXPECT_EQ(local_optimizer(eamsgd).rule, optim::Rule::sgd);
   expect_invalid([&] { eamsgd.check(); }, {"Nesterov"});
+}
+
+TEST(Cluster, NodeSizeGroupsConsecutiveWorkersIntoNodesWithAnIntraNodeLink) {
+  Config c;
+  EXPECT_TRUE(make_cluster(c, 4, false, 1).spec.network.node.empty());  // flat by default
+  c.apply_override("cluster.latency=1e-3");
+  c.apply_override("cluster.bandwidth=1e6");
+  c.apply_override("cluster.node_size=2");
+  c.apply_override("cluster.intra_latency=1e-5");
+  c.apply_override("cluster.intra_bandwidth=1e9");
+  const comm::NetworkModel n = make_cluster(c, 5, false, 1).spec.network;
+  EXPECT_EQ(n.latency, 1e-3);  // the inter-node link
+  EXPECT_EQ(n.bandwidth, 1e6);
+  EXPECT_EQ(n.intra.latency, 1e-5);
+  EXPECT_EQ(n.intra.bandwidth, 1e9);
+  EXPECT_EQ(n.node, (std::vector<int>{0, 0, 1, 1, 2}));  // the last node holds fewer
+  // A parameter server (rank 0) sits on a node of its own; worker k is rank k + 1.
+  EXPECT_EQ(make_cluster(c, 4, true, 1).spec.network.node, (std::vector<int>{2, 0, 0, 1, 1}));
+  c.apply_override("cluster.node_size=8");  // more than the workers: one node
+  EXPECT_EQ(make_cluster(c, 3, true, 1).spec.network.node, (std::vector<int>{1, 0, 0, 0}));
+
+  // On the simulator: an allreduce of the world (4 workers on 2 nodes) runs at the pace of
+  // the inter-node link, one of a node's workers on the intra-node link.
+  c.apply_override("cluster.node_size=2");
+  const Cluster cluster = make_cluster(c, 4, false, 1);
+  const comm::RankRunner sim = comm::runtime_or_throw("sim").make(cluster);
+  std::vector<double> world(4), node(4);  // clocks after each allreduce
+  sim(4, [&](comm::Communicator& on) {
+    const auto r = std::size_t(on.rank());
+    std::vector<float> x(1000);  // 4000 bytes
+    on.allreduce(x, comm::ReduceOp::sum);
+    world[r] = on.now();
+    auto mine = on.split(on.rank() / 2, on.rank());
+    mine->allreduce(x, comm::ReduceOp::sum);
+    node[r] = on.now();
+  });
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_DOUBLE_EQ(world[std::size_t(r)], 2 * 3 * (1e-3 + 1000 / 1e6)) << r;
+    EXPECT_DOUBLE_EQ(node[std::size_t(r)], world[std::size_t(r)] + 2 * 1 * (1e-5 + 2000 / 1e9))
+        << r;
+  }
+}
+
+TEST(Cluster, NodeSizeAndTheIntraNodeLinkAreChecked) {
+  expect_invalid_override("cluster.node_size=-1", {"cluster.node_size = -1", ">= 0"});
+  expect_invalid_override("cluster.intra_bandwidth=-5", {"cluster.intra_bandwidth"});
+  // Intra-node values on a flat network would do nothing: refused, naming the key, by
+  // check() (with the source) and by make_cluster.
+  for (const char* key : {"cluster.intra_latency", "cluster.intra_bandwidth"}) {
+    Config flat = Config::from_toml_string("[algo]\nworkers = 4\n", "f.toml");
+    flat.apply_override(std::string(key) + "=0.5");
+    expect_invalid([&] { flat.check(); }, {"f.toml: ", key, "cluster.node_size > 0"});
+    expect_invalid([&] { make_cluster(flat, 4, false, 1); }, {key, "cluster.node_size > 0"});
+    flat.apply_override("cluster.node_size=2");
+    EXPECT_NO_THROW(flat.check());
+    EXPECT_NO_THROW(make_cluster(flat, 4, false, 1));
+  }
+  // 0, their default, is fine on a flat network: a resolved config.toml lists every option.
+  Config listed;
+  listed.apply_override("cluster.intra_latency=0");
+  listed.apply_override("cluster.intra_bandwidth=0");
+  EXPECT_NO_THROW(listed.check());
 }
 
 TEST(Config, AlgorithmOptionsAreTheExplicitValuesTheAlgorithmReads) {

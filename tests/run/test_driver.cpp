@@ -178,6 +178,8 @@ TEST(Cli, ExitCodesAndNothingWrittenOnRefusal) {
                           "cluster.compute_times=quadratic",  // unknown formula
                           "cluster.noise_scale=1,2",          // wrong length
                           "cluster.fault_rank=4",             // workers are 0..3
+                          "cluster.node_size=-1",             // negative
+                          "cluster.intra_latency=0.001",      // on a flat network
                           "run.runtime=mpi",                  // not a runtime of this build
                           "algo.name=rescaled_asgd"}) {       // known tau, none given
     EXPECT_EQ(herd("run " + r + bad), exit_codes::invalid_input) << bad;

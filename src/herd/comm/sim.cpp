@@ -3,6 +3,7 @@
 #include <boost/context/fiber.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
 
+#include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <queue>
+#include <stdexcept>
 #include <unordered_map>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -32,25 +34,52 @@ int ceil_log2(int p) {
 }
 }  // namespace
 
-double NetworkModel::allreduce(double bytes, int p) const {
-  return p <= 1 ? 0 : 2.0 * (p - 1) * message(bytes / p);
+Links NetworkModel::between(int a, int b) const {
+  if (!hierarchical()) return {};
+  const bool same = node.at(std::size_t(a)) == node.at(std::size_t(b));
+  return {.intra = same, .inter = !same};
+}
+
+Links NetworkModel::among(const std::vector<int>& world_ranks) const {
+  if (!hierarchical()) return {};
+  Links out{.intra = false, .inter = false};
+  std::map<int, int> members_on;  // node -> members of the collective on it
+  for (int r : world_ranks)
+    if (++members_on[node.at(std::size_t(r))] > 1) out.intra = true;
+  out.inter = members_on.size() > 1;
+  return out;
+}
+
+double NetworkModel::step(double bytes, Links links) const {
+  double t = links.inter ? message(bytes) : 0;
+  if (links.intra) t = std::max(t, intra.message(bytes));
+  return t;
+}
+
+bool NetworkModel::is_free(Links links) const {
+  return (!links.inter || inter().is_free()) && (!links.intra || intra.is_free());
+}
+
+double NetworkModel::allreduce(double bytes, int p, Links links) const {
+  return p <= 1 ? 0 : 2.0 * (p - 1) * step(bytes / p, links);
 }
 // The cheaper of the two broadcasts MPI libraries choose between: a binomial tree for small
 // messages, scatter + ring allgather (van de Geijn) for large ones, whose bandwidth term 2 n
 // does not grow with log P.
-double NetworkModel::broadcast(double bytes, int p) const {
+double NetworkModel::broadcast(double bytes, int p, Links links) const {
   if (p <= 1) return 0;
-  const double tree = ceil_log2(p) * message(bytes);
+  const double tree = ceil_log2(p) * step(bytes, links);
   // Binomial scatter of the P pieces: log P latencies, (P-1)/P n bytes through the root.
-  const double scatter = ceil_log2(p) * message(0) + message((p - 1) * bytes / p) - message(0);
-  const double scatter_allgather = scatter + allgather(bytes / p, p);
+  const double scatter =
+      ceil_log2(p) * step(0, links) + step((p - 1) * bytes / p, links) - step(0, links);
+  const double scatter_allgather = scatter + allgather(bytes / p, p, links);
   return std::min(tree, scatter_allgather);
 }
-double NetworkModel::allgather(double bytes_each, int p) const {
-  return p <= 1 ? 0 : (p - 1) * message(bytes_each);
+double NetworkModel::allgather(double bytes_each, int p, Links links) const {
+  return p <= 1 ? 0 : (p - 1) * step(bytes_each, links);
 }
-double NetworkModel::barrier(int p) const {
-  return p <= 1 ? 0 : ceil_log2(p) * message(0);
+double NetworkModel::barrier(int p, Links links) const {
+  return p <= 1 ? 0 : ceil_log2(p) * step(0, links);
 }
 
 namespace {
@@ -101,14 +130,16 @@ class RecordedStack {
 
 // One communicator's ranks and its collective in progress.
 struct SimGroup {
-  explicit SimGroup(std::vector<int> members)
+  SimGroup(std::vector<int> members, const NetworkModel& network)
       : world_rank(std::move(members)),
+        links(network.among(world_rank)),
         posts(world_rank.size()),
         outs(world_rank.size()),
         arrival(world_rank.size()),
         metered(world_rank.size()) {}
   int size() const { return int(world_rank.size()); }
   std::vector<int> world_rank;  // group rank -> world rank
+  Links links;                  // the links its collectives cross
   std::vector<Post> posts;
   std::vector<void*> outs;      // where each member wants its result
   std::vector<double> arrival;  // each member's clock when it arrived
@@ -180,6 +211,10 @@ class SimComm final : public Communicator {
 class SimWorld {
  public:
   SimWorld(const SimSpec& spec, int ranks) : spec_(spec), procs_(std::size_t(ranks)) {
+    if (spec.network.hierarchical() && spec.network.node.size() != std::size_t(ranks))
+      throw std::logic_error("run_sim: the network places " +
+                             std::to_string(spec.network.node.size()) +
+                             " ranks on nodes, but the simulation has " + std::to_string(ranks));
     for (int r = 0; r < ranks; ++r) {
       Proc& p = procs_[std::size_t(r)];
       p.noise = Rng(spec.compute.seed, streams::compute_noise_base + std::uint64_t(r));
@@ -194,7 +229,7 @@ class SimWorld {
     const int n = int(procs_.size());
     std::vector<int> all(procs_.size());
     for (int r = 0; r < n; ++r) all[std::size_t(r)] = r;
-    auto world_group = std::make_shared<SimGroup>(all);
+    auto world_group = std::make_shared<SimGroup>(all, spec_.network);
     std::vector<std::unique_ptr<SimComm>> comms;
     for (int r = 0; r < n; ++r) comms.push_back(std::make_unique<SimComm>(*this, world_group, r));
     for (int r = 0; r < n; ++r) {
@@ -421,7 +456,8 @@ std::optional<Message> SimComm::take(int source, int tag, double by) {
   return std::nullopt;
 }
 
-// The network charges the message's bytes as the traffic count has them: header + payload.
+// The network charges the message's bytes as the traffic count has them: header + payload,
+// over the link between the two ranks (intra- or inter-node).
 void SimComm::do_send(int dest, int tag, CSpan data, std::span<const unsigned char> header) {
   world_.throw_if_aborted();
   check_rank(dest, "send to");
@@ -429,8 +465,9 @@ void SimComm::do_send(int dest, int tag, CSpan data, std::span<const unsigned ch
   const double bytes = double(traffic::message_bytes(header.size(), data.size()));
   Proc& q = world_.proc(to);
   const NetworkModel& network = world_.spec().network;
-  double arrival = world_.proc(from).clock + (metered() ? network.message(bytes) : 0.0);
-  if (network.latency > 0 || network.bandwidth > 0) {  // a free network cannot reorder
+  const Links crossed = network.between(from, to);  // the link the message crosses
+  double arrival = world_.proc(from).clock + (metered() ? network.step(bytes, crossed) : 0.0);
+  if (!network.is_free(crossed)) {  // a free link cannot reorder
     double& link = q.last_arrival_from[from];
     arrival = link = std::max(link, arrival);
   }
@@ -519,7 +556,7 @@ void SimComm::do_allreduce(void* buf, std::size_t n, DType type, ReduceOp op) {
       detail::reduce_slice(g.posts, 0, n, reinterpret_cast<double*>(result.data()), op);
     if (bytes > 0)
       for (void* o : g.outs) std::memcpy(o, result.data(), bytes);
-    return world_.spec().network.allreduce(double(bytes), g.size());
+    return world_.spec().network.allreduce(double(bytes), g.size(), g.links);
   });
 }
 
@@ -529,7 +566,7 @@ void SimComm::do_broadcast(void* buf, std::size_t n, DType type, int root) {
     const void* src = g.posts[std::size_t(root)].in;
     for (int m = 0; m < g.size(); ++m)
       if (m != root && bytes > 0) std::memcpy(g.outs[std::size_t(m)], src, bytes);
-    return world_.spec().network.broadcast(double(bytes), g.size());
+    return world_.spec().network.broadcast(double(bytes), g.size(), g.links);
   });
 }
 
@@ -540,13 +577,13 @@ void SimComm::do_allgather(const void* mine, void* all, std::size_t n, DType typ
       for (int r = 0; r < g.size(); ++r)
         std::memcpy(static_cast<std::byte*>(g.outs[std::size_t(m)]) + std::size_t(r) * bytes,
                     g.posts[std::size_t(r)].in, bytes);
-    return world_.spec().network.allgather(double(bytes), g.size());
+    return world_.spec().network.allgather(double(bytes), g.size(), g.links);
   });
 }
 
 void SimComm::do_barrier() {
   collective(Post{CollKind::barrier, 0, 0, 0, nullptr, 0, 0}, nullptr,
-             [&](SimGroup& g) { return world_.spec().network.barrier(g.size()); });
+             [&](SimGroup& g) { return world_.spec().network.barrier(g.size(), g.links); });
 }
 
 std::unique_ptr<Communicator> SimComm::do_split(int color, int key) {
@@ -555,7 +592,7 @@ std::unique_ptr<Communicator> SimComm::do_split(int color, int key) {
     for (auto& [c, ranks] : detail::split_members(g.posts)) {
       std::vector<int> members;
       for (int r : ranks) members.push_back(g.world_rank[std::size_t(r)]);
-      g.split_groups[c] = std::make_shared<SimGroup>(std::move(members));
+      g.split_groups[c] = std::make_shared<SimGroup>(std::move(members), world_.spec().network);
     }
     return 0.0;
   });

@@ -73,6 +73,36 @@ std::vector<double> worker_compute_times(const Config& c, int workers, std::uint
   return tau;
 }
 
+comm::NetworkModel network_model(const Config& c, int workers, bool server) {
+  comm::NetworkModel n;
+  n.latency = c.get_number("cluster.latency");
+  n.bandwidth = c.get_number("cluster.bandwidth");
+  const std::int64_t node_size = c.get_int("cluster.node_size");
+  if (node_size < 0)  // the option's range says so too; a Config built in code may not
+    throw InvalidInput(
+        fmt::format("cluster.node_size = {} is out of range: must be >= 0", node_size));
+  if (node_size == 0) {
+    // A flat network: its one link is cluster.latency / cluster.bandwidth. Intra-node values
+    // would have no effect, so they are refused rather than ignored (0, the default, is fine:
+    // a resolved config.toml lists every option).
+    for (const char* key : {"cluster.intra_latency", "cluster.intra_bandwidth"})
+      if (c.get_number(key) != 0)
+        throw InvalidInput(
+            fmt::format("{} = {} needs cluster.node_size > 0: with node_size = 0 the network is "
+                        "flat and cluster.latency / cluster.bandwidth are its only link",
+                        key, c.get_number(key)));
+    return n;
+  }
+  n.intra = {c.get_number("cluster.intra_latency"), c.get_number("cluster.intra_bandwidth")};
+  // Worker k sits on node k / node_size (the last node may hold fewer); a parameter server
+  // (rank 0, worker k = rank k + 1) on a node of its own, after the workers' nodes, so every
+  // worker reaches it over the inter-node link.
+  const int worker_nodes = workers > 0 ? int((workers - 1) / node_size) + 1 : 0;
+  if (server) n.node.push_back(worker_nodes);
+  for (int k = 0; k < workers; ++k) n.node.push_back(int(k / node_size));
+  return n;
+}
+
 Cluster make_cluster(const Config& c, int workers, bool server, std::uint64_t seed) {
   Cluster out;
   comm::SimSpec& s = out.spec;
@@ -92,8 +122,7 @@ Cluster make_cluster(const Config& c, int workers, bool server, std::uint64_t se
     s.compute.seed = seed;
   }
   s.measured_time = c.get_string("cluster.time_model") == "measured";
-  s.network.latency = c.get_number("cluster.latency");
-  s.network.bandwidth = c.get_number("cluster.bandwidth");
+  s.network = network_model(c, workers, server);
   const std::int64_t fault = c.get_int("cluster.fault_rank");
   if (fault >= 0) {
     if (fault >= workers)

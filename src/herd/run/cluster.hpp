@@ -1,6 +1,7 @@
 #pragma once
-// The [cluster] section as the runtimes take it: the compute model, the network model and
-// injected faults, laid out by rank (with a parameter server on rank 0, worker k is rank k+1).
+// The [cluster] section as the runtimes take it: the compute model, the network model (flat,
+// or nodes of cluster.node_size workers) and injected faults, laid out by rank (with a
+// parameter server on rank 0, worker k is rank k+1).
 #include <vector>
 
 #include "herd/comm/runtimes.hpp"
@@ -16,6 +17,13 @@ struct Cluster : comm::ClusterModel {
 
 // cluster.compute_times, one per worker (empty when not set), as make_cluster reads them.
 std::vector<double> worker_compute_times(const Config& config, int workers, std::uint64_t seed);
+
+// The network of cluster.latency / cluster.bandwidth, laid out by rank: flat when
+// cluster.node_size = 0; otherwise worker k on node k / node_size, a parameter server (rank
+// 0) on a node of its own, and cluster.intra_latency / cluster.intra_bandwidth between two
+// ranks of one node. InvalidInput naming the key for a negative node size or intra-node
+// values on a flat network.
+comm::NetworkModel network_model(const Config& config, int workers, bool server);
 
 // InvalidInput naming the key for a list of the wrong length, a non-positive time, an
 // unknown formula, or a fault on a worker that does not exist.

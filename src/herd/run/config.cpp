@@ -321,6 +321,7 @@ void Config::check() const {
     model.check(model_options(*this), model_context(*this));
     const std::vector<double> tau =
         worker_compute_times(*this, workers, std::uint64_t(get_int("run.seed")));
+    network_model(*this, workers, false);  // cluster.node_size and the intra-node link
     algo::prepare_algorithm(
         get_string("algo.name"), algorithm_options(*this),
         {.workers = workers, .optimizer = local_optimizer(*this), .worker_tau = tau});

@@ -291,8 +291,25 @@ std::vector<OptionSpec> options_after_knobs() {
       choice("cluster.time_model", {"declared", "measured"}, "declared",
              "sim: charge the modelled compute times (declared) or the measured wall time of "
              "each computation (measured)."),
-      number("cluster.latency", 0.0, "Network latency per message, seconds.").ge(0),
-      number("cluster.bandwidth", 0.0, "Network bandwidth, bytes per second; 0 = infinite.").ge(0),
+      number("cluster.latency", 0.0,
+             "Network latency per message, seconds; between nodes when cluster.node_size > 0.")
+          .ge(0),
+      number("cluster.bandwidth", 0.0,
+             "Network bandwidth, bytes per second; 0 = infinite. Between nodes when "
+             "cluster.node_size > 0.")
+          .ge(0),
+      integer("cluster.node_size", 0,
+              "sim: workers per node (consecutive workers share a node; a parameter server "
+              "has a node of its own); 0 = a flat network.")
+          .ge(0),
+      number("cluster.intra_latency", 0.0,
+             "sim: latency per message between two ranks of one node, seconds; needs "
+             "cluster.node_size > 0.")
+          .ge(0),
+      number("cluster.intra_bandwidth", 0.0,
+             "sim: bandwidth between two ranks of one node, bytes per second; 0 = infinite; "
+             "needs cluster.node_size > 0.")
+          .ge(0),
       integer("cluster.fault_rank", -1,
               "sim: inject a fault into this worker (0-based); -1 = no fault.")
           .ge(-1),
