@@ -50,7 +50,9 @@ double as_number(std::string_view text) {
   return !s.empty() && end == s.c_str() + s.size() ? v : nan;
 }
 
-std::string number_text(double v) { return std::isnan(v) ? "" : fmt::format("{}", v); }
+std::string number_text(double v) {
+  return std::isnan(v) ? "" : fmt::format("{}", v);
+}
 
 // The configuration one point runs: the file, the entry's settings, then the command line's
 // key=value settings and the point's values (the last word wins), as `herd run --entry` does.
@@ -190,7 +192,9 @@ class Launcher {
   std::vector<std::pair<std::size_t, int>> finished_;
 };
 
-fs::path run_dir(const Sweep& s, const SweepPoint& p) { return s.spec.out / "runs" / p.name; }
+fs::path run_dir(const Sweep& s, const SweepPoint& p) {
+  return s.spec.out / "runs" / p.name;
+}
 
 SweepRow read_row(const Sweep& s, const SweepPoint& p) {
   const fs::path dir = run_dir(s, p);
@@ -224,12 +228,13 @@ struct Column {
   std::function<std::pair<std::string, double>(const SweepRow&)> cell;
 };
 
-std::pair<std::string, double> number_cell(double v) { return {number_text(v), v}; }
+std::pair<std::string, double> number_cell(double v) {
+  return {number_text(v), v};
+}
 
-const std::vector<std::string> final_metrics{"step",          "grads",     "rounds",
-                                             "bytes",         "time",      "train_loss",
-                                             "suboptimality", "test_loss", "test_acc",
-                                             "test_error"};
+const std::vector<std::string> final_metrics{"step",     "grads",      "rounds",        "bytes",
+                                             "time",     "train_loss", "suboptimality", "test_loss",
+                                             "test_acc", "test_error"};
 
 }  // namespace
 
@@ -255,8 +260,8 @@ Axis parse_axis(std::string_view argument) {
     const std::size_t comma = std::min(list.find(',', pos), list.size());
     const std::string value(trim(list.substr(pos, comma - pos)));
     if (value.empty())
-      throw InvalidInput(fmt::format("{}: value {} of the list is empty", where,
-                                     axis.values.size() + 1));
+      throw InvalidInput(
+          fmt::format("{}: value {} of the list is empty", where, axis.values.size() + 1));
     parse_value(spec, value, where);  // refused now, not by a run later
     axis.values.push_back(value);
     pos = comma + 1;
@@ -272,9 +277,9 @@ std::vector<SweepPoint> expand(const std::vector<std::string>& entries,
   if (zip && !axes.empty()) {
     for (const Axis& a : axes)
       if (a.values.size() != axes.front().values.size())
-        throw InvalidInput(fmt::format(
-            "--zip pairs values by position, but {} has {} values and {} has {}", a.key,
-            a.values.size(), axes.front().key, axes.front().values.size()));
+        throw InvalidInput(
+            fmt::format("--zip pairs values by position, but {} has {} values and {} has {}", a.key,
+                        a.values.size(), axes.front().key, axes.front().values.size()));
     combos.assign(axes.front().values.size(), {});
     for (std::size_t i = 0; i < combos.size(); ++i)
       for (const Axis& a : axes) combos[i].emplace_back(a.key, a.values[i]);
@@ -307,8 +312,7 @@ std::vector<SweepPoint> expand(const std::vector<std::string>& entries,
         p.name = parts.empty() ? "run" : join(parts, "__");
         if (const auto [it, fresh] = names.emplace(p.name, points.size()); !fresh)
           throw InvalidInput(fmt::format(
-              "two runs of the sweep would share the directory {}: list each value once",
-              p.name));
+              "two runs of the sweep would share the directory {}: list each value once", p.name));
         points.push_back(std::move(p));
       }
   return points;
@@ -320,8 +324,10 @@ std::vector<std::string> entry_labels(const run::Config& config) {
   return labels;
 }
 
-Sweep prepare_sweep(SweepSpec spec) {
+Sweep prepare_sweep(SweepSpec spec_in) {
   Sweep s;
+  s.spec = std::move(spec_in);
+  SweepSpec& spec = s.spec;
   s.config = run::Config::from_toml_file(spec.config_path.string());
   for (const auto& o : spec.overrides) s.config.apply_override(o);
   // run.seed=1,2,3 is the same as --seeds: the column is `seed`.
@@ -330,15 +336,16 @@ Sweep prepare_sweep(SweepSpec spec) {
       ++it;
       continue;
     }
-    if (!spec.seeds.empty()) throw InvalidInput("give the seeds once: --seeds or run.seed=..., not both");
+    if (!spec.seeds.empty())
+      throw InvalidInput("give the seeds once: --seeds or run.seed=..., not both");
     for (const auto& v : it->values) spec.seeds.push_back(std::stoll(v));
     it = spec.axes.erase(it);
   }
   for (std::size_t i = 0; i < spec.axes.size(); ++i)
     for (std::size_t j = 0; j < i; ++j)
       if (spec.axes[i].key == spec.axes[j].key)
-        throw InvalidInput(fmt::format("{} is swept twice; give its values in one list",
-                                       spec.axes[i].key));
+        throw InvalidInput(
+            fmt::format("{} is swept twice; give its values in one list", spec.axes[i].key));
   auto is_axis = [&](std::string_view key) {
     return std::any_of(spec.axes.begin(), spec.axes.end(),
                        [&](const Axis& a) { return a.key == key; });
@@ -348,11 +355,10 @@ Sweep prepare_sweep(SweepSpec spec) {
     if (!is_axis(spec.speedup_key))
       throw InvalidInput(fmt::format("--speedup {}: not a swept key", spec.speedup_key));
     if (targets.empty())
-      throw InvalidInput(fmt::format(
-          "--speedup {}: the speedup is a ratio of steps_to_target; set eval.target",
-          spec.speedup_key));
+      throw InvalidInput(
+          fmt::format("--speedup {}: the speedup is a ratio of steps_to_target; set eval.target",
+                      spec.speedup_key));
   }
-  s.spec = std::move(spec);
   s.points = expand(entry_labels(s.config), s.spec.axes, s.spec.zip, s.spec.seeds);
 
   // Every run's configuration is checked now: bad input stops the sweep before anything is
@@ -380,7 +386,8 @@ Sweep prepare_sweep(SweepSpec spec) {
   const SweepTable empty = tabulate(s, {});
   for (const SweepPlot& plot : s.spec.plots) {
     if (!is_axis(plot.x) && plot.x != "seed")
-      throw InvalidInput(fmt::format("--plot {}:{}: {} is not a swept key", plot.x, plot.y, plot.x));
+      throw InvalidInput(
+          fmt::format("--plot {}:{}: {} is not a swept key", plot.x, plot.y, plot.x));
     if (!empty.find(plot.y) && !std::count(final_metrics.begin(), final_metrics.end(), plot.y))
       throw InvalidInput(fmt::format("--plot {}:{}: sweep.csv has no column {}; the columns are {}",
                                      plot.x, plot.y, plot.y, join(empty.columns, ", ")));
@@ -400,9 +407,10 @@ SweepTable tabulate(const Sweep& s, const std::vector<SweepRow>& rows) {
   if (!entry_labels(s.config).empty())
     cols.push_back({"entry", [](const SweepRow& r) { return std::pair{r.point.entry, nan}; }});
   for (std::size_t a = 0; a < s.spec.axes.size(); ++a)
-    cols.push_back({s.spec.axes[a].key, [a](const SweepRow& r) {
-                      return std::pair{r.point.values[a].second, as_number(r.point.values[a].second)};
-                    }});
+    cols.push_back(
+        {s.spec.axes[a].key, [a](const SweepRow& r) {
+           return std::pair{r.point.values[a].second, as_number(r.point.values[a].second)};
+         }});
   if (!s.spec.seeds.empty())
     cols.push_back({"seed", [](const SweepRow& r) { return number_cell(double(*r.point.seed)); }});
   cols.push_back({"status", [](const SweepRow& r) { return std::pair{r.result.status, nan}; }});
@@ -412,10 +420,12 @@ SweepTable tabulate(const Sweep& s, const std::vector<SweepRow>& rows) {
       return !std::isnan(algo::metric_value(r.result.last, m));
     });
     if (any)
-      cols.push_back(
-          {m, [m](const SweepRow& r) { return number_cell(algo::metric_value(r.result.last, m)); }});
+      cols.push_back({m, [m](const SweepRow& r) {
+                        return number_cell(algo::metric_value(r.result.last, m));
+                      }});
   }
-  cols.push_back({"wall_seconds", [](const SweepRow& r) { return number_cell(r.result.wall_seconds); }});
+  cols.push_back(
+      {"wall_seconds", [](const SweepRow& r) { return number_cell(r.result.wall_seconds); }});
   const auto targets = algo::parse_targets(s.config.get_string("eval.target"), "eval.target");
   for (std::size_t t = 0; t < targets.size(); ++t)
     for (const std::string& counter : algo::target_counter_names()) {
@@ -423,8 +433,8 @@ SweepTable tabulate(const Sweep& s, const std::vector<SweepRow>& rows) {
           targets.size() == 1 ? counter : fmt::format("{}[{}]", counter, targets[t].text());
       cols.push_back({name, [t, counter](const SweepRow& r) {
                         const bool hit = t < r.result.targets.size() && r.result.targets[t].hit;
-                        return number_cell(hit ? algo::counter_value(*r.result.targets[t].hit, counter)
-                                               : nan);
+                        return number_cell(
+                            hit ? algo::counter_value(*r.result.targets[t].hit, counter) : nan);
                       }});
     }
 
@@ -442,9 +452,9 @@ SweepTable tabulate(const Sweep& s, const std::vector<SweepRow>& rows) {
   // speedup = steps_to_target of the run with the key's first value (the rest equal) over
   // this run's.
   if (!s.spec.speedup_key.empty()) {
-    const std::size_t steps = *table.find(targets.size() == 1
-                                              ? std::string("steps_to_target")
-                                              : fmt::format("steps_to_target[{}]", targets[0].text()));
+    const std::size_t steps =
+        *table.find(targets.size() == 1 ? std::string("steps_to_target")
+                                        : fmt::format("steps_to_target[{}]", targets[0].text()));
     const auto axis = std::find_if(s.spec.axes.begin(), s.spec.axes.end(),
                                    [&](const Axis& a) { return a.key == s.spec.speedup_key; });
     const std::size_t a = std::size_t(axis - s.spec.axes.begin());
@@ -517,11 +527,12 @@ std::string sweep_markdown(const Sweep& s, const SweepTable& table) {
       return table.text[r][*table.find("status")] == "ok";
     });
     line.push_back(ok == std::ptrdiff_t(g.size()) ? fmt::format("{}", g.size())
-                                                   : fmt::format("{} ({} ok)", g.size(), ok));
+                                                  : fmt::format("{} ({} ok)", g.size(), ok));
     for (const auto& c : shown) {
       std::vector<double> v;
       for (std::size_t r : g)
-        if (!std::isnan(table.value[r][*table.find(c)])) v.push_back(table.value[r][*table.find(c)]);
+        if (!std::isnan(table.value[r][*table.find(c)]))
+          v.push_back(table.value[r][*table.find(c)]);
       if (v.empty()) {
         line.push_back("-");
         continue;
@@ -539,9 +550,10 @@ std::string sweep_markdown(const Sweep& s, const SweepTable& table) {
   }
   std::string out = fmt::format("# Sweep of {}\n\n", s.spec.config_path.filename().string());
   if (!s.spec.seeds.empty())
-    out += fmt::format("Mean over {} seeds, (min - max) beside it; a counter to a target is "
-                       "averaged over the runs that met it.\n\n",
-                       s.spec.seeds.size());
+    out += fmt::format(
+        "Mean over {} seeds, (min - max) beside it; a counter to a target is "
+        "averaged over the runs that met it.\n\n",
+        s.spec.seeds.size());
   if (const auto t = s.config.get_string("eval.target"); !t.empty())
     out += fmt::format("Target: {}.\n\n", t);
   auto row_text = [](const std::vector<std::string>& cells) {
@@ -606,9 +618,9 @@ std::vector<SweepRow> run_sweep(const Sweep& s) {
     if (table.find("entry")) request.groups.push_back("entry");
     for (const Axis& a : s.spec.axes)
       if (a.key != plot.x) request.groups.push_back(a.key);
-    request.output = (s.spec.out / fmt::format("sweep_{}_vs_{}.png", name_part(plot.y),
-                                               name_part(plot.x)))
-                         .string();
+    request.output =
+        (s.spec.out / fmt::format("sweep_{}_vs_{}.png", name_part(plot.y), name_part(plot.x)))
+            .string();
     request.ideal_speedup = plot.y == "speedup";
     try {
       cli::plot_sweep(request);
