@@ -245,6 +245,7 @@ RunPlan plan(const Config& config, const std::string& label) {
   sch.mu = curv.mu;
   sch.L = curv.L;
   sch.period = config.get_int("algo.period");
+  sch.shift = config.get_number("optim.stich_shift");
   optim::Schedule check_schedule(sch);  // refuses unusable schedules now, not mid-run
   return p;
 }

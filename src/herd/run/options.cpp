@@ -117,7 +117,7 @@ const std::vector<SectionSpec>& section_table() {
       {"data", "The training and test data, and how rows are split across workers."},
       {"model", "The objective: model, regularisation, starting point, quadratic test problem."},
       {"algo", "The distributed algorithm, its communication pattern and step sizes."},
-      {"optim", "The local update rule each worker applies."},
+      {"optim", "The local update rule each worker applies, and the shift of Stich's schedule."},
       {"stop", "When to stop; the run stops at the first criterion met, 0 disables one."},
       {"eval", "How often and on what the full objective is evaluated."},
       {"cluster",
@@ -225,7 +225,8 @@ std::vector<OptionSpec> options_after_knobs() {
       number("algo.lr", 0.1, "Base step size (learning rate).").gt(0),
       choice("algo.schedule", {"constant", "stich", "step", "cosine"}, "constant",
              "Step-size schedule: constant; stich (4 / (mu (a + t)) with a = max(16 L / mu, H), "
-             "mu and L from the problem; Stich 2019); step (lr times decay_factor every "
+             "mu and L from the problem, or a = optim.stich_shift when set; Stich 2019); step "
+             "(lr times decay_factor every "
              "decay_every steps); cosine (from lr down to min_lr over stop.steps)."),
       integer("algo.warmup_steps", 0, "Linear warm-up of the step size over this many steps.")
           .ge(0),
@@ -239,6 +240,15 @@ std::vector<OptionSpec> options_after_knobs() {
       choice("optim.name", {"sgd", "momentum", "nesterov"}, "sgd", "Local update rule."),
       number("optim.momentum", 0.9, "Momentum coefficient of momentum and nesterov.").ge(0).lt(1),
       number("optim.weight_decay", 0.0, "Weight decay of the local update.").ge(0),
+      number("optim.stich_shift", 0.0,
+             "The shift a of Stich's step size eta_t = 4 / (mu (a + t)) (algo.schedule = "
+             "\"stich\"; its other settings are algo.*), also the offset of Local SGD's "
+             "weights (a + t)^2 of its weighted_average model. 0 = automatic: a = max(16 L / mu, "
+             "algo.period), what Stich's analysis assumes. Any a > 0 is accepted: a smaller a "
+             "starts with larger steps (eta_0 = 4 / (mu a), above 1 / (4 L) when a < 16 L / mu) "
+             "and lets them decay sooner, outside the theory's assumptions (a >= max(16 L / mu, "
+             "H)).")
+          .ge(0),
 
       // [stop]
       integer("stop.steps", 1000,
