@@ -172,12 +172,27 @@ std::vector<OptionSpec> options_before_model_knobs() {
       choice("data.partition", {"iid", "shards", "dirichlet", "source", "full"}, "iid",
              "How training rows are split across workers: iid (shuffled, equal pieces), shards "
              "(sorted by label, two shards per worker), dirichlet (class proportions per worker "
-             "drawn from Dirichlet(data.alpha)), source (rows generated for worker k go to "
+             "drawn from Dirichlet(data.alpha); see data.min_shard for its smallest shards), "
+             "source (rows generated for worker k go to "
              "worker k; synthetic data), full (every worker samples the whole training set, as on "
              "shared storage; the setting of the LSGD and EASGD papers)."),
       number("data.alpha", 0.5,
              "Dirichlet concentration for partition = dirichlet; smaller = more skewed labels.")
           .gt(0),
+      integer("data.min_shard", 0,
+              "Every worker's shard gets at least this many rows (e.g. algo.batch); 0 = off, "
+              "the partitions as without it. partition = dirichlet draws its class proportions "
+              "once (without data.min_shard it redraws, up to 100 times, while a worker gets no "
+              "row) and then fills each shard below data.min_shard, workers in order, one row "
+              "at a time: a row of the class that shard holds most of, from the largest shard "
+              "with more than data.min_shard rows that holds it (an empty shard: a row of the "
+              "most frequent class of the largest shard). The fewest rows possible move, a small "
+              "shard keeps the rows it was drawn and only the largest shards give, so the label "
+              "skew of data.alpha stays; a draw whose shards all have data.min_shard rows is "
+              "used as drawn. "
+              "The other partitions fix their shard sizes and are refused when a shard is "
+              "smaller. Refused when data.min_shard x algo.workers exceeds the training rows.")
+          .ge(0),
       choice("data.sampling", {"with_replacement", "shuffled_epochs"}, "with_replacement",
              "Minibatch sampling within a worker's shard: with_replacement (uniform draws) or "
              "shuffled_epochs (a fresh permutation every epoch)."),
