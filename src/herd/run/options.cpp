@@ -295,11 +295,21 @@ std::vector<OptionSpec> options_after_knobs() {
            "= "
            "compute takes no modelled time."),
       choice("cluster.noise", {"none", "half_normal", "exponential", "lognormal"}, "none",
-             "Noise on each compute time: half_normal adds |N(0, s^2)|, exponential adds "
-             "Exp(mean s), lognormal multiplies by exp(N(0, s^2)); s = cluster.noise_scale."),
+             "Noise on each compute time, drawn independently for every minibatch gradient: "
+             "worker i takes tau_i plus |N(0, s_i^2)| seconds (half_normal; mean tau_i + s_i "
+             "sqrt(2 / pi)), tau_i plus Exp(mean s_i) seconds (exponential; mean tau_i + s_i) or "
+             "tau_i times exp(N(0, s_i^2)) (lognormal; mean tau_i exp(s_i^2 / 2)), with s_i "
+             "from cluster.noise_scale; a straggling gradient is then multiplied by "
+             "cluster.straggler_factor. rescaled_asgd rescales by the nominal tau_i, which are "
+             "proportional to these means only when s_i is (noise_scale = tau for the additive "
+             "kinds, any constant s for lognormal)."),
       text("cluster.noise_scale", "0",
-           "s of cluster.noise: one number for every worker, sqrt (s_i = sqrt(i)), or a "
-           "comma-separated list with one value per worker."),
+           "s_i of cluster.noise: one number for every worker (seconds for half_normal and "
+           "exponential; dimensionless for lognormal), a comma-separated list with one value "
+           "per worker, sqrt (s_i = sqrt(i) for workers numbered i = 1..K: it grows with the "
+           "worker's position, not with its compute time) or tau (s_i = tau_i, noise "
+           "proportional to each worker's own compute time; half_normal and exponential "
+           "only). Values must be >= 0."),
       number("cluster.straggler_prob", 0.0,
              "Probability that a gradient is slowed down by cluster.straggler_factor.")
           .ge(0)
