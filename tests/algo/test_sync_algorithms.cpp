@@ -67,6 +67,35 @@ TEST(MinibatchSgd, ConstantStepSettlesInThePredictedNoiseBall) {
   EXPECT_NEAR(sum / n, predicted, 0.05 * predicted);
 }
 
+TEST(LocalSgd, WeightedAverageUsesTheExplicitStichShift) {
+  // F(x) = 0.5 (x - 1)^2 from x_0 = 0, exact gradients, K = 1, H = 4, Stich's schedule with
+  // mu = L = 1 and optim.stich_shift a = 2 (below H, which the automatic shift could not be):
+  // eta_t = 4 / (2 + t) = 2, 4/3, 1, ... gives errors e_t = x_t - 1 of -1, 1, -1/3, 0, 0, and
+  // the weighted average sum_t (a + t)^2 x_t / sum_t (a + t)^2 over t = 0..4 has the error
+  // (-4 + 9 - 16/3) / 90 = -1/270.
+  const auto problem = model::QuadraticProblem::diagonal({Eigen::VectorXd::Ones(1)},
+                                                         {Eigen::VectorXd::Ones(1)}, 0.0, 1);
+  RowSink sink;
+  JobSpec j = job_for(problem, "local_sgd", 1, 4, 1.0, &sink);
+  j.set("algo.period", 4);
+  j.monitor.eval_every = 4;
+  j.schedule.kind = optim::ScheduleKind::stich;
+  j.schedule.mu = j.schedule.L = 1.0;
+  j.schedule.period = 4;
+  j.schedule.shift = 2.0;
+  run_job(j, comm::run_threads);
+  ASSERT_EQ(sink.rows.size(), 2u);
+  const double e = -1.0 / 270.0;
+  EXPECT_NEAR(sink.rows[1].number("train_loss"), 0.0, 1e-12);
+  EXPECT_NEAR(sink.rows[1].number("weighted_average_loss"), 0.5 * e * e, 1e-9);
+  // The automatic shift, max(16 kappa, H) = 16, weighs the same iterates differently.
+  j.schedule.shift = 0.0;
+  sink.rows.clear();
+  run_job(j, comm::run_threads);
+  ASSERT_EQ(sink.rows.size(), 2u);
+  EXPECT_GT(std::abs(sink.rows[1].number("weighted_average_loss") - 0.5 * e * e), 1e-6);
+}
+
 TEST(LocalSgd, OneWorkerEqualsSequentialSgdBitForBit) {
   const auto train = synthetic_logistic();
   const auto problem = logistic_problem(1, 8, train);

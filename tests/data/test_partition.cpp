@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <iterator>
 #include <numeric>
 #include <set>
 #include <vector>
@@ -30,9 +32,25 @@ Dataset labelled(std::size_t rows, int classes) {
 using Parts = std::vector<std::vector<Index>>;
 
 Parts split(const Dataset& d, int workers, PartitionKind kind, double alpha = 0.5,
-            std::uint64_t seed = 1) {
+            std::uint64_t seed = 1, std::size_t min_shard = 0) {
   Rng rng(seed, streams::partition);
-  return partition(d, workers, {.kind = kind, .alpha = alpha}, rng);
+  return partition(d, workers, {.kind = kind, .alpha = alpha, .min_shard = min_shard}, rng);
+}
+
+// FNV-1a over the shard sizes and rows: a fingerprint of a partition.
+std::uint64_t fingerprint(const Parts& parts) {
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&](std::uint64_t v) {
+    for (int b = 0; b < 8; ++b) {
+      h ^= (v >> (8 * b)) & 0xff;
+      h *= 1099511628211ull;
+    }
+  };
+  for (const auto& p : parts) {
+    mix(p.size());
+    for (const Index i : p) mix(i);
+  }
+  return h;
 }
 
 void expect_each_row_once(const Parts& parts, std::size_t rows) {
@@ -148,8 +166,8 @@ TEST(Partition, DirichletSkewFollowsAlpha) {
 }
 
 TEST(Partition, DirichletRedrawsUntilNoWorkerIsEmpty) {
-  // The federated setting of the Rescaled ASGD comparisons: 10 classes over 100 workers with alpha = 0.1, where a single
-  // draw often leaves some worker without rows.
+  // The federated setting of the Rescaled ASGD comparisons: 10 classes over 100 workers with alpha
+  // = 0.1, where a single draw often leaves some worker without rows.
   const Dataset d = labelled(10000, 10);
   const Parts parts = split(d, 100, PartitionKind::dirichlet, 0.1);
   expect_each_row_once(parts, d.rows);
@@ -158,6 +176,110 @@ TEST(Partition, DirichletRedrawsUntilNoWorkerIsEmpty) {
   const std::string message = error_of(labelled(12, 2), 10, PartitionKind::dirichlet, 0.01);
   EXPECT_NE(message.find("left a worker without rows"), std::string::npos) << message;
   EXPECT_NE(message.find("larger alpha"), std::string::npos) << message;
+}
+
+TEST(Partition, MinShardZeroLeavesThePartitionsAsTheyWere) {
+  // Fingerprints of the partitions before data.min_shard existed (commit 7348fcc): the
+  // default 0 must not change a single row of any seed's partition.
+  const Dataset d = labelled(10000, 10);
+  for (const auto& [alpha, expected] :
+       {std::pair{0.1, 0xafd203467ac4b419ull}, std::pair{0.5, 0x5036cf46a8e9172eull}}) {
+    std::uint64_t h = 0;
+    for (std::uint64_t seed = 1; seed <= 40; ++seed)
+      h ^= fingerprint(split(d, 100, PartitionKind::dirichlet, alpha, seed)) * seed;
+    EXPECT_EQ(h, expected) << "alpha " << alpha;
+  }
+  const Dataset small = labelled(1000, 3);
+  for (const auto& [kind, expected] : {std::pair{PartitionKind::iid, 0xcb9275716fc15dffull},
+                                       std::pair{PartitionKind::shards, 0x0dc71c87da62b66full},
+                                       std::pair{PartitionKind::dirichlet, 0x3ce01d36c6755b25ull}})
+    EXPECT_EQ(fingerprint(split(small, 10, kind, 0.3, 7)), expected) << partition_kind_name(kind);
+  // A bound every shard meets already changes nothing either.
+  EXPECT_EQ(split(small, 10, PartitionKind::iid, 0.3, 7, 100),
+            split(small, 10, PartitionKind::iid, 0.3, 7));
+}
+
+TEST(Partition, DirichletMinShardFillsSmallShardsAndKeepsTheDraw) {
+  // The Rescaled ASGD comparisons' setting: Dirichlet(0.1) over 100 workers. Without
+  // data.min_shard, 38 of the seeds 1..40 leave some shard with fewer than 4 rows.
+  const Dataset d = labelled(10000, 10);
+  int short_before = 0, same_draw = 0;
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const Parts plain = split(d, 100, PartitionKind::dirichlet, 0.1, seed);
+    const Parts parts = split(d, 100, PartitionKind::dirichlet, 0.1, seed, 4);
+    expect_each_row_once(parts, d.rows);
+    for (const auto& p : parts) EXPECT_GE(p.size(), 4u);
+    EXPECT_EQ(split(d, 100, PartitionKind::dirichlet, 0.1, seed, 4), parts);  // deterministic
+    short_before += std::any_of(plain.begin(), plain.end(), [](auto& p) { return p.size() < 4; });
+
+    // Where the first draw left no worker empty, `plain` is that draw (no redraw), and so is
+    // min_shard = 1's. Then against it: only the missing rows moved, into the short shards
+    // (which keep theirs and gain rows of the class they hold most of) out of shards that
+    // stay above the bound.
+    if (split(d, 100, PartitionKind::dirichlet, 0.1, seed, 1) != plain) continue;
+    ++same_draw;
+    // The label skew asked for stays: the few rows moved change the mean skew very little.
+    EXPECT_NEAR(mean_label_skew(d, parts), mean_label_skew(d, plain), 0.01);
+    std::size_t missing = 0, moved = 0;
+    for (std::size_t k = 0; k < 100; ++k) {
+      const auto& before = plain[k];
+      const auto& after = parts[k];
+      if (before.size() >= 4) {
+        EXPECT_TRUE(std::includes(before.begin(), before.end(), after.begin(), after.end()));
+        continue;
+      }
+      missing += 4 - before.size();
+      EXPECT_EQ(after.size(), 4u);
+      EXPECT_TRUE(std::includes(after.begin(), after.end(), before.begin(), before.end()));
+      std::vector<Index> added;
+      std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                          std::back_inserter(added));
+      moved += added.size();
+      if (before.empty()) continue;
+      std::vector<int> count(10, 0);
+      for (const Index i : before) ++count[std::size_t(d.y[i])];
+      const float major = float(std::max_element(count.begin(), count.end()) - count.begin());
+      for (const Index i : added) EXPECT_EQ(d.y[i], major) << "worker " << k;
+    }
+    EXPECT_EQ(moved, missing);
+  }
+  EXPECT_GE(short_before, 30);
+  EXPECT_GE(same_draw, 10);  // the comparison above ran on enough seeds
+  RecordProperty("seeds_short_without_min_shard", short_before);
+  RecordProperty("seeds_compared_with_the_same_draw", same_draw);
+}
+
+TEST(Partition, MinShardThatCannotBeMetIsRefusedNamingTheOption) {
+  const auto says = [](const std::string& message, const char* what) {
+    EXPECT_NE(message.find(what), std::string::npos)
+        << "'" << message << "' lacks '" << what << "'";
+  };
+  const auto error_with = [](const Dataset& d, int workers, PartitionKind kind, std::size_t m) {
+    try {
+      split(d, workers, kind, 0.1, 1, m);
+    } catch (const InvalidInput& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  // 4 x 100 = 400 rows needed, 399 there.
+  const std::string message = error_with(labelled(399, 10), 100, PartitionKind::dirichlet, 4);
+  says(message, "data.min_shard = 4");
+  says(message, "400");
+  EXPECT_NO_THROW(split(labelled(400, 10), 100, PartitionKind::dirichlet, 0.1, 1, 4));
+  for (const auto& p : split(labelled(400, 10), 100, PartitionKind::dirichlet, 0.1, 1, 4))
+    EXPECT_EQ(p.size(), 4u);  // exactly enough rows: every shard gets exactly 4
+  says(error_with(labelled(1000, 10), 7, PartitionKind::iid, 143), "data.min_shard = 143");
+  // Partitions whose rule fixes the sizes are refused when a shard comes out short.
+  Dataset sourced = labelled(10, 2);
+  sourced.source = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1};
+  says(error_with(sourced, 2, PartitionKind::source, 3), "worker 1 received 2 rows");
+  says(error_with(sourced, 2, PartitionKind::source, 3), "data.min_shard = 3");
+  EXPECT_NO_THROW(split(sourced, 2, PartitionKind::source, 0.1, 1, 2));
+  // full: every shard is the whole data set.
+  EXPECT_NO_THROW(split(labelled(5, 2), 3, PartitionKind::full, 0.1, 1, 5));
+  says(error_with(labelled(5, 2), 3, PartitionKind::full, 6), "data.min_shard = 6");
 }
 
 TEST(Partition, SourceSendsEachSourceToItsWorker) {

@@ -8,6 +8,7 @@
 #include <Eigen/Dense>
 
 #include "herd/core/error.hpp"
+#include "herd/core/rng.hpp"
 #include "herd/model/factory.hpp"
 
 namespace herd::model {
@@ -176,6 +177,47 @@ TEST(Quadratic, GeneratorFromSpec) {
   EXPECT_EQ(sorted, p->term(0).diagonal);
   spec.mu = 0;
   EXPECT_THROW(make_quadratic_problem(spec, 1), InvalidInput);
+}
+
+TEST(Quadratic, StartsAtModelInitAndKeepsItsTermsAndOptimum) {
+  QuadraticSpec spec;
+  spec.dim = 6;
+  spec.workers = 3;
+  spec.mu = 0.5;
+  spec.L = 4;
+  spec.spread = 0;  // every optimum at the origin: x* = 0, F* = 0
+  const auto zeros = make_quadratic_problem(spec, 9);
+  std::vector<float> x(6, 1.0f);
+  zeros->initial_point(x);
+  EXPECT_EQ(x, std::vector<float>(6, 0.0f));  // the default: the origin, here the optimum
+  EXPECT_EQ(zeros->evaluate(x).train_loss, 0.0);
+
+  spec.init = {InitSpec::Kind::normal, 2.0};
+  const auto normal = make_quadratic_problem(spec, 9);
+  normal->initial_point(x);
+  // x_0 = 2 N(0, I) from stream init of the seed, as the linear models draw theirs.
+  Rng rng(9, streams::init);
+  Eigen::VectorXd x0(6);
+  for (int j = 0; j < 6; ++j) {
+    x0[j] = 2.0 * rng.normal();
+    EXPECT_EQ(x[std::size_t(j)], float(x0[j])) << j;
+  }
+  EXPECT_EQ(draw_initial_point(spec.init, 6, 9), std::vector<double>(x0.begin(), x0.end()));
+  // The problem is the one of the zero start: same curvatures, centres and optimum.
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(normal->term(k).diagonal, zeros->term(k).diagonal);
+    EXPECT_EQ(normal->term(k).center, zeros->term(k).center);
+  }
+  EXPECT_EQ(normal->minimizer(), zeros->minimizer());
+  // F(x_0) = (1/2) sum_j lambda_j x_j^2 (equal A_k, centres 0), well above F* = 0.
+  double f = 0;
+  for (int j = 0; j < 6; ++j)
+    f += 0.5 * normal->term(0).diagonal[j] * double(x[std::size_t(j)]) * double(x[std::size_t(j)]);
+  EXPECT_NEAR(normal->evaluate(x).train_loss, f, 1e-12 * f);
+  EXPECT_GT(f, 1.0);
+
+  spec.init.scale = -1;
+  EXPECT_THROW(make_quadratic_problem(spec, 9), InvalidInput);
 }
 
 }  // namespace

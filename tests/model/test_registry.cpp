@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "herd/core/error.hpp"
+#include "herd/model/init.hpp"
 #include "herd/model/registry.hpp"
 #include "test_data.hpp"
 
@@ -35,6 +36,23 @@ TEST(ModelRegistry, DataFreeModelsBuildFromTheirOptions) {
   EXPECT_EQ(q.problem->dim(), 5u);
   EXPECT_EQ(q.problem->workers(), 4);
   EXPECT_EQ(q.description, "quadratic, d = 5, K = 4, mu = 1, L = 10");  // the defaults
+  std::vector<float> x0(5, 1.0f);
+  q.problem->initial_point(x0);
+  EXPECT_EQ(x0, std::vector<float>(5, 0.0f));  // model.init = zeros
+  // model.init and model.init_scale, as the linear models read them.
+  EXPECT_EQ(models_reading("model.init"),
+            (std::vector<std::string>{"logistic", "least_squares", "softmax", "quadratic"}));
+  const BuiltModel n = model_or_throw("quadratic")
+                           .build({{"model.dim", std::int64_t{5}},
+                                   {"model.init", std::string("normal")},
+                                   {"model.init_scale", 0.5}},
+                                  context);
+  n.problem->initial_point(x0);
+  const std::vector<double> drawn = draw_initial_point({InitSpec::Kind::normal, 0.5}, 5, 3);
+  for (std::size_t j = 0; j < 5; ++j) EXPECT_EQ(x0[j], float(drawn[j]));
+  EXPECT_EQ(n.description, "quadratic, d = 5, K = 4, mu = 1, L = 10, x_0 ~ N(0, 0.5^2 I)");
+  EXPECT_THROW(model_or_throw("quadratic").check({{"model.init", std::string("ones")}}, context),
+               InvalidInput);
   const BuiltModel well =
       model_or_throw("double_well").build({{"model.mirror_starts", true}}, context);
   ASSERT_TRUE(well.worker_start);

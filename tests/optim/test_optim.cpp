@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <numbers>
 #include <vector>
 
@@ -119,6 +121,54 @@ TEST(Schedule, StichStepSizeAndShift) {
   ScheduleSpec c;
   c.kind = ScheduleKind::cosine;  // no horizon
   EXPECT_THROW(Schedule{c}, InvalidInput);
+}
+
+TEST(Schedule, StichExplicitShiftSetsAExactly) {
+  // optim.stich_shift: eta_t = 4 / (mu (a + t)) with the given a, whatever kappa and H say.
+  ScheduleSpec s;
+  s.kind = ScheduleKind::stich;
+  s.mu = 0.01;
+  s.L = 1.0;
+  s.period = 8;
+  const Schedule automatic(s);  // shift 0: a = max(16 kappa, H) as before
+  EXPECT_EQ(automatic.stich_shift(), 1600.0);
+  for (const std::int64_t t : {0, 1, 7, 400, 123456})
+    EXPECT_EQ(automatic.at(t), 4.0 / (0.01 * (1600.0 + double(t)))) << t;
+
+  for (const double a : {100.0, 2.5, 1e6}) {  // below 16 kappa, below H, above both
+    s.shift = a;
+    const Schedule sch(s);
+    EXPECT_EQ(sch.stich_shift(), a);
+    for (const std::int64_t t : {0, 1, 7, 400, 123456})
+      EXPECT_EQ(sch.at(t), 4.0 / (0.01 * (a + double(t)))) << "a = " << a << ", t = " << t;
+  }
+  // Warm-up still multiplies the explicit schedule.
+  s.shift = 100.0;
+  s.warmup_steps = 4;
+  EXPECT_EQ(Schedule(s).at(1), 4.0 / (0.01 * 101.0) * 2.0 / 4.0);
+  s.warmup_steps = 0;
+
+  // An explicit shift is also the offset of Local SGD's weights, for any schedule.
+  ScheduleSpec constant;
+  constant.shift = 37.0;
+  EXPECT_EQ(Schedule(constant).stich_shift(), 37.0);
+  EXPECT_EQ(Schedule(ScheduleSpec{}).stich_shift(), 0.0);  // unknown curvature, no shift
+
+  // Refused: a negative or non-finite shift (naming the option), and stich without mu even
+  // with a shift.
+  for (const double bad :
+       {-1.0, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
+    s.shift = bad;
+    try {
+      Schedule{s};
+      ADD_FAILURE() << "shift " << bad << " accepted";
+    } catch (const InvalidInput& e) {
+      EXPECT_NE(std::string(e.what()).find("optim.stich_shift"), std::string::npos) << e.what();
+    }
+  }
+  s.shift = 100.0;
+  s.mu = 0;
+  EXPECT_THROW(Schedule{s}, InvalidInput);
 }
 
 }  // namespace

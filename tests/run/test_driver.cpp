@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "herd/core/error.hpp"
+#include "herd/core/rng.hpp"
 #include "herd/run/driver.hpp"
 #include "support/cli_files.hpp"
 #include "support/runtime_kind.hpp"
@@ -111,6 +112,108 @@ TEST(Driver, BatchLargerThanAShardIsRefusedBeforeAnythingIsWritten) {
   }
 }
 
+// The number `key` holds in a metrics row (written in the shortest form that reads back
+// exactly).
+double number_in(const std::string& row, const std::string& key) {
+  const std::string tag = "\"" + key + "\": ";
+  const auto at = row.find(tag);
+  if (at == std::string::npos) {
+    ADD_FAILURE() << key << " not in " << row;
+    return 0;
+  }
+  return std::strtod(row.c_str() + at + tag.size(), nullptr);
+}
+
+TEST(Driver, TheQuadraticStartsAtModelInit) {
+  const char* quadratic = R"(
+[model]
+name = "quadratic"
+dim = 8
+spread = 0.0
+noise = 0.0
+[algo]
+name = "local_sgd"
+workers = 2
+batch = 1
+period = 2
+lr = 0.05
+[stop]
+steps = 20
+[eval]
+every = 10
+)";
+  // The default start, zeros, is x* itself when every worker's optimum is the origin.
+  Config c = Config::from_toml_string(quadratic, "quadratic.toml");
+  RunPlan zeros = plan(c, "zeros");
+  const fs::path origin = fresh_dir("quadratic_zeros");
+  execute(zeros, origin, Progress::none);
+  EXPECT_EQ(number_in(lines_of(origin / "metrics.jsonl").at(0), "train_loss"), 0.0);
+
+  // model.init = normal: x_0 = 1.5 N(0, I) from run.seed's initialisation stream, and the
+  // first row reports F(x_0).
+  c.apply_override("model.init=normal");
+  c.apply_override("model.init_scale=1.5");
+  RunPlan p = plan(c, "normal");
+  std::vector<float> x0(8);
+  p.problem->initial_point(x0);
+  Rng rng(1, streams::init);
+  for (const float v : x0) EXPECT_EQ(v, float(1.5 * rng.normal()));
+  const double f0 = p.problem->evaluate(x0).train_loss;
+  EXPECT_GT(f0, 1.0);
+  const fs::path dir = fresh_dir("quadratic_normal");
+  const RunResult r = execute(p, dir, Progress::none);
+  const auto rows = lines_of(dir / "metrics.jsonl");
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(number_in(rows.at(0), "step"), 0.0);
+  EXPECT_EQ(number_in(rows.at(0), "train_loss"), f0);
+  EXPECT_LT(r.last.number("train_loss"), f0);  // and it descends from there
+}
+
+TEST(Driver, StichShiftAndMinShardReachTheJob) {
+  Config c = Config::from_toml_string(small_run, "small.toml");
+  c.apply_override("algo.schedule=stich");
+  const RunPlan automatic = plan(c, "automatic");
+  const model::Curvature curv = automatic.problem->curvature();
+  EXPECT_EQ(automatic.job.schedule.shift, 0.0);
+  EXPECT_EQ(optim::Schedule(automatic.job.schedule).stich_shift(),
+            std::max(16.0 * curv.L / curv.mu, 4.0));
+  c.apply_override("optim.stich_shift=50");
+  const RunPlan shifted = plan(c, "shifted");
+  EXPECT_EQ(shifted.job.schedule.shift, 50.0);
+  const optim::Schedule schedule(shifted.job.schedule);
+  for (const std::int64_t t : {0, 10, 1000})
+    EXPECT_EQ(schedule.at(t), 4.0 / (curv.mu * (50.0 + double(t))));
+  EXPECT_EQ(shifted.config.get_number("optim.stich_shift"), 50.0);  // in config.toml
+
+  // Dirichlet(0.1) over 100 workers of two classes: every draw leaves some worker without
+  // rows; data.min_shard fills the small shards instead.
+  Config d = Config::from_toml_string(small_run, "small.toml");
+  for (const char* o :
+       {"algo.workers=100", "algo.batch=4", "data.partition=dirichlet", "data.alpha=0.1"})
+    d.apply_override(o);
+  try {
+    plan(d, "no bound");
+    ADD_FAILURE() << "expected InvalidInput";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("data.min_shard"), std::string::npos) << e.what();
+  }
+  d.apply_override("data.min_shard=4");
+  const RunPlan bounded = plan(d, "bounded");
+  std::size_t rows = 0;
+  for (int k = 0; k < 100; ++k) {
+    EXPECT_GE(bounded.problem->shard_size(k), 4u) << k;
+    rows += bounded.problem->shard_size(k);
+  }
+  EXPECT_EQ(rows, 2000u);
+  d.apply_override("data.min_shard=21");  // 21 x 100 > 2000 rows
+  try {
+    plan(d, "too many");
+    ADD_FAILURE() << "expected InvalidInput";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("data.min_shard = 21"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Driver, DivergenceStopsAtTheFirstNonFiniteLossAndKeepsTheMetrics) {
   const fs::path dir = fresh_dir("diverged");
   Config c = Config::from_toml_string(small_run, "small.toml");
@@ -182,6 +285,18 @@ TEST(Cli, ExitCodesAndNothingWrittenOnRefusal) {
                           "cluster.intra_latency=0.001",      // on a flat network
                           "run.runtime=mpi",                  // not a runtime of this build
                           "algo.name=rescaled_asgd"}) {       // known tau, none given
+    EXPECT_EQ(herd("run " + r + bad), exit_codes::invalid_input) << bad;
+    EXPECT_FALSE(fs::exists(refused)) << bad << " wrote " << refused;
+  }
+  // The settings research studies asked for.
+  for (const char* bad : {"optim.stich_shift=-1",                      // a > 0, or 0 = auto
+                          "data.min_shard=-1",                         // a count
+                          "data.min_shard=501",                        // 4 x 501 > 2000 rows
+                          "model.name=quadratic model.init=ones",      // not a choice
+                          "model.name=quadratic model.init_scale=-1",  // a standard deviation
+                          "cluster.compute_times=linear cluster.noise_scale=-0.5",
+                          "cluster.compute_times=linear cluster.noise=lognormal "
+                          "cluster.noise_scale=tau"}) {  // lognormal's s has no unit
     EXPECT_EQ(herd("run " + r + bad), exit_codes::invalid_input) << bad;
     EXPECT_FALSE(fs::exists(refused)) << bad << " wrote " << refused;
   }

@@ -75,9 +75,10 @@ void LocalSgd::run(Worker& w) {
     outer->keep_in(w.algo_state);
   }
 
-  // Stich's weights w_t = (a + t)^2 over the iterates x_0 .. x_T; a = max(16 kappa, H), or
-  // H when the problem's curvature is unknown.
-  const double a = std::max(w.schedule.stich_shift(), double(std::max<std::int64_t>(s.period, 1)));
+  // Stich's weights w_t = (a + t)^2 over the iterates x_0 .. x_T; a = optim.stich_shift when
+  // set, else max(16 kappa, H), or H when the problem's curvature is unknown.
+  const double shift = w.schedule.stich_shift();
+  const double a = shift > 0.0 ? shift : double(std::max<std::int64_t>(s.period, 1));
   std::vector<double> weighted_sum(w.x.size(), 0.0);
   double weight_total = 0.0;
   std::vector<float> weighted_average(w.x.size());

@@ -23,7 +23,8 @@ double ComputeModel::duration(int rank, double samples, Rng& rng) const {
   switch (noise) {
     case ComputeNoise::none:
       break;
-    // Additive |N(0, scale^2)| seconds, as in the Rescaled ASGD experiments (scale sqrt(i)).
+    // Additive |N(0, scale^2)| seconds (mean scale sqrt(2 / pi)), as in the Rescaled ASGD
+    // experiments (scale sqrt(i)).
     case ComputeNoise::half_normal:
       t += std::abs(rng.normal()) * scale;
       break;
@@ -31,7 +32,7 @@ double ComputeModel::duration(int rank, double samples, Rng& rng) const {
     case ComputeNoise::exponential:
       t += rng.exponential() * scale;
       break;
-    // Multiplicative exp(N(0, scale^2)): heavy-tailed slow-downs.
+    // Multiplicative exp(N(0, scale^2)) (mean exp(scale^2 / 2)): heavy-tailed slow-downs.
     case ComputeNoise::lognormal:
       t *= std::exp(scale * rng.normal());
       break;

@@ -3,8 +3,18 @@
 // a property of that worker, known up to noise. Rank i needs tau_i seconds for one gradient
 // on `reference_batch` samples, scaled by the samples it declares, with optional random
 // noise (ComputeNoise), and slowed down by `straggler_factor` with probability
-// `straggler_prob`. The simulator charges this as virtual time; the threads
-// runtime can sleep it (scaled by `wall_scale`) to emulate the same cluster for real.
+// `straggler_prob`. For a declared piece of work of t = tau_i samples / reference_batch
+// seconds, with s_i = noise_scale[i] and an independent draw per piece, the duration and its
+// mean are
+//   none          t                            t
+//   half_normal   t + |N(0, s_i^2)|            t + s_i sqrt(2 / pi)
+//   exponential   t + Exp(mean s_i)            t + s_i
+//   lognormal     t exp(N(0, s_i^2))           t exp(s_i^2 / 2)
+// then multiplied by straggler_factor with probability straggler_prob (the mean by
+// 1 + straggler_prob (straggler_factor - 1)). The additive kinds' noise is in seconds and
+// does not scale with t; cluster.noise_scale = "tau" sets s_i = tau_i (run/cluster.cpp). The
+// simulator charges this as virtual time; the threads runtime can sleep it (scaled by `wall_scale`)
+// to emulate the same cluster for real.
 #include <cstdint>
 #include <string>
 #include <vector>

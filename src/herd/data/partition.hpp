@@ -19,10 +19,15 @@ enum class PartitionKind {
 struct PartitionSpec {
   PartitionKind kind = PartitionKind::iid;
   double alpha = 0.5;  // dirichlet concentration
+  // data.min_shard: every worker gets at least this many rows (0 = off, the partitions as
+  // without it). dirichlet draws its proportions once and then fills every shard below
+  // min_shard from the largest shards (see partition.cpp); the other kinds fix their shard
+  // sizes by their rule and are refused when a shard comes out smaller.
+  std::size_t min_shard = 0;
 };
 
-// Every row goes to exactly one worker; every worker gets at least one row, otherwise
-// InvalidInput explains which worker came out empty and why.
+// Every row goes to exactly one worker; every worker gets at least one row (and at least
+// spec.min_shard), otherwise InvalidInput explains which worker came out short and why.
 std::vector<std::vector<Index>> partition(const Dataset& data, int workers,
                                           const PartitionSpec& spec, Rng& rng);
 

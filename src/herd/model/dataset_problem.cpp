@@ -5,7 +5,6 @@
 #include <sstream>
 
 #include "herd/core/error.hpp"
-#include "herd/core/rng.hpp"
 #include "herd/model/knobs.hpp"
 #include "herd/model/registry.hpp"
 #include "herd/model/solver.hpp"
@@ -50,12 +49,6 @@ class DatasetLocal final : public LocalObjective {
 
 }  // namespace
 
-InitSpec::Kind parse_init_kind(const std::string& name) {
-  if (name == "zeros") return InitSpec::Kind::zeros;
-  if (name == "normal") return InitSpec::Kind::normal;
-  throw InvalidInput("unknown init '" + name + "' (expected zeros or normal)");
-}
-
 DatasetProblem::DatasetProblem(DataProblemSpec spec)
     : spec_(std::move(spec)), model_(checked_model(spec_)) {
   if (!(spec_.lambda >= 0) || !std::isfinite(spec_.lambda))
@@ -68,11 +61,9 @@ DatasetProblem::DatasetProblem(DataProblemSpec spec)
   if (spec_.test && spec_.test->rows == 0) spec_.test.reset();  // nothing to report on
   if (spec_.test) test_rows_ = all_rows_mean(*spec_.test);
 
-  x0_.assign(dim(), 0.0f);
-  if (spec_.init.kind == InitSpec::Kind::normal) {
-    Rng rng(spec_.seed, streams::init);
-    for (float& v : x0_) v = float(spec_.init.scale * rng.normal());
-  }
+  const std::vector<double> x0 = draw_initial_point(spec_.init, dim(), spec_.seed);
+  x0_.resize(x0.size());
+  for (std::size_t j = 0; j < x0.size(); ++j) x0_[j] = float(x0[j]);
 }
 
 std::string DatasetProblem::describe() const {
@@ -178,18 +169,11 @@ struct LinearModelSettings {
 
   static const Knobs<LinearModelSettings>& knobs() {
     using S = LinearModelSettings;
-    static const auto k =
-        Knobs<S>()
-            .add(knobs::l2(), &S::l2)
-            .add(knobs::l2_over_n(), &S::l2_over_n)
-            .add(choice("model.init", {"zeros", "normal"}, "zeros",
-                        "Starting point x_0: zeros, or normal (entries drawn from N(0, "
-                        "init_scale^2))."),
-                 &S::init)
-            .add(
-                number("model.init_scale", 0.01, "Standard deviation of the normal initialisation.")
-                    .ge(0),
-                &S::init_scale);
+    static const auto k = Knobs<S>()
+                              .add(knobs::l2(), &S::l2)
+                              .add(knobs::l2_over_n(), &S::l2_over_n)
+                              .add(knobs::init(), &S::init)
+                              .add(knobs::init_scale(), &S::init_scale);
     return k;
   }
 };

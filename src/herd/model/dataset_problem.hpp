@@ -12,16 +12,11 @@
 
 #include "herd/data/dataset.hpp"
 #include "herd/data/sampler.hpp"
+#include "herd/model/init.hpp"
 #include "herd/model/linear_models.hpp"
 #include "herd/model/problem.hpp"
 
 namespace herd::model {
-
-struct InitSpec {
-  enum class Kind { zeros, normal } kind = Kind::zeros;
-  double scale = 0.01;  // normal: x_0 ~ scale * N(0, I)
-};
-InitSpec::Kind parse_init_kind(const std::string& name);  // "zeros" | "normal"
 
 struct DataProblemSpec {
   std::shared_ptr<const data::Dataset> train;

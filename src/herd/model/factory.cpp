@@ -36,8 +36,10 @@ std::unique_ptr<QuadraticProblem> make_quadratic_problem(const QuadraticSpec& sp
     diagonals.push_back(std::move(diagonal));
     centers.push_back(std::move(center));
   }
+  const std::vector<double> x0 = draw_initial_point(spec.init, spec.dim, seed);
   return std::make_unique<QuadraticProblem>(
-      QuadraticProblem::diagonal(std::move(diagonals), std::move(centers), spec.sigma, spec.batch));
+      QuadraticProblem::diagonal(std::move(diagonals), std::move(centers), spec.sigma, spec.batch,
+                                 Eigen::Map<const Eigen::VectorXd>(x0.data(), d)));
 }
 
 }  // namespace herd::model

@@ -11,8 +11,9 @@ namespace herd::model {
 
 // InvalidInput as DatasetProblem's constructor.
 std::unique_ptr<DatasetProblem> make_data_problem(DataProblemSpec spec);
-// Draws the quadratic of `spec` from stream streams::problem of `seed`. InvalidInput unless
-// dim >= 1, workers >= 1, 0 < mu <= L, spread >= 0, sigma >= 0 and batch >= 1.
+// Draws the quadratic of `spec` from stream streams::problem of `seed`, and its starting point
+// from stream streams::init (spec.init). InvalidInput unless dim >= 1, workers >= 1,
+// 0 < mu <= L, spread >= 0, sigma >= 0, batch >= 1 and init.scale >= 0.
 std::unique_ptr<QuadraticProblem> make_quadratic_problem(const QuadraticSpec& spec,
                                                          std::uint64_t seed);
 

@@ -28,6 +28,21 @@ const OptionSpec& noise() {
   return spec;
 }
 
+const OptionSpec& init() {
+  static const OptionSpec spec =
+      choice("model.init", {"zeros", "normal"}, "zeros",
+             "Starting point x_0: zeros, or normal (entries drawn from N(0, init_scale^2), "
+             "from run.seed's initialisation stream). For the quadratic, zeros is the origin, "
+             "which is its optimum x* when model.spread = 0; normal starts it elsewhere.");
+  return spec;
+}
+
+const OptionSpec& init_scale() {
+  static const OptionSpec spec =
+      number("model.init_scale", 0.01, "Standard deviation of the normal initialisation.").ge(0);
+  return spec;
+}
+
 double lambda(double l2, double l2_over_n, const ModelData& data) {
   return l2 + l2_over_n / double(data.train->rows);
 }

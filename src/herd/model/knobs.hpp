@@ -7,10 +7,12 @@
 
 namespace herd::model::knobs {
 
-const OptionSpec& l2();         // model.l2: lambda = l2 + l2_over_n / n_train
-const OptionSpec& l2_over_n();  // model.l2_over_n
-const OptionSpec& dim();        // model.dim: dimension of the data-free problems
-const OptionSpec& noise();      // model.noise: gradient noise of the data-free problems
+const OptionSpec& l2();          // model.l2: lambda = l2 + l2_over_n / n_train
+const OptionSpec& l2_over_n();   // model.l2_over_n
+const OptionSpec& dim();         // model.dim: dimension of the data-free problems
+const OptionSpec& noise();       // model.noise: gradient noise of the data-free problems
+const OptionSpec& init();        // model.init: zeros or normal starting point
+const OptionSpec& init_scale();  // model.init_scale: its standard deviation
 
 // lambda = l2 + l2_over_n / n_train for the context's training set.
 double lambda(double l2, double l2_over_n, const ModelData& data);

@@ -228,6 +228,8 @@ struct QuadraticSettings {
   double smoothness{};
   double spread{};
   double noise{};
+  std::string init;
+  double init_scale{};
 
   static const Knobs<QuadraticSettings>& knobs() {
     using S = QuadraticSettings;
@@ -241,7 +243,9 @@ struct QuadraticSettings {
                         "Worker optima a_k = spread * N(0, I); 0 = the same optimum for all.")
                      .ge(0),
                  &S::spread)
-            .add(knobs::noise(), &S::noise);
+            .add(knobs::noise(), &S::noise)
+            .add(knobs::init(), &S::init)
+            .add(knobs::init_scale(), &S::init_scale);
     return k;
   }
   void resolve(const ModelContext&) const {
@@ -267,11 +271,15 @@ HERD_REGISTER_MODEL(quadratic,
                           q.spread = s.spread;
                           q.sigma = s.noise;
                           q.batch = c.batch;
+                          q.init = {parse_init_kind(s.init), s.init_scale};
+                          const bool normal = q.init.kind == InitSpec::Kind::normal;
                           return BuiltModel{
                               make_quadratic_problem(q, c.seed),
                               {},
-                              fmt::format("quadratic, d = {}, K = {}, mu = {}, L = {}", q.dim,
-                                          c.workers, q.mu, q.L)};
+                              fmt::format("quadratic, d = {}, K = {}, mu = {}, L = {}{}", q.dim,
+                                          c.workers, q.mu, q.L,
+                                          normal ? fmt::format(", x_0 ~ N(0, {}^2 I)", s.init_scale)
+                                                 : std::string())};
                         }});
 
 }  // namespace herd::model

@@ -12,6 +12,7 @@
 
 #include <Eigen/Dense>
 
+#include "herd/model/init.hpp"
 #include "herd/model/problem.hpp"
 
 namespace herd::model {
@@ -71,7 +72,8 @@ class QuadraticProblem final : public Problem {
 // eigenvalues log-uniformly spaced from mu to L (a fixed grid; d = 1 gives mu); with
 // shuffle_eigenvalues each worker gets its own random permutation of the grid (heterogeneous
 // curvature, the mean's spectrum then lies inside [mu, L]), otherwise all A_k are equal and
-// the mean's extreme eigenvalues are exactly mu and L. Centres a_k = spread * N(0, I).
+// the mean's extreme eigenvalues are exactly mu and L. Centres a_k = spread * N(0, I). The
+// starting point is `init` (model.init), drawn from stream streams::init of the seed.
 struct QuadraticSpec {
   std::size_t dim = 10;
   int workers = 1;
@@ -80,6 +82,7 @@ struct QuadraticSpec {
   double spread = 1;
   double sigma = 0;  // gradient noise
   std::size_t batch = 1;
+  InitSpec init;  // default zeros: x_0 = 0
 };
 
 }  // namespace herd::model

@@ -18,9 +18,15 @@ ScheduleKind parse_schedule(const std::string& name) {
 }
 
 Schedule::Schedule(const ScheduleSpec& spec) : spec_(spec) {
-  if (spec.mu > 0.0 && spec.L >= spec.mu)
+  if (!(spec.shift >= 0.0) || !std::isfinite(spec.shift))
+    throw InvalidInput("optim.stich_shift = " + std::to_string(spec.shift) +
+                       ": the shift a of Stich's schedule must be finite and > 0 (0 = automatic)");
+  const bool strongly_convex = spec.mu > 0.0 && spec.L >= spec.mu;
+  if (spec.shift > 0.0)
+    shift_ = spec.shift;
+  else if (strongly_convex)
     shift_ = std::max(16.0 * spec.L / spec.mu, double(std::max<std::int64_t>(spec.period, 1)));
-  if (spec.kind == ScheduleKind::stich && shift_ == 0.0)
+  if (spec.kind == ScheduleKind::stich && !strongly_convex)
     throw InvalidInput(
         "algo.schedule = \"stich\" needs a strongly convex problem (mu > 0, L >= mu); this "
         "problem has mu = " +

@@ -42,7 +42,7 @@ std::vector<double> per_worker(const Config& c, const std::string& key, int work
     for (int i = 0; i < workers; ++i) values.push_back(std::sqrt(double(i + 1)));
   } else {
     throw InvalidInput(
-        fmt::format("{} = \"{}\": expected a number, sqrt, or a comma-separated "
+        fmt::format("{} = \"{}\": expected a number, sqrt, tau, or a comma-separated "
                     "list with one number per worker",
                     key, text));
   }
@@ -50,6 +50,32 @@ std::vector<double> per_worker(const Config& c, const std::string& key, int work
     throw InvalidInput(fmt::format("{} lists {} values but algo.workers = {}: give one per worker",
                                    key, values.size(), workers));
   return values;
+}
+
+// cluster.noise_scale, one s_i per worker: a number, a list, sqrt (s_i = sqrt(i + 1) for the
+// 0-based worker i) or tau (s_i = tau_i, the worker's own compute time). InvalidInput for a
+// negative or non-finite scale, and for tau with lognormal noise, whose s is dimensionless.
+std::vector<double> noise_scales(const Config& c, int workers, std::uint64_t seed,
+                                 const std::vector<double>& tau) {
+  const std::string& text = c.get_string("cluster.noise_scale");
+  if (text != "tau") {
+    std::vector<double> scale = per_worker(c, "cluster.noise_scale", workers, seed, false);
+    for (std::size_t i = 0; i < scale.size(); ++i)
+      if (!(scale[i] >= 0) || !std::isfinite(scale[i]))
+        throw InvalidInput(
+            fmt::format("cluster.noise_scale: worker {} has scale {}; noise scales must be "
+                        "finite and >= 0",
+                        i, scale[i]));
+    return scale;
+  }
+  if (c.get_string("cluster.noise") == "lognormal")
+    throw InvalidInput(
+        "cluster.noise_scale = \"tau\" with cluster.noise = \"lognormal\": lognormal noise "
+        "multiplies the compute time by exp(N(0, s^2)), so it is proportional to tau_i for any "
+        "constant s already, and s is a dimensionless log-scale standard deviation, not "
+        "seconds; give one number (e.g. 0.3) instead");
+  // Without compute times there is no modelled compute and no noise: any scale will do.
+  return tau.empty() ? std::vector<double>(std::size_t(workers), 0.0) : tau;
 }
 
 }  // namespace
@@ -107,8 +133,8 @@ Cluster make_cluster(const Config& c, int workers, bool server, std::uint64_t se
   Cluster out;
   comm::SimSpec& s = out.spec;
   const int offset = server ? 1 : 0;
-  const auto scale = per_worker(c, "cluster.noise_scale", workers, seed, false);
   out.worker_tau = worker_compute_times(c, workers, seed);
+  const auto scale = noise_scales(c, workers, seed, out.worker_tau);
   if (!out.worker_tau.empty()) {
     s.compute.tau.assign(std::size_t(offset), 0.0);  // the server computes no gradients
     s.compute.tau.insert(s.compute.tau.end(), out.worker_tau.begin(), out.worker_tau.end());

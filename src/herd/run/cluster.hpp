@@ -26,7 +26,8 @@ std::vector<double> worker_compute_times(const Config& config, int workers, std:
 comm::NetworkModel network_model(const Config& config, int workers, bool server);
 
 // InvalidInput naming the key for a list of the wrong length, a non-positive time, an
-// unknown formula, or a fault on a worker that does not exist.
+// unknown formula, a negative noise scale, cluster.noise_scale = "tau" with lognormal noise,
+// or a fault on a worker that does not exist. noise_scale = "tau" gives s_i = tau_i.
 Cluster make_cluster(const Config& config, int workers, bool server, std::uint64_t seed);
 
 }  // namespace herd::run

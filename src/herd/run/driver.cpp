@@ -116,15 +116,19 @@ void build_problem(const Config& c, RunPlan& p) {
     data::PartitionSpec part;
     part.kind = data::parse_partition_kind(c.get_string("data.partition"));
     part.alpha = c.get_number("data.alpha");
+    part.min_shard = std::size_t(c.get_int("data.min_shard"));
     Rng rng(p.job.seed, streams::partition);
     data.shards = data::partition(*p.train, K, part, rng);
     for (int k = 0; k < K; ++k) {
       if (data.shards[std::size_t(k)].size() < batch)
         throw InvalidInput(fmt::format(
             "algo.batch = {} is larger than worker {}'s shard of {} rows ({} rows over {} "
-            "workers, partition {}); lower algo.batch or algo.workers",
+            "workers, partition {}); lower algo.batch or algo.workers{}",
             batch, k, data.shards[std::size_t(k)].size(), p.train->rows, K,
-            c.get_string("data.partition")));
+            c.get_string("data.partition"),
+            part.kind == data::PartitionKind::dirichlet
+                ? fmt::format(", or set data.min_shard = {}", batch)
+                : std::string()));
     }
     data.train = p.train;
     if (c.get_bool("eval.test")) data.test = p.test;
@@ -256,6 +260,7 @@ RunPlan plan(const Config& config, const std::string& label) {
   sch.mu = curv.mu;
   sch.L = curv.L;
   sch.period = config.get_int("algo.period");
+  sch.shift = config.get_number("optim.stich_shift");
   optim::Schedule check_schedule(sch);  // refuses unusable schedules now, not mid-run
   return p;
 }

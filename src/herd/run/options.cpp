@@ -117,7 +117,7 @@ const std::vector<SectionSpec>& section_table() {
       {"data", "The training and test data, and how rows are split across workers."},
       {"model", "The objective: model, regularisation, starting point, quadratic test problem."},
       {"algo", "The distributed algorithm, its communication pattern and step sizes."},
-      {"optim", "The local update rule each worker applies."},
+      {"optim", "The local update rule each worker applies, and the shift of Stich's schedule."},
       {"stop", "When to stop; the run stops at the first criterion met, 0 disables one."},
       {"eval", "How often and on what the full objective is evaluated."},
       {"cluster",
@@ -172,12 +172,27 @@ std::vector<OptionSpec> options_before_model_knobs() {
       choice("data.partition", {"iid", "shards", "dirichlet", "source", "full"}, "iid",
              "How training rows are split across workers: iid (shuffled, equal pieces), shards "
              "(sorted by label, two shards per worker), dirichlet (class proportions per worker "
-             "drawn from Dirichlet(data.alpha)), source (rows generated for worker k go to "
+             "drawn from Dirichlet(data.alpha); see data.min_shard for its smallest shards), "
+             "source (rows generated for worker k go to "
              "worker k; synthetic data), full (every worker samples the whole training set, as on "
              "shared storage; the setting of the LSGD and EASGD papers)."),
       number("data.alpha", 0.5,
              "Dirichlet concentration for partition = dirichlet; smaller = more skewed labels.")
           .gt(0),
+      integer("data.min_shard", 0,
+              "Every worker's shard gets at least this many rows (e.g. algo.batch); 0 = off, "
+              "the partitions as without it. partition = dirichlet draws its class proportions "
+              "once (without data.min_shard it redraws, up to 100 times, while a worker gets no "
+              "row) and then fills each shard below data.min_shard, workers in order, one row "
+              "at a time: a row of the class that shard holds most of, from the largest shard "
+              "with more than data.min_shard rows that holds it (an empty shard: a row of the "
+              "most frequent class of the largest shard). The fewest rows possible move, a small "
+              "shard keeps the rows it was drawn and only the largest shards give, so the label "
+              "skew of data.alpha stays; a draw whose shards all have data.min_shard rows is "
+              "used as drawn. "
+              "The other partitions fix their shard sizes and are refused when a shard is "
+              "smaller. Refused when data.min_shard x algo.workers exceeds the training rows.")
+          .ge(0),
       choice("data.sampling", {"with_replacement", "shuffled_epochs"}, "with_replacement",
              "Minibatch sampling within a worker's shard: with_replacement (uniform draws) or "
              "shuffled_epochs (a fresh permutation every epoch)."),
@@ -225,7 +240,8 @@ std::vector<OptionSpec> options_after_knobs() {
       number("algo.lr", 0.1, "Base step size (learning rate).").gt(0),
       choice("algo.schedule", {"constant", "stich", "step", "cosine"}, "constant",
              "Step-size schedule: constant; stich (4 / (mu (a + t)) with a = max(16 L / mu, H), "
-             "mu and L from the problem; Stich 2019); step (lr times decay_factor every "
+             "mu and L from the problem, or a = optim.stich_shift when set; Stich 2019); step "
+             "(lr times decay_factor every "
              "decay_every steps); cosine (from lr down to min_lr over stop.steps)."),
       integer("algo.warmup_steps", 0, "Linear warm-up of the step size over this many steps.")
           .ge(0),
@@ -239,6 +255,15 @@ std::vector<OptionSpec> options_after_knobs() {
       choice("optim.name", {"sgd", "momentum", "nesterov"}, "sgd", "Local update rule."),
       number("optim.momentum", 0.9, "Momentum coefficient of momentum and nesterov.").ge(0).lt(1),
       number("optim.weight_decay", 0.0, "Weight decay of the local update.").ge(0),
+      number("optim.stich_shift", 0.0,
+             "The shift a of Stich's step size eta_t = 4 / (mu (a + t)) (algo.schedule = "
+             "\"stich\"; its other settings are algo.*), also the offset of Local SGD's "
+             "weights (a + t)^2 of its weighted_average model. 0 = automatic: a = max(16 L / mu, "
+             "algo.period), what Stich's analysis assumes. Any a > 0 is accepted: a smaller a "
+             "starts with larger steps (eta_0 = 4 / (mu a), above 1 / (4 L) when a < 16 L / mu) "
+             "and lets them decay sooner, outside the theory's assumptions (a >= max(16 L / mu, "
+             "H)).")
+          .ge(0),
 
       // [stop]
       integer("stop.steps", 1000,
@@ -278,11 +303,21 @@ std::vector<OptionSpec> options_after_knobs() {
            "= "
            "compute takes no modelled time."),
       choice("cluster.noise", {"none", "half_normal", "exponential", "lognormal"}, "none",
-             "Noise on each compute time: half_normal adds |N(0, s^2)|, exponential adds "
-             "Exp(mean s), lognormal multiplies by exp(N(0, s^2)); s = cluster.noise_scale."),
+             "Noise on each compute time, drawn independently for every minibatch gradient: "
+             "worker i takes tau_i plus |N(0, s_i^2)| seconds (half_normal; mean tau_i + s_i "
+             "sqrt(2 / pi)), tau_i plus Exp(mean s_i) seconds (exponential; mean tau_i + s_i) or "
+             "tau_i times exp(N(0, s_i^2)) (lognormal; mean tau_i exp(s_i^2 / 2)), with s_i "
+             "from cluster.noise_scale; a straggling gradient is then multiplied by "
+             "cluster.straggler_factor. rescaled_asgd rescales by the nominal tau_i, which are "
+             "proportional to these means only when s_i is (noise_scale = tau for the additive "
+             "kinds, any constant s for lognormal)."),
       text("cluster.noise_scale", "0",
-           "s of cluster.noise: one number for every worker, sqrt (s_i = sqrt(i)), or a "
-           "comma-separated list with one value per worker."),
+           "s_i of cluster.noise: one number for every worker (seconds for half_normal and "
+           "exponential; dimensionless for lognormal), a comma-separated list with one value "
+           "per worker, sqrt (s_i = sqrt(i) for workers numbered i = 1..K: it grows with the "
+           "worker's position, not with its compute time) or tau (s_i = tau_i, noise "
+           "proportional to each worker's own compute time; half_normal and exponential "
+           "only). Values must be >= 0."),
       number("cluster.straggler_prob", 0.0,
              "Probability that a gradient is slowed down by cluster.straggler_factor.")
           .ge(0)
