@@ -81,6 +81,7 @@ def draw(args):
                         "install Debian's python3-matplotlib") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, ax = plt.subplots(figsize=FIGSIZE_IN)
     all_x = []
@@ -99,9 +100,13 @@ def draw(args):
         ax.plot(xs, [v / first for v in xs], linestyle="--", color="gray",
                 label="linear speedup")
     if numeric_x and min(all_x) > 0 and max(all_x) / min(all_x) >= 8:
+        # Powers of two (K = 1, 2, 4, ...) evenly spaced, labelled as plain numbers.
+        axes = [ax.xaxis] + ([ax.yaxis] if args.ideal_speedup else [])
         ax.set_xscale("log", base=2)
         if args.ideal_speedup:
             ax.set_yscale("log", base=2)
+        for axis in axes:
+            axis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax.grid(True, alpha=0.4)
     ax.set_xlabel(args.x)
     ax.set_ylabel(args.y)

@@ -54,6 +54,12 @@ std::string number_text(double v) {
   return std::isnan(v) ? "" : fmt::format("{}", v);
 }
 
+// For tables read by people: counts in full (53917), the rest to 4 significant digits.
+std::string readable(double v) {
+  if (std::abs(v) >= 1000 && std::abs(v) < 1e15) return fmt::format("{:.0f}", v);
+  return fmt::format("{:.4g}", v);
+}
+
 // The configuration one point runs: the file, the entry's settings, then the command line's
 // key=value settings and the point's values (the last word wins), as `herd run --entry` does.
 run::Config point_config(const run::Config& file, const std::vector<std::string>& overrides,
@@ -539,10 +545,10 @@ std::string sweep_markdown(const Sweep& s, const SweepTable& table) {
       }
       double mean = 0;
       for (double x : v) mean += x / double(v.size());
-      std::string cell = fmt::format("{:.4g}", mean);
+      std::string cell = readable(mean);
       if (v.size() > 1)
-        cell += fmt::format(" ({:.4g} - {:.4g})", *std::min_element(v.begin(), v.end()),
-                            *std::max_element(v.begin(), v.end()));
+        cell += fmt::format(" ({} - {})", readable(*std::min_element(v.begin(), v.end())),
+                            readable(*std::max_element(v.begin(), v.end())));
       if (v.size() < g.size()) cell += fmt::format(" [{} of {} met]", v.size(), g.size());
       line.push_back(cell);
     }

@@ -81,13 +81,17 @@ Axis parse_grid(std::string_view argument) {
   if (!(low < high))
     throw InvalidInput(fmt::format("{}: LOW must be below HIGH (got {} and {})", where, parts[0],
                                    parts[1]));
+  // Values with 4 significant digits (more where that would merge two): readable directory
+  // names and tables, and the grid is exactly what they say.
   std::vector<std::string> values;
-  for (int i = 0; i < count; ++i) {
-    const double f = double(i) / double(count - 1);
-    const double v = i == count - 1 ? high
-                     : log          ? low * std::pow(high / low, f)
-                                    : low + (high - low) * f;
-    values.push_back(fmt::format("{}", v));
+  for (int digits = 4; digits <= 17; ++digits) {
+    values.clear();
+    for (int i = 0; i < count; ++i) {
+      const double f = double(i) / double(count - 1);
+      const double v = log ? low * std::pow(high / low, f) : low + (high - low) * f;
+      values.push_back(fmt::format("{:.{}g}", v, digits));
+    }
+    if (std::adjacent_find(values.begin(), values.end()) == values.end()) break;
   }
   return parse_axis(fmt::format("{}={}", argument.substr(0, eq), join(values, ",")));
 }
