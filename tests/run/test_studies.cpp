@@ -182,6 +182,13 @@ TEST(Cli, ASweepWritesOneRowPerRunAndRunAgainRunsNothing) {
   for (const auto& [dir, time] : written)
     EXPECT_EQ(fs::last_write_time(out / dir / "summary.json"), time) << dir << " ran again";
   EXPECT_EQ(read_csv(out / "sweep.csv"), rows);
+  // herd table rebuilds the same tables from the runs' files.
+  const std::string md = read(out / "sweep.md");
+  fs::remove(out / "sweep.csv");
+  fs::remove(out / "sweep.md");
+  ASSERT_EQ(herd("table " + out.string()), exit_codes::ok);
+  EXPECT_EQ(read_csv(out / "sweep.csv"), rows);
+  EXPECT_EQ(read(out / "sweep.md"), md);
   // Another sweep into the same directory is refused.
   EXPECT_EQ(herd("sweep " + config.string() + " algo.workers=1,4 --out " + out.string()),
             exit_codes::invalid_input);
@@ -329,7 +336,7 @@ TEST(Cli, BadStudyArgumentsExitTwoAndWriteNothing) {
       {"tune " + c + "--grid algo.lr=log:1e-3:1:5 --by fastest", "fastest"},
       {"tune " + c + "--grid algo.lr=log:1e-3:1:5 --by final:accuracy", "accuracy"},
       {"tune " + c + "--grid algo.lr=log:1e-3:1:5 --budget stop.nope=3", "stop.nope"},
-      {"table " + out.string(), "not a run or comparison directory"},
+      {"table " + out.string(), "not a run, comparison or sweep directory"},
   };
   for (const auto& [args, words] : cases) {
     const auto [code, err] = herd_stderr(args);

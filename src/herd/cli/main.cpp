@@ -149,9 +149,18 @@ int tune_command(study::TuneSpec spec, const std::vector<std::string>& grids) {
 // herd table DIR: the table of a run or comparison directory, rebuilt from its files (after
 // a resume, or of a comparison that was interrupted).
 int table_command(const std::filesystem::path& dir) {
+  if (std::filesystem::exists(dir / "sweep.json")) {
+    const study::Sweep sweep = study::sweep_in(dir);
+    const auto rows = study::read_rows(sweep);
+    study::write_sweep_outputs(sweep, rows);
+    fmt::print("{}", study::sweep_markdown(sweep, study::tabulate(sweep, rows)));
+    return exit_codes::ok;
+  }
   if (!std::filesystem::exists(dir / "config.toml"))
     throw InvalidInput(fmt::format(
-        "herd table {}: not a run or comparison directory (no config.toml)", dir.string()));
+        "herd table {}: not a run, comparison or sweep directory (no config.toml, no "
+        "sweep.json)",
+        dir.string()));
   const run::Config config = run::Config::from_toml_file((dir / "config.toml").string());
   if (config.compare().empty()) {
     fmt::print("{}", run::results_markdown({run::read_run(dir)}));

@@ -115,24 +115,27 @@ nlohmann::ordered_json sweep_record(const Sweep& s) {
           {"config", s.config.to_toml()}};
 }
 
+// sweep.json: what the sweep is (compared when it runs again into the same directory) and
+// how its tables and plots are drawn (`presentation`: `herd table` draws them again).
 void claim_directory(const Sweep& s) {
   const fs::path file = s.spec.out / "sweep.json";
-  const auto record = sweep_record(s);
+  auto record = sweep_record(s);
   if (fs::exists(file)) {
     std::ifstream in(file);
     const auto before = nlohmann::ordered_json::parse(in, nullptr, false);
-    if (before != record) {
-      std::vector<std::string> differ;
-      for (const auto& [key, value] : record.items())
-        if (before.is_discarded() || !before.contains(key) || before[key] != value)
-          differ.push_back(key);
+    std::vector<std::string> differ;
+    for (const auto& [key, value] : record.items())
+      if (before.is_discarded() || !before.contains(key) || before[key] != value)
+        differ.push_back(key);
+    if (!differ.empty())
       throw InvalidInput(fmt::format(
           "{} holds a sweep of other settings (they differ in: {}); its runs are not this "
           "sweep's: choose another --out, or delete the directory",
           s.spec.out.string(), join(differ, ", ")));
-    }
-    return;
   }
+  nlohmann::ordered_json plots = nlohmann::ordered_json::array();
+  for (const SweepPlot& p : s.spec.plots) plots.push_back({p.x, p.y});
+  record["presentation"] = {{"speedup", s.spec.speedup_key}, {"plots", plots}};
   write_file_atomically(file, record.dump(2) + "\n");
 }
 
@@ -611,8 +614,18 @@ std::vector<SweepRow> run_sweep(const Sweep& s) {
   }
   while (!launcher.idle()) report(launcher.wait_one());
 
+  const std::vector<SweepRow> rows = read_rows(s);
+  write_sweep_outputs(s, rows);
+  return rows;
+}
+
+std::vector<SweepRow> read_rows(const Sweep& s) {
   std::vector<SweepRow> rows;
   for (const SweepPoint& p : s.points) rows.push_back(read_row(s, p));
+  return rows;
+}
+
+void write_sweep_outputs(const Sweep& s, const std::vector<SweepRow>& rows) {
   const SweepTable table = tabulate(s, rows);
   write_file_atomically(s.spec.out / "sweep.csv", sweep_csv(table));
   write_file_atomically(s.spec.out / "sweep.md", sweep_markdown(s, table));
@@ -635,7 +648,30 @@ std::vector<SweepRow> run_sweep(const Sweep& s) {
       fmt::print(stderr, "herd: warning: no plot: {}\n", e.what());
     }
   }
-  return rows;
+}
+
+Sweep sweep_in(const fs::path& dir) {
+  const fs::path file = dir / "sweep.json";
+  std::ifstream in(file);
+  if (!in) throw InvalidInput(fmt::format("{}: not a sweep directory (no sweep.json)", dir.string()));
+  const auto record = nlohmann::ordered_json::parse(in, nullptr, false);
+  SweepSpec spec;
+  try {
+    spec.config_path = record.at("config_file").get<std::string>();
+    spec.overrides = record.at("overrides").get<std::vector<std::string>>();
+    for (const auto& a : record.at("axes"))
+      spec.axes.push_back({a.at("key").get<std::string>(), a.at("values").get<std::vector<std::string>>()});
+    spec.zip = record.at("zip").get<bool>();
+    spec.seeds = record.at("seeds").get<std::vector<std::int64_t>>();
+    const auto& shown = record.at("presentation");
+    spec.speedup_key = shown.at("speedup").get<std::string>();
+    for (const auto& p : shown.at("plots")) spec.plots.push_back({p.at(0).get<std::string>(), p.at(1).get<std::string>()});
+  } catch (const nlohmann::json::exception& e) {
+    throw InvalidInput(fmt::format("{}: not a sweep record: {}", file.string(), e.what()));
+  }
+  spec.out = dir;
+  spec.herd_binary = "/proc/self/exe";
+  return prepare_sweep(std::move(spec));
 }
 
 }  // namespace herd::study

@@ -98,6 +98,14 @@ struct SweepTable {
 };
 SweepTable tabulate(const Sweep& sweep, const std::vector<SweepRow>& rows);
 
+// Each point's row as its directory holds it now (nothing is run).
+std::vector<SweepRow> read_rows(const Sweep& sweep);
+// sweep.csv, sweep.md and the plots of these rows.
+void write_sweep_outputs(const Sweep& sweep, const std::vector<SweepRow>& rows);
+// The sweep recorded in DIR/sweep.json, checked again as prepare_sweep does (its configuration
+// file must still be there). InvalidInput when DIR holds no sweep.
+Sweep sweep_in(const std::filesystem::path& dir);
+
 // The sweep.csv and sweep.md texts.
 std::string sweep_csv(const SweepTable& table);
 std::string sweep_markdown(const Sweep& sweep, const SweepTable& table);
