@@ -102,13 +102,16 @@ int sweep_command(study::SweepSpec spec, const std::vector<std::string>& argumen
   for (const std::string& p : plots) {
     const std::size_t colon = p.find(':');
     if (colon == std::string::npos)
-      throw InvalidInput(fmt::format("--plot {}: expected KEY:COLUMN, e.g. algo.workers:speedup", p));
+      throw InvalidInput(
+          fmt::format("--plot {}: expected KEY:COLUMN, e.g. algo.workers:speedup", p));
     spec.plots.push_back({p.substr(0, colon), p.substr(colon + 1)});
   }
-  if (spec.out.empty()) spec.out = std::filesystem::path("runs") / ("sweep_" + spec.config_path.stem().string());
+  if (spec.out.empty())
+    spec.out = std::filesystem::path("runs") / ("sweep_" + spec.config_path.stem().string());
   const study::Sweep sweep = study::prepare_sweep(std::move(spec));
   const auto rows = study::run_sweep(sweep);
-  fmt::print("\n{}\ntable: {}\n       {}\n", study::sweep_markdown(sweep, study::tabulate(sweep, rows)),
+  fmt::print("\n{}\ntable: {}\n       {}\n",
+             study::sweep_markdown(sweep, study::tabulate(sweep, rows)),
              (sweep.spec.out / "sweep.csv").string(), (sweep.spec.out / "sweep.md").string());
   const auto failed = std::count_if(rows.begin(), rows.end(),
                                     [](const auto& r) { return r.result.status == "failed"; });
@@ -120,19 +123,22 @@ int sweep_command(study::SweepSpec spec, const std::vector<std::string>& argumen
 
 // herd tune CONFIG [key=value ...] --grid KEY=SPEC --by CRITERION [--budget key=value]
 int tune_command(study::TuneSpec spec, const std::vector<std::string>& grids) {
-  if (grids.empty()) throw InvalidInput("herd tune: give at least one --grid KEY=log:LOW:HIGH:COUNT");
+  if (grids.empty())
+    throw InvalidInput("herd tune: give at least one --grid KEY=log:LOW:HIGH:COUNT");
   for (const auto& g : grids) spec.sweep.axes.push_back(study::parse_grid(g));
   for (const auto& b : spec.budget) run::Config().apply_override(b);  // checked before running
   if (spec.sweep.out.empty())
-    spec.sweep.out = std::filesystem::path("runs") / ("tune_" + spec.sweep.config_path.stem().string());
+    spec.sweep.out =
+        std::filesystem::path("runs") / ("tune_" + spec.sweep.config_path.stem().string());
   const study::TuneResult result = study::tune(std::move(spec));
   fmt::print("\n");
   for (const auto& c : result.choices) {
     const std::string who = c.entry.empty() ? std::string("best") : "\"" + c.entry + "\"";
     if (c.values.empty()) {
-      fmt::print("{}: every grid point diverged or failed ({} points); widen the grid toward "
-                 "smaller steps\n",
-                 who, c.points);
+      fmt::print(
+          "{}: every grid point diverged or failed ({} points); widen the grid toward "
+          "smaller steps\n",
+          who, c.points);
       continue;
     }
     std::vector<std::string> chosen;
@@ -157,10 +163,10 @@ int table_command(const std::filesystem::path& dir) {
     return exit_codes::ok;
   }
   if (!std::filesystem::exists(dir / "config.toml"))
-    throw InvalidInput(fmt::format(
-        "herd table {}: not a run, comparison or sweep directory (no config.toml, no "
-        "sweep.json)",
-        dir.string()));
+    throw InvalidInput(
+        fmt::format("herd table {}: not a run, comparison or sweep directory (no config.toml, no "
+                    "sweep.json)",
+                    dir.string()));
   const run::Config config = run::Config::from_toml_file((dir / "config.toml").string());
   if (config.compare().empty()) {
     fmt::print("{}", run::results_markdown({run::read_run(dir)}));
@@ -229,11 +235,14 @@ int main_impl(int argc, char** argv) {
   sweep_cmd->add_option("values", sweep_args,
                         "key=v1,v2,... to sweep (key=v sets one value for every run)");
   sweep_cmd->add_flag("--zip", sweep.zip, "Pair the lists by position instead of crossing them");
-  sweep_cmd->add_option("--seeds", seeds, "Run every point with run.seed = 1..N")->check(CLI::PositiveNumber);
+  sweep_cmd->add_option("--seeds", seeds, "Run every point with run.seed = 1..N")
+      ->check(CLI::PositiveNumber);
   sweep_cmd->add_option("--jobs,-j", sweep.jobs, "Runs at once (default: cores / threads per run)")
       ->check(CLI::PositiveNumber);
-  sweep_cmd->add_option("--out,-o", sweep.out, "Sweep directory (default runs/sweep_<config name>)");
-  sweep_cmd->add_option("--plot", sweep_plots, "KEY:COLUMN, e.g. algo.workers:speedup (repeatable)");
+  sweep_cmd->add_option("--out,-o", sweep.out,
+                        "Sweep directory (default runs/sweep_<config name>)");
+  sweep_cmd->add_option("--plot", sweep_plots,
+                        "KEY:COLUMN, e.g. algo.workers:speedup (repeatable)");
   sweep_cmd->add_option("--speedup", sweep.speedup_key,
                         "Add speedup = steps_to_target at KEY's first value / at each value");
 
@@ -244,15 +253,21 @@ int main_impl(int argc, char** argv) {
   std::vector<std::string> grids;
   std::int64_t tune_seeds = 0;
   tune_cmd->add_option("config", tune_config, "Configuration file (TOML)")->required();
-  tune_cmd->add_option("overrides", tune.sweep.overrides, "key=value settings of the configuration");
-  tune_cmd->add_option("--grid", grids, "KEY=log:LOW:HIGH:COUNT, KEY=lin:LOW:HIGH:COUNT or KEY=v1,v2,...")
+  tune_cmd->add_option("overrides", tune.sweep.overrides,
+                       "key=value settings of the configuration");
+  tune_cmd
+      ->add_option("--grid", grids,
+                   "KEY=log:LOW:HIGH:COUNT, KEY=lin:LOW:HIGH:COUNT or KEY=v1,v2,...")
       ->required();
-  tune_cmd->add_option("--by", tune.by,
-                       "time_to_target, steps_to_target, grads_to_target, rounds_to_target, "
-                       "bytes_to_target, or final:METRIC")
+  tune_cmd
+      ->add_option("--by", tune.by,
+                   "time_to_target, steps_to_target, grads_to_target, rounds_to_target, "
+                   "bytes_to_target, or final:METRIC")
       ->capture_default_str();
-  tune_cmd->add_option("--budget", tune.budget, "key=value for the tuning runs only, e.g. stop.time=500");
-  tune_cmd->add_option("--seeds", tune_seeds, "Score each point over run.seed = 1..N")->check(CLI::PositiveNumber);
+  tune_cmd->add_option("--budget", tune.budget,
+                       "key=value for the tuning runs only, e.g. stop.time=500");
+  tune_cmd->add_option("--seeds", tune_seeds, "Score each point over run.seed = 1..N")
+      ->check(CLI::PositiveNumber);
   tune_cmd->add_option("--jobs,-j", tune.sweep.jobs, "Runs at once")->check(CLI::PositiveNumber);
   tune_cmd->add_option("--out,-o", tune.sweep.out, "Directory (default runs/tune_<config name>)");
 

@@ -411,8 +411,12 @@ Executable find_executable(const std::string& name) {
 
 }  // namespace
 
-std::string_view plot_script() { return generated::plot_script; }
-std::string_view sweep_plot_script() { return generated::sweep_plot_script; }
+std::string_view plot_script() {
+  return generated::plot_script;
+}
+std::string_view sweep_plot_script() {
+  return generated::sweep_plot_script;
+}
 
 std::vector<std::string> python_candidates() {
   std::vector<std::string> candidates;
@@ -473,11 +477,11 @@ void run_plot_script(std::string_view script, std::string_view name, std::string
     if (result.exit_status == 2) throw InvalidInput(message);
     throw IoError(message);
   }
-  throw IoError(fmt::format(
-      "drawing {} failed: {} ran {} and {}:\n{}", output, python, name,
-      result.signal != 0 ? fmt::format("was killed by signal {}", result.signal)
-                         : fmt::format("exited with status {}", result.exit_status),
-      trim(result.error_output, " \t\r\n")));
+  throw IoError(fmt::format("drawing {} failed: {} ran {} and {}:\n{}", output, python, name,
+                            result.signal != 0
+                                ? fmt::format("was killed by signal {}", result.signal)
+                                : fmt::format("exited with status {}", result.exit_status),
+                            trim(result.error_output, " \t\r\n")));
 }
 
 }  // namespace
@@ -500,8 +504,8 @@ void plot_sweep(const SweepPlotRequest& request) {
   if (request.ideal_speedup) args.push_back("--ideal-speedup");
   args.push_back("--");
   args.push_back(request.csv);
-  run_plot_script(sweep_plot_script(), "tools/herd_sweep_plot.py", "herd sweep",
-                  std::move(args), request.output);
+  run_plot_script(sweep_plot_script(), "tools/herd_sweep_plot.py", "herd sweep", std::move(args),
+                  request.output);
 }
 
 }  // namespace herd::cli

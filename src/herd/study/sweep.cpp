@@ -653,19 +653,22 @@ void write_sweep_outputs(const Sweep& s, const std::vector<SweepRow>& rows) {
 Sweep sweep_in(const fs::path& dir) {
   const fs::path file = dir / "sweep.json";
   std::ifstream in(file);
-  if (!in) throw InvalidInput(fmt::format("{}: not a sweep directory (no sweep.json)", dir.string()));
+  if (!in)
+    throw InvalidInput(fmt::format("{}: not a sweep directory (no sweep.json)", dir.string()));
   const auto record = nlohmann::ordered_json::parse(in, nullptr, false);
   SweepSpec spec;
   try {
     spec.config_path = record.at("config_file").get<std::string>();
     spec.overrides = record.at("overrides").get<std::vector<std::string>>();
     for (const auto& a : record.at("axes"))
-      spec.axes.push_back({a.at("key").get<std::string>(), a.at("values").get<std::vector<std::string>>()});
+      spec.axes.push_back(
+          {a.at("key").get<std::string>(), a.at("values").get<std::vector<std::string>>()});
     spec.zip = record.at("zip").get<bool>();
     spec.seeds = record.at("seeds").get<std::vector<std::int64_t>>();
     const auto& shown = record.at("presentation");
     spec.speedup_key = shown.at("speedup").get<std::string>();
-    for (const auto& p : shown.at("plots")) spec.plots.push_back({p.at(0).get<std::string>(), p.at(1).get<std::string>()});
+    for (const auto& p : shown.at("plots"))
+      spec.plots.push_back({p.at(0).get<std::string>(), p.at(1).get<std::string>()});
   } catch (const nlohmann::json::exception& e) {
     throw InvalidInput(fmt::format("{}: not a sweep record: {}", file.string(), e.what()));
   }

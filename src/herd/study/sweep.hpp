@@ -35,10 +35,10 @@ struct SweepSpec {
   std::filesystem::path config_path;
   std::vector<std::string> overrides;  // key=value for every run (they win over entries)
   std::vector<Axis> axes;
-  bool zip = false;                  // pair the axes' values by position instead of crossing
-  std::vector<std::int64_t> seeds;   // run.seed values; empty: the configuration's seed
-  std::filesystem::path out;         // the sweep directory
-  int jobs = 0;                      // processes at once; 0: cores / threads per run
+  bool zip = false;                 // pair the axes' values by position instead of crossing
+  std::vector<std::int64_t> seeds;  // run.seed values; empty: the configuration's seed
+  std::filesystem::path out;        // the sweep directory
+  int jobs = 0;                     // processes at once; 0: cores / threads per run
   std::vector<SweepPlot> plots;
   std::string speedup_key;  // adds `speedup`: steps_to_target at its first value / at each
   bool quiet = false;       // no line per run on stdout

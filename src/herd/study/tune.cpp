@@ -74,13 +74,14 @@ Axis parse_grid(std::string_view argument) {
   int count = 0;
   const auto [end, ec] = std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), count);
   if (ec != std::errc{} || end != parts[2].data() + parts[2].size() || count < 2)
-    throw InvalidInput(fmt::format("{}: COUNT must be an integer >= 2, not \"{}\"", where, parts[2]));
+    throw InvalidInput(
+        fmt::format("{}: COUNT must be an integer >= 2, not \"{}\"", where, parts[2]));
   if (log && (low <= 0 || high <= 0))
     throw InvalidInput(fmt::format("{}: a log grid needs positive bounds (got {} and {})", where,
                                    parts[0], parts[1]));
   if (!(low < high))
-    throw InvalidInput(fmt::format("{}: LOW must be below HIGH (got {} and {})", where, parts[0],
-                                   parts[1]));
+    throw InvalidInput(
+        fmt::format("{}: LOW must be below HIGH (got {} and {})", where, parts[0], parts[1]));
   // Values with 4 significant digits (more where that would merge two): readable directory
   // names and tables, and the grid is exactly what they say.
   std::vector<std::string> values;
@@ -122,8 +123,8 @@ TuneResult tune(TuneSpec spec) {
   run::Config tuned = run::Config::from_toml_file(spec.sweep.config_path.string());
   for (const auto& o : spec.sweep.overrides) tuned.apply_override(o);
   if (!criterion.counter.empty() && tuned.get_string("eval.target").empty())
-    throw InvalidInput(fmt::format("--by {}: set eval.target, the target it counts to",
-                                   criterion.text));
+    throw InvalidInput(
+        fmt::format("--by {}: set eval.target, the target it counts to", criterion.text));
   std::vector<std::string> grid_keys;
   for (const Axis& a : spec.sweep.axes) grid_keys.push_back(a.key);
   const std::vector<Axis> grid = spec.sweep.axes;
@@ -132,7 +133,8 @@ TuneResult tune(TuneSpec spec) {
   const std::vector<SweepRow> rows = run_sweep(sweep);
   const SweepTable table = tabulate(sweep, rows);
   if (!criterion.metric.empty() && !table.find(criterion.metric))
-    throw InvalidInput(fmt::format("--by {}: no run recorded {}", criterion.text, criterion.metric));
+    throw InvalidInput(
+        fmt::format("--by {}: no run recorded {}", criterion.text, criterion.metric));
 
   // Grid points: the runs of one entry and one grid value that differ only in their seed.
   struct Point {
@@ -183,14 +185,14 @@ TuneResult tune(TuneSpec spec) {
       for (std::size_t a = 0; a < grid.size(); ++a) {
         const auto& values = grid[a].values;
         choice.at_edge |= values.size() >= 3 && (best->values[a].second == values.front() ||
-                                                  best->values[a].second == values.back());
+                                                 best->values[a].second == values.back());
         if (entries.empty())
-          tuned.set(grid[a].key, parse_value(*run::find_option(grid[a].key),
-                                             best->values[a].second, "tuned value"));
+          tuned.set(grid[a].key, parse_value(*run::find_option(grid[a].key), best->values[a].second,
+                                             "tuned value"));
         else
-          tuned.set_in_entry(e, grid[a].key,
-                             parse_value(*run::find_option(grid[a].key), best->values[a].second,
-                                         "tuned value"));
+          tuned.set_in_entry(
+              e, grid[a].key,
+              parse_value(*run::find_option(grid[a].key), best->values[a].second, "tuned value"));
       }
     }
     for (const Point& p : points) {
@@ -198,11 +200,10 @@ TuneResult tune(TuneSpec spec) {
       std::vector<std::string> cells{csv_field(entry)};
       for (const auto& [k, v] : p.values) cells.push_back(csv_field(v));
       const double shown = criterion.maximise ? -p.score : p.score;
-      cells.insert(cells.end(),
-                   {fmt::format("{}", p.runs), fmt::format("{}", p.diverged),
-                    std::isinf(p.score) ? "" : fmt::format("{}", shown),
-                    std::isinf(p.objective) ? "" : fmt::format("{}", p.objective),
-                    &p == best ? "yes" : ""});
+      cells.insert(cells.end(), {fmt::format("{}", p.runs), fmt::format("{}", p.diverged),
+                                 std::isinf(p.score) ? "" : fmt::format("{}", shown),
+                                 std::isinf(p.objective) ? "" : fmt::format("{}", p.objective),
+                                 &p == best ? "yes" : ""});
       csv += join(cells, ",") + "\n";
     }
     result.choices.push_back(std::move(choice));
