@@ -16,7 +16,7 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	./$(BUILD)/herd run examples/quickstart.toml --out runs/quickstart
+	./$(BUILD)/herd run examples/quickstart.toml --out runs/quickstart --force
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -334,6 +335,67 @@ void write_idx(const fs::path& images, const fs::path& labels, std::uint32_t ima
   for (std::uint32_t i = 0; i < m; ++i) lb.put(char(i % 10));
 }
 
+TEST(Cli, AnEarlierRunIsNeverOverwritten) {
+  const fs::path config = write_config("again", small_run);
+  const fs::path out = fresh_dir("again");
+  const std::string run = "run " + config.string() + " run.progress=none --out " + out.string();
+  ASSERT_EQ(herd(run), exit_codes::ok);
+  const std::string metrics = read(out / "metrics.jsonl"), summary = read(out / "summary.json");
+  const auto [code, err] = herd_stderr(run + " stop.steps=50");
+  EXPECT_EQ(code, exit_codes::invalid_input);
+  EXPECT_NE(err.find("holds an earlier run"), std::string::npos) << err;
+  EXPECT_NE(err.find("--force"), std::string::npos) << err;
+  EXPECT_EQ(read(out / "metrics.jsonl"), metrics);
+  EXPECT_EQ(read(out / "summary.json"), summary);
+  // --force replaces it, whole: no row of the earlier run stays.
+  ASSERT_EQ(herd(run + " stop.steps=50 --force"), exit_codes::ok);
+  EXPECT_EQ(lines_of(out / "metrics.jsonl").size(), 2u);  // steps 0 and 50
+
+  // A directory of other files is never written into, --force or not.
+  const fs::path other = fresh_dir("again_other");
+  fs::create_directories(other);
+  std::ofstream(other / "thesis.tex") << "keep me";
+  for (const char* force : {"", " --force"}) {
+    const auto [c, e] = herd_stderr("run " + config.string() + " --out " + other.string() + force);
+    EXPECT_EQ(c, exit_codes::invalid_input) << e;
+    EXPECT_NE(e.find("holds no herd run"), std::string::npos) << e;
+  }
+  EXPECT_EQ(read(other / "thesis.tex"), "keep me");
+  EXPECT_FALSE(fs::exists(other / "config.toml"));
+
+  // Without --out: runs/NAME, then runs/NAME-2.
+  const fs::path cwd = fresh_dir("again_cwd");
+  fs::create_directories(cwd);
+  const std::string in_cwd = "cd " + cwd.string() + " && " + HERD_BINARY + " run " +
+                             config.string() + " run.progress=none >/dev/null 2>&1";
+  ASSERT_EQ(std::system(in_cwd.c_str()), 0);
+  ASSERT_EQ(std::system(in_cwd.c_str()), 0);
+  const std::string stem = config.stem().string();
+  EXPECT_TRUE(fs::exists(cwd / "runs" / stem / "summary.json"));
+  EXPECT_TRUE(fs::exists(cwd / "runs" / (stem + "-2") / "summary.json"));
+}
+
+TEST(Cli, ASecondRunIntoADirectoryInUseIsRefused) {
+  // A run that takes about a second: emulated compute times on the threads runtime.
+  const fs::path config = write_config("busy", small_run);
+  const fs::path out = fresh_dir("busy");
+  const std::string first = std::string(HERD_BINARY) + " run " + config.string() +
+                            " run.progress=none cluster.compute_times=0.004 cluster.emulate=true"
+                            " stop.steps=250 --out " +
+                            out.string() + " >/dev/null 2>&1";
+  std::thread running([&] { EXPECT_EQ(std::system(first.c_str()), 0); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!fs::exists(out / "config.toml") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const auto [code, err] = herd_stderr("run " + config.string() + " --force --out " + out.string());
+  EXPECT_EQ(code, exit_codes::invalid_input) << err;
+  EXPECT_NE(err.find("another herd is writing"), std::string::npos) << err;
+  running.join();
+  // The first run's outputs are whole: one row per evaluation, and its summary.
+  EXPECT_EQ(lines_of(out / "metrics.jsonl").size(), 6u);  // steps 0, 50, ..., 250
+  EXPECT_NE(read(out / "summary.json").find("\"status\": \"ok\""), std::string::npos);
+}
+
 TEST(Cli, LeaderElasticAndIdxInputsAreCheckedBeforeAnythingIsWritten) {
   const fs::path config = write_config("leader", small_run);
   const fs::path refused = fresh_dir("leader_refused");
@@ -510,7 +572,7 @@ TEST(MpiCli, SynchronousRunsEqualThreadsAndTheServerNeedsItsOwnRank) {
   const std::string base = config.string() + " run.progress=none ";
   const fs::path threads = fresh_dir("mpi_ref"), mpi = fresh_dir("mpi_run");
   for (const char* algorithm : {"local_sgd", "lsgd"}) {
-    const std::string run = base + "algo.name=" + algorithm + " --out ";
+    const std::string run = base + "algo.name=" + algorithm + " --force --out ";
     ASSERT_EQ(herd("run " + run + threads.string()), exit_codes::ok);
     ASSERT_EQ(mpi_herd(4, "run " + run + mpi.string()), exit_codes::ok) << algorithm;
     // The ordered reduction makes the trajectories equal bit for bit.
@@ -523,7 +585,8 @@ TEST(MpiCli, SynchronousRunsEqualThreadsAndTheServerNeedsItsOwnRank) {
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(mpi)) files.push_back(entry.path().filename());
   std::sort(files.begin(), files.end());
-  EXPECT_EQ(files, (std::vector<std::string>{"config.toml", "metrics.jsonl", "summary.json"}));
+  EXPECT_EQ(files, (std::vector<std::string>{".herd.lock", "config.toml", "metrics.jsonl",
+                                             "summary.json"}));
 
   // asgd with 4 workers needs 5 processes: said clearly, with the bad-input exit code.
   const fs::path refused = fresh_dir("mpi_refused");

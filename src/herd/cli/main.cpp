@@ -68,15 +68,18 @@ void write_comparison(const std::filesystem::path& out,
 
 // herd run CONFIG [--entry LABEL] [key=value ...] [--out DIR]
 int run_command(const std::string& config_path, const std::vector<std::string>& overrides,
-                std::string out_dir, const std::string& entry) {
+                std::string out_dir, const std::string& entry, bool force) {
   run::Config config = run::Config::from_toml_file(config_path);
   // One entry of a comparison runs alone, and the command line's settings win over its own.
   if (!entry.empty()) config = config.variant(std::string_view(entry));
   for (const auto& o : overrides) config.apply_override(o);
+  // The default directory never replaces an earlier run: runs/NAME, else runs/NAME-2, ...
   if (out_dir.empty())
-    out_dir = (std::filesystem::path("runs") / std::filesystem::path(config_path).stem()).string();
+    out_dir = run::unused_directory(std::filesystem::path("runs") /
+                                    std::filesystem::path(config_path).stem())
+                  .string();
   const auto progress = run::resolve_progress(config.get_string("run.progress"));
-  const run::Comparison done = run::run_all(config, out_dir, progress, entry);
+  const run::Comparison done = run::run_all(config, out_dir, progress, entry, force);
   if (!run::is_output_process()) return exit_codes::ok;  // rank 0 of the mpi job reports
 
   if (config.compare().empty()) {
@@ -202,6 +205,9 @@ int main_impl(int argc, char** argv) {
   run_cmd->add_option("overrides", overrides, "key=value settings that override the file");
   auto* out_opt =
       run_cmd->add_option("--out,-o", out_dir, "Output directory (default runs/<config name>)");
+  bool force = false;
+  run_cmd->add_flag("--force", force,
+                    "Replace the earlier run in the --out directory (else it is refused)");
   std::string entry;
   run_cmd->add_option("--entry", entry,
                       "Run only the [[compare]] entry with this label, as a single run (the "
@@ -300,7 +306,7 @@ int main_impl(int argc, char** argv) {
   if (*run_cmd) {
     if (config_path.empty())
       throw InvalidInput("herd run: a configuration file (or --resume DIR) is required");
-    return run_command(config_path, overrides, out_dir, entry);
+    return run_command(config_path, overrides, out_dir, entry, force);
   }
   if (*sweep_cmd) {
     sweep.config_path = sweep_config;

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <set>
 
 #include "herd/comm/mpi.hpp"
@@ -29,7 +30,7 @@ std::string slug(const std::string& label) {
 }
 
 Comparison run_all(const Config& config, const std::filesystem::path& out_dir, Progress progress,
-                   const std::string& label) {
+                   const std::string& label, bool force) {
   std::vector<RunPlan> plans;
   std::vector<std::filesystem::path> dirs;
   const bool comparison = !config.compare().empty();
@@ -54,10 +55,11 @@ Comparison run_all(const Config& config, const std::filesystem::path& out_dir, P
     }
   }
   Comparison out;
-  if (comparison && is_output_process()) {
+  std::optional<OutputClaim> claim;
+  if (is_output_process()) {
+    claim.emplace(out_dir, OutputClaim::Mode::fresh, force);
     // The comparison's own record: `herd table DIR` finds its entries (and their order) here.
-    std::filesystem::create_directories(out_dir);
-    write_file_atomically(out_dir / "config.toml", config.to_toml());
+    if (comparison) write_file_atomically(out_dir / "config.toml", config.to_toml());
   }
   // On mpi a failed run has ended every process of the job (MPI_Abort): nothing to go on with.
   const bool one_process = !comm::under_mpirun() || comm::mpi_world_size() == 1;

@@ -21,9 +21,10 @@ struct Comparison {
 // is a single run in out_dir itself, whose failure is thrown; with entries, each runs in
 // out_dir/<slug of label>, out_dir/config.toml records the comparison, and an entry that
 // diverges or fails is a result with that status while the others still run.
-// `label` names a single run (default: its algorithm).
+// `label` names a single run (default: its algorithm). out_dir is claimed once every run is
+// planned (OutputClaim: refused when it holds an earlier run, unless `force` replaces it).
 Comparison run_all(const Config& config, const std::filesystem::path& out_dir, Progress progress,
-                   const std::string& label = "");
+                   const std::string& label = "", bool force = false);
 
 // The comparison table: one row per run (rounds, bytes, final loss and suboptimality,
 // time, ...), as Markdown (also readable on a terminal) and as CSV.

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "herd/algo/job.hpp"
 #include "herd/comm/mpi.hpp"
@@ -458,6 +459,8 @@ RunResult resume(const std::filesystem::path& dir, const std::vector<std::string
   if (is_output_process()) algo::read_checkpoint_info(dir / "checkpoint.bin");
   RunPlan p = plan(config, config.get_string("algo.name"));
   p.resume = true;
+  std::optional<OutputClaim> claim;
+  if (p.writer) claim.emplace(dir, OutputClaim::Mode::resume, false);
   return execute(p, dir, progress);
 }
 

@@ -1,11 +1,15 @@
 #include "herd/run/output.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <vector>
 
 #include "herd/core/error.hpp"
 #include "herd/core/text.hpp"
@@ -47,6 +51,82 @@ void JsonlSink::record(const algo::MetricsRow& row) {
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
     throw IoError(
         fmt::format("{}: cannot append a metrics row: {}", path_.string(), std::strerror(errno)));
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+constexpr const char* lock_name = ".herd.lock";
+
+// What a directory holds, the lock file aside.
+std::vector<fs::path> contents(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.path().filename() != lock_name) out.push_back(entry.path());
+  return out;
+}
+
+bool holds_herd_output(const fs::path& dir) {
+  for (const char* name : {"config.toml", "metrics.jsonl", "summary.json", "sweep.json"})
+    if (fs::exists(dir / name)) return true;
+  return false;
+}
+
+}  // namespace
+
+OutputClaim::OutputClaim(const fs::path& dir, Mode mode, bool force) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    throw IoError(
+        fmt::format("{}: cannot create the output directory: {}", dir.string(), ec.message()));
+  const fs::path lock = dir / lock_name;
+  fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw IoError(fmt::format("{}: cannot create: {}", lock.string(), std::strerror(errno)));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    throw InvalidInput(fmt::format(
+        "{}: another herd is writing to this directory now; wait for it, or choose another "
+        "--out",
+        dir.string()));
+  }
+  if (mode == Mode::resume) return;
+  const auto held = contents(dir);
+  if (held.empty()) return;
+  try {
+    if (!holds_herd_output(dir))
+      throw InvalidInput(fmt::format(
+          "{}: the directory is not empty and holds no herd run (it holds {}{}); herd writes "
+          "runs into new or empty directories: choose another --out",
+          dir.string(), held.front().filename().string(),
+          held.size() > 1 ? fmt::format(" and {} more", held.size() - 1) : ""));
+    if (!force)
+      throw InvalidInput(fmt::format(
+          "{}: holds an earlier run; choose another --out, replace it with --force, or (if it "
+          "has a checkpoint) continue it with herd run --resume",
+          dir.string()));
+  } catch (...) {
+    ::close(fd_);
+    fd_ = -1;
+    throw;
+  }
+  for (const fs::path& p : held) fs::remove_all(p);  // --force: the earlier run goes
+}
+
+OutputClaim::~OutputClaim() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+fs::path unused_directory(const fs::path& preferred) {
+  if (!fs::exists(preferred) || contents(preferred).empty()) return preferred;
+  for (int i = 2;; ++i) {
+    fs::path candidate = preferred;
+    candidate += fmt::format("-{}", i);
+    if (!fs::exists(candidate)) return candidate;
+  }
 }
 
 void keep_first_rows(const std::filesystem::path& path, std::int64_t rows) {

@@ -1,8 +1,8 @@
 #pragma once
 // What a run leaves in its output directory, written so that a crash never leaves a
 // half-written file where a complete one is expected: config.toml and summary.json go to a
-// temporary name, synced and renamed (core/durable_file.hpp); metrics.jsonl is appended one complete, flushed line per
-// evaluation.
+// temporary name, synced and renamed (core/durable_file.hpp); metrics.jsonl is appended one
+// complete, flushed line per evaluation.
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -28,6 +28,28 @@ class JsonlSink final : public algo::MetricsSink {
   std::filesystem::path path_;
   std::FILE* file_;
 };
+
+// A run, comparison or sweep directory held for writing: created when missing, locked with
+// flock on DIR/.herd.lock so that a second herd writing there is refused (the lock goes with
+// the process, however it ends), and checked for what it holds. A fresh run is refused where
+// the directory holds an earlier herd run (unless `force`: then its contents are removed) or
+// anything else (always: herd does not write into a directory of other files); a resumed run
+// needs the run it continues. InvalidInput naming the directory and the way out.
+class OutputClaim {
+ public:
+  enum class Mode { fresh, resume };
+  OutputClaim(const std::filesystem::path& dir, Mode mode, bool force);
+  ~OutputClaim();
+  OutputClaim(const OutputClaim&) = delete;
+  OutputClaim& operator=(const OutputClaim&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// `preferred` when it does not exist or is empty, else the first of preferred-2, -3, ... that
+// does not exist: the default output directory never replaces an earlier run.
+std::filesystem::path unused_directory(const std::filesystem::path& preferred);
 
 // Keeps the first `rows` lines of a metrics file (atomically): a resumed run continues after
 // the rows its checkpoint had recorded. IoError when the file has fewer.

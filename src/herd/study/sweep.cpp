@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 #include "herd/core/error.hpp"
 #include "herd/core/text.hpp"
 #include "herd/run/compare.hpp"
+#include "herd/run/output.hpp"
 #include "herd/run/results.hpp"
 
 namespace herd::study {
@@ -77,31 +77,6 @@ int threads_per_run(const run::Config& c) {
   return int(c.get_int("algo.workers")) + (algorithm && algorithm->needs_server ? 1 : 0);
 }
 
-// An exclusive lock on OUT/sweep.lock for as long as the sweep runs: a second sweep into the
-// same directory is refused instead of running the same points twice.
-class DirectoryLock {
- public:
-  explicit DirectoryLock(const fs::path& dir) {
-    const fs::path file = dir / "sweep.lock";
-    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0)
-      throw IoError(fmt::format("{}: cannot create: {}", file.string(), std::strerror(errno)));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd_);
-      throw InvalidInput(fmt::format(
-          "{}: another herd sweep or tune is running in this directory; wait for it or choose "
-          "another --out",
-          dir.string()));
-    }
-  }
-  ~DirectoryLock() { ::close(fd_); }
-  DirectoryLock(const DirectoryLock&) = delete;
-  DirectoryLock& operator=(const DirectoryLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
 // What identifies a sweep's runs: rerun into the same directory, the same record means the
 // finished runs are this sweep's.
 nlohmann::ordered_json sweep_record(const Sweep& s) {
@@ -120,7 +95,14 @@ nlohmann::ordered_json sweep_record(const Sweep& s) {
 void claim_directory(const Sweep& s) {
   const fs::path file = s.spec.out / "sweep.json";
   auto record = sweep_record(s);
-  if (fs::exists(file)) {
+  if (!fs::exists(file)) {
+    for (const auto& entry : fs::directory_iterator(s.spec.out))
+      if (entry.path().filename() != "runs" && entry.path().filename() != ".herd.lock")
+        throw InvalidInput(fmt::format(
+            "{}: holds {} and no sweep; a sweep writes into a new directory or its own: choose "
+            "another --out",
+            s.spec.out.string(), entry.path().filename().string()));
+  } else {
     std::ifstream in(file);
     const auto before = nlohmann::ordered_json::parse(in, nullptr, false);
     std::vector<std::string> differ;
@@ -580,7 +562,8 @@ std::vector<SweepRow> run_sweep(const Sweep& s) {
   if (ec)
     throw IoError(fmt::format("{}: cannot create the sweep directory: {}", s.spec.out.string(),
                               ec.message()));
-  const DirectoryLock lock(s.spec.out);
+  // Locked for as long as the sweep runs: a second sweep (or run) into it is refused.
+  const run::OutputClaim lock(s.spec.out, run::OutputClaim::Mode::resume, false);
   claim_directory(s);
 
   std::vector<std::size_t> todo;
