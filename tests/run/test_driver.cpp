@@ -493,11 +493,17 @@ pid_t spawn_herd(const std::vector<std::string>& args) {
 // ends with the parameters of an uninterrupted run, bit for bit, and metrics.jsonl holds
 // each evaluation exactly once. Synchronous Local SGD; on threads the compute times are
 // emulated (slept) so that the run lasts long enough to be killed midway.
-class KillAndResume : public ::testing::TestWithParam<test::RuntimeKind> {};
+// A run stopped by SIGKILL (nothing it can do), SIGINT or SIGTERM (it stops at its next
+// evaluation, writes its checkpoint and an "interrupted" summary, and exits 128 + signal)
+// resumes to the uninterrupted run's parameters, each evaluation recorded once.
+class KillAndResume
+    : public ::testing::TestWithParam<std::tuple<test::RuntimeKind, int /* signal */>> {};
 
 TEST_P(KillAndResume, ParametersEqualAnUninterruptedRunAndRowsAppearOnce) {
-  const std::string runtime = test::runtime_name(GetParam());
-  const fs::path config = write_config("kill_" + runtime, small_run);
+  const std::string runtime = test::runtime_name(std::get<0>(GetParam()));
+  const int signal = std::get<1>(GetParam());
+  const std::string name = runtime + "_" + std::to_string(signal);
+  const fs::path config = write_config("kill_" + name, small_run);
   std::vector<std::string> settings = {
       "run.progress=none",          "run.runtime=" + runtime,
       "run.checkpoint_every=5",     "eval.every=10",
@@ -517,7 +523,7 @@ TEST_P(KillAndResume, ParametersEqualAnUninterruptedRunAndRowsAppearOnce) {
     return a;
   };
 
-  const fs::path whole = fresh_dir("whole_" + runtime), killed = fresh_dir("killed_" + runtime);
+  const fs::path whole = fresh_dir("whole_" + name), killed = fresh_dir("killed_" + name);
   int status = 0;
   waitpid(spawn_herd(args(whole)), &status, 0);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == exit_codes::ok);
@@ -529,10 +535,16 @@ TEST_P(KillAndResume, ParametersEqualAnUninterruptedRunAndRowsAppearOnce) {
       std::chrono::steady_clock::now() < deadline &&
       !(fs::exists(killed / "checkpoint.bin") && lines_of(killed / "metrics.jsonl").size() >= 15))
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  kill(pid, SIGKILL);
+  kill(pid, signal);
   waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it could be killed";
-  EXPECT_FALSE(fs::exists(killed / "summary.json"));
+  if (signal == SIGKILL) {
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it could be killed";
+    EXPECT_FALSE(fs::exists(killed / "summary.json"));
+  } else {
+    ASSERT_TRUE(WIFEXITED(status)) << "signal " << signal << " ended the process";
+    ASSERT_EQ(WEXITSTATUS(status), 128 + signal);
+    EXPECT_NE(read(killed / "summary.json").find("\"status\": \"interrupted\""), std::string::npos);
+  }
   EXPECT_LT(lines_of(killed / "metrics.jsonl").size(), rows);
 
   EXPECT_EQ(herd("run --resume " + killed.string()), exit_codes::ok);
@@ -554,8 +566,36 @@ TEST_P(KillAndResume, ParametersEqualAnUninterruptedRunAndRowsAppearOnce) {
   EXPECT_EQ(read(killed / "metrics.jsonl"), metrics_before);
 }
 
-INSTANTIATE_TEST_SUITE_P(Runtimes, KillAndResume, ::testing::ValuesIn(test::every_runtime),
-                         test::RuntimeName());
+INSTANTIATE_TEST_SUITE_P(RuntimesAndSignals, KillAndResume,
+                         ::testing::Combine(::testing::ValuesIn(test::every_runtime),
+                                            ::testing::Values(SIGKILL, SIGINT, SIGTERM)),
+                         [](const auto& param_info) {
+                           const int signal = std::get<1>(param_info.param);
+                           return test::runtime_name(std::get<0>(param_info.param)) + "_" +
+                                  (signal == SIGKILL  ? "SIGKILL"
+                                   : signal == SIGINT ? "SIGINT"
+                                                      : "SIGTERM");
+                         });
+
+TEST(Cli, ASecondSignalEndsTheRunAtOnce) {
+  const fs::path config = write_config("twice", small_run);
+  const fs::path out = fresh_dir("twice");
+  const pid_t pid = spawn_herd({"run", config.string(), "--out", out.string(), "run.progress=none",
+                                "cluster.compute_times=0.01", "cluster.emulate=true",
+                                "stop.steps=100000", "eval.every=100000"});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (lines_of(out / "metrics.jsonl").empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  // The first asks for a stop at the next evaluation (100,000 steps away); the second ends it.
+  kill(pid, SIGINT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGINT);
+  EXPECT_EQ(lines_of(out / "metrics.jsonl").size(), 1u);  // the evaluation at step 0, whole
+}
 
 // herd under mpirun: one process per rank, only rank 0 writes.
 std::string mpiexec(int np) {

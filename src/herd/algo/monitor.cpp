@@ -5,6 +5,7 @@
 
 #include "herd/algo/worker.hpp"
 #include "herd/core/error.hpp"
+#include "herd/core/interrupt.hpp"
 
 namespace herd::algo {
 
@@ -44,7 +45,9 @@ bool Monitor::assess(const Counters& at, std::span<const NamedModel> models,
   const StopRule& s = shared_.stop;
   const auto met = std::find_if(s.targets.begin(), s.targets.end(),
                                 [&](const StopTarget& t) { return t.target.met_by(row); });
-  if (met != s.targets.end())
+  if (interrupt_signal() != 0)  // Ctrl-C or kill: every rank stops here, together
+    stop = true, stop_reason_ = "interrupted";
+  else if (met != s.targets.end())
     stop = true, stop_reason_ = met->reason;
   else if (s.max_time > 0 && at.time >= s.max_time)
     stop = true, stop_reason_ = "time";
@@ -90,9 +93,12 @@ void Monitor::evaluate(Worker& w, std::int64_t steps_done, std::span<const Repor
                       std::uint64_t(totals[1])};
     stop = assess(at, combined, consensus, extra);
   }
-  std::vector<double> decision{stop ? 1.0 : 0.0};
+  // 0: go on; 1: stop; 2: stopped by a signal (every rank records it, so that a resume
+  // clears it on every rank alike).
+  std::vector<double> decision{!stop ? 0.0 : stop_reason_ == "interrupted" ? 2.0 : 1.0};
   c.broadcast(std::span<double>(decision), 0);
   stopped_ = decision[0] != 0.0;
+  if (decision[0] == 2.0) stop_reason_ = "interrupted";
   excluded_seconds_ += c.now() - started;
 }
 
@@ -116,8 +122,10 @@ void Monitor::restore_state(const State& s, const comm::Communicator& c) {
   // Reported time = now() - excluded; the clock's jump (none where the runtime restored it)
   // counts as excluded time.
   excluded_seconds_ = s.excluded_seconds + (c.now() - s.clock);
-  stopped_ = s.stopped;
-  stop_reason_ = s.stop_reason;
+  // A run stopped by a signal continues when resumed; other stops (a target, the time) hold.
+  const bool interrupted = s.stop_reason == "interrupted";
+  stopped_ = s.stopped && !interrupted;
+  stop_reason_ = interrupted ? "" : s.stop_reason;
   last_row_ = s.last_row;
 }
 

@@ -11,6 +11,7 @@
 #include "herd/cli/plot.hpp"
 #include "herd/comm/mpi.hpp"
 #include "herd/core/error.hpp"
+#include "herd/core/interrupt.hpp"
 #include "herd/core/text.hpp"
 #include "herd/run/compare.hpp"
 #include "herd/run/config.hpp"
@@ -25,12 +26,22 @@ namespace {
 using namespace herd;
 
 // herd run --resume DIR [key=value ...]
+// 0, or 128 + the signal when SIGINT or SIGTERM stopped the run (the shell's convention).
+int interrupted_exit_code() {
+  if (const int signal = interrupt_signal(); signal != 0) {
+    fmt::print(stderr, "\nherd: interrupted by signal {}; what was recorded is kept{}\n", signal,
+               ", and a run with checkpoints continues with herd run --resume DIR");
+    return 128 + signal;
+  }
+  return exit_codes::ok;
+}
+
 int resume_command(const std::string& dir, const std::vector<std::string>& overrides) {
   const auto progress = run::resolve_progress("auto");
   const auto result = run::resume(dir, overrides, progress);
-  if (!run::is_output_process()) return exit_codes::ok;
+  if (!run::is_output_process()) return interrupted_exit_code();
   fmt::print("\n{}\nrun directory: {}\n", run::results_markdown({result}), dir);
-  return exit_codes::ok;
+  return interrupted_exit_code();
 }
 
 // A comparison's table and plots, beside its runs: comparison.md, comparison.csv and a
@@ -80,15 +91,15 @@ int run_command(const std::string& config_path, const std::vector<std::string>& 
                   .string();
   const auto progress = run::resolve_progress(config.get_string("run.progress"));
   const run::Comparison done = run::run_all(config, out_dir, progress, entry, force);
-  if (!run::is_output_process()) return exit_codes::ok;  // rank 0 of the mpi job reports
+  if (!run::is_output_process()) return interrupted_exit_code();  // rank 0 reports
 
   if (config.compare().empty()) {
     fmt::print("\n{}\nrun directory: {}\n", run::results_markdown(done.results), out_dir);
-    return exit_codes::ok;
+    return interrupted_exit_code();
   }
   write_comparison(out_dir, done.results);
   if (done.failure) std::rethrow_exception(done.failure);  // after the table is written
-  return exit_codes::ok;
+  return interrupted_exit_code();
 }
 
 // herd sweep CONFIG key=v1,v2 ... [options]
@@ -292,6 +303,7 @@ int main_impl(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? exit_codes::ok : exit_codes::invalid_input;
   }
+  if (*run_cmd) install_interrupt_handlers();  // a run stops at its next evaluation
   if (*run_cmd && !resume_dir.empty()) {
     // With --resume every positional argument is a key=value override.
     if (!config_path.empty()) {

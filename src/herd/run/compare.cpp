@@ -11,6 +11,7 @@
 
 #include "herd/comm/mpi.hpp"
 #include "herd/core/error.hpp"
+#include "herd/core/interrupt.hpp"
 #include "herd/core/text.hpp"
 #include "herd/run/output.hpp"
 #include "herd/run/results.hpp"
@@ -64,6 +65,7 @@ Comparison run_all(const Config& config, const std::filesystem::path& out_dir, P
   // On mpi a failed run has ended every process of the job (MPI_Abort): nothing to go on with.
   const bool one_process = !comm::under_mpirun() || comm::mpi_world_size() == 1;
   for (std::size_t i = 0; i < plans.size(); ++i) {
+    if (interrupt_signal() != 0) break;  // Ctrl-C: no further entry starts
     try {
       out.results.push_back(execute(plans[i], dirs[i], progress));
     } catch (const Error& e) {

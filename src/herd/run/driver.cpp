@@ -441,6 +441,8 @@ RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress pro
   result.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   result.targets = sink.targets();
+  // Stopped by a signal: the rows and checkpoint are whole, and the run is not finished.
+  if (result.stop_reason == "interrupted") result.status = "interrupted";
   write_file_atomically(out_dir / "summary.json", summary_json(p, result));
   return result;
 }

@@ -183,6 +183,14 @@ class Launcher {
   std::vector<std::pair<std::size_t, int>> finished_;
 };
 
+// A run is finished when its summary.json (written last) says it did not stop for a signal.
+bool finished(const fs::path& dir) {
+  std::ifstream in(dir / "summary.json");
+  if (!in) return false;
+  const auto summary = nlohmann::json::parse(in, nullptr, false);
+  return !summary.is_discarded() && summary.value("status", "") != "interrupted";
+}
+
 fs::path run_dir(const Sweep& s, const SweepPoint& p) {
   return s.spec.out / "runs" / p.name;
 }
@@ -569,8 +577,8 @@ std::vector<SweepRow> run_sweep(const Sweep& s) {
   std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < s.points.size(); ++i) {
     const fs::path dir = run_dir(s, s.points[i]);
-    if (fs::exists(dir / "summary.json")) continue;  // finished by an earlier sweep
-    fs::remove_all(dir);  // a run that was killed: it starts again from nothing
+    if (finished(dir)) continue;  // by an earlier sweep
+    fs::remove_all(dir);          // a run that was killed: it starts again from nothing
     todo.push_back(i);
   }
   if (!s.spec.quiet)
