@@ -301,6 +301,19 @@ TEST(Cli, ExitCodesAndNothingWrittenOnRefusal) {
     EXPECT_EQ(herd("run " + r + bad), exit_codes::invalid_input) << bad;
     EXPECT_FALSE(fs::exists(refused)) << bad << " wrote " << refused;
   }
+  // Settings that would hang or run out of memory: refused at once, naming why.
+  const fs::path huge = fs::temp_directory_path() / "herd_test_driver_huge.svm";
+  std::ofstream(huge) << "+1 1:1 3000000000:1\n-1 2:1\n+1 1:1\n-1 3:1\n";
+  for (const std::string& bad :
+       {std::string("run.runtime=sim stop.steps=0 stop.time=10"),  // virtual time never moves
+        std::string("data.rows=10000000000"),                       // 4 TB of synthetic data
+        "data.format=libsvm algo.batch=1 data.train=" + huge.string()}) {  // 3e9 features
+    const auto started = std::chrono::steady_clock::now();
+    const auto [code, err] = herd_stderr("run " + r + bad);
+    EXPECT_EQ(code, exit_codes::invalid_input) << bad << ": " << err;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10)) << bad;
+    EXPECT_FALSE(fs::exists(refused)) << bad << " wrote " << refused;
+  }
   // A malformed data file: index 0 on line 2.
   const fs::path bad_data = fs::temp_directory_path() / "herd_test_driver_bad.svm";
   std::ofstream(bad_data) << "+1 1:0.5 3:1\n-1 0:1\n";
@@ -395,6 +408,25 @@ TEST(Cli, ASecondRunIntoADirectoryInUseIsRefused) {
   EXPECT_EQ(lines_of(out / "metrics.jsonl").size(), 6u);  // steps 0, 50, ..., 250
   EXPECT_NE(read(out / "summary.json").find("\"status\": \"ok\""), std::string::npos);
 }
+
+// More workers than the machine gives threads: a clear error at once, not a hang. The limit
+// is a virtual-memory cap (thread stacks), which the sanitizers' shadow memory would exceed.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+TEST(Cli, MoreThreadsThanTheMachineGivesIsAnErrorNotAHang) {
+  const fs::path config = write_config("threads", small_run);
+  const fs::path out = fresh_dir("threads");
+  const fs::path err = fs::temp_directory_path() / "herd_test_driver_threads_err.txt";
+  const std::string command = "ulimit -v 2000000; timeout 60 " + std::string(HERD_BINARY) +
+                              " run " + config.string() +
+                              " algo.workers=1000 data.rows=20000 run.progress=none --out " +
+                              out.string() + " 2>" + err.string();
+  const int status = std::system(("bash -c '" + command + "' >/dev/null").c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), exit_codes::invalid_input) << read(err);  // 124: it hung
+  EXPECT_NE(read(err).find("would not start thread"), std::string::npos) << read(err);
+  EXPECT_NE(read(err).find("run.runtime = \"sim\""), std::string::npos) << read(err);
+}
+#endif
 
 TEST(Cli, LeaderElasticAndIdxInputsAreCheckedBeforeAnythingIsWritten) {
   const fs::path config = write_config("leader", small_run);

@@ -1,12 +1,16 @@
 #include "herd/comm/threads.hpp"
 
+#include <fmt/format.h>
+
 #include <exception>
+#include <system_error>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "herd/comm/inproc.hpp"
 #include "herd/comm/runtimes.hpp"
+#include "herd/core/error.hpp"
 
 namespace herd::comm {
 
@@ -41,7 +45,21 @@ void run_threads_emulated(const ComputeModel& model, int ranks,
     body(0);  // no thread for a single rank: cheaper and easier to debug
   } else {
     std::vector<std::jthread> threads;
-    for (int r = 0; r < ranks; ++r) threads.emplace_back(body, r);
+    try {
+      for (int r = 0; r < ranks; ++r) threads.emplace_back(body, r);
+    } catch (const std::system_error& e) {
+      // The machine would not give another thread (a thread limit, or no memory for its
+      // stack): the ranks already started wait in collectives for the missing ones, so the
+      // world is aborted before they are joined, and the job ends with why.
+      const std::string why = fmt::format(
+          "the threads runtime runs one thread per rank and this machine would not start "
+          "thread {} of {} ({}); run this many workers on the sim runtime "
+          "(run.runtime = \"sim\"), or fewer on threads",
+          threads.size() + 1, ranks, e.code().message());
+      comms[0]->abort(why);
+      threads.clear();  // joins them: each ends with the abort
+      throw InvalidInput(why);
+    }
   }
   if (root_cause) std::rethrow_exception(root_cause);
 }

@@ -314,6 +314,16 @@ void Config::check() const {
                     "stop.target, stop.target_loss or stop.target_suboptimality",
                     where));
   }
+  // On the simulator time is virtual: without modelled compute or network time it stays 0,
+  // and a time limit would never end the run.
+  if (get_string("run.runtime") == "sim" && get_number("stop.time") > 0 &&
+      get_string("cluster.compute_times").empty() && get_number("cluster.latency") == 0 &&
+      get_number("cluster.bandwidth") == 0)
+    throw InvalidInput(fmt::format(
+        "{}: stop.time = {} on the sim runtime, but nothing moves its virtual clock (no "
+        "cluster.compute_times, cluster.latency or cluster.bandwidth): set compute times, or "
+        "stop by stop.steps",
+        where, get_number("stop.time")));
   // The model's and the algorithm's rules (their settings' resolve()), against the job this
   // configuration describes.
   try {

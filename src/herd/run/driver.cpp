@@ -45,6 +45,14 @@ void load_data(const Config& c, int workers, RunPlan& p) {
     spec.sources = c.get_string("data.partition") == "source" ? workers : 1;
     spec.heterogeneity = c.get_number("data.heterogeneity");
     spec.seed = p.job.seed;
+    // Dense synthetic data: 8 bytes per stored value (and its column index when sparse).
+    const double bytes = double(spec.rows) * double(spec.cols) * std::min(1.0, spec.density) *
+                         (spec.density < 1 ? 12.0 : 8.0);
+    if (bytes > 0.8 * physical_memory_bytes())
+      throw InvalidInput(fmt::format(
+          "data.rows = {} x data.features = {} (density {}) needs about {:.1f} GB, and this "
+          "machine has {:.1f} GB",
+          spec.rows, spec.cols, spec.density, bytes / 1e9, physical_memory_bytes() / 1e9));
     if (spec.rows < std::size_t(workers))
       throw InvalidInput(
           fmt::format("data.rows = {} is less than algo.workers = {}: every "
@@ -111,6 +119,16 @@ void build_problem(const Config& c, RunPlan& p) {
   model::ModelData data;
   if (model.needs_data) {
     load_data(c, K, p);
+    // The model has at least one parameter per feature, and finding F* keeps about 24 vectors
+    // of that size (L-BFGS with a history of 10, in doubles): a feature count that cannot fit
+    // (one huge index in a LIBSVM file) is refused now, before anything of that size exists.
+    const double per_feature = 200.0;
+    if (double(p.train->cols) * per_feature > 0.8 * physical_memory_bytes())
+      throw InvalidInput(fmt::format(
+          "{}: {} features (the largest feature index) need about {:.0f} GB for the model and "
+          "its optimum; this machine has {:.1f} GB. Is an index larger than intended?",
+          p.train->name, p.train->cols, double(p.train->cols) * per_feature / 1e9,
+          physical_memory_bytes() / 1e9));
     if (p.train->rows < std::size_t(K))
       throw InvalidInput(fmt::format("algo.workers = {} exceeds the {} rows of {}", K,
                                      p.train->rows, p.train->name));
@@ -144,6 +162,10 @@ void build_problem(const Config& c, RunPlan& p) {
 }
 
 }  // namespace
+
+double physical_memory_bytes() {
+  return double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+}
 
 bool is_output_process() {
   return !comm::under_mpirun() || comm::mpi_world_rank() == 0;
@@ -206,7 +228,31 @@ RunPlan plan(const Config& config, const std::string& label) {
   p.config.set("optim.name", optim_name(config));
   for (const auto& [key, value] : algo::prepare_algorithm(p.job).resolved) p.config.set(key, value);
 
-  build_problem(config, p);
+  try {
+    build_problem(config, p);
+  } catch (const std::bad_alloc&) {
+    throw InvalidInput(fmt::format(
+        "not enough memory to load the data and build model.name = \"{}\" ({}); this machine "
+        "has {:.1f} GB",
+        config.get_string("model.name"),
+        p.train ? fmt::format("{} x {} training set", p.train->rows, p.train->cols)
+                : std::string("no data set"),
+        physical_memory_bytes() / 1e9));
+  }
+  // Every worker holds its parameters, gradient and optimizer state (and the evaluation a
+  // few more copies): a model that cannot fit is refused now, not after a minute of paging.
+  const double needed =
+      double(p.problem->dim()) * sizeof(float) * (3.0 * double(p.job.workers) + 4.0);
+  if (needed > 0.9 * physical_memory_bytes())
+    throw InvalidInput(fmt::format(
+        "model.name = \"{}\" has {} parameters; {} workers need about {:.1f} GB for them, and "
+        "this machine has {:.1f} GB{}",
+        config.get_string("model.name"), p.problem->dim(), p.job.workers, needed / 1e9,
+        physical_memory_bytes() / 1e9,
+        p.train ? fmt::format(" (the data set has {} features: is a feature index in {} "
+                              "larger than intended?)",
+                              p.train->cols, p.train->name)
+                : ""));
   // The resolved config.toml must load the same files from wherever it is read again.
   p.config.make_data_paths_absolute();
   // Only the rank that evaluates needs F* (a solve on the whole data set).

@@ -64,6 +64,9 @@ RunPlan plan(const Config& config, const std::string& label);
 // started by mpirun (the mpi runtime runs the driver in every process).
 bool is_output_process();
 
+// This machine's memory, for the checks that refuse configurations that cannot fit.
+double physical_memory_bytes();
+
 // How a run reports its progress on the terminal.
 enum class Progress { none, lines, bar };
 Progress resolve_progress(const std::string& setting);  // "auto" looks at the terminal
