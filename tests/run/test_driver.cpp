@@ -306,7 +306,7 @@ TEST(Cli, ExitCodesAndNothingWrittenOnRefusal) {
   std::ofstream(huge) << "+1 1:1 3000000000:1\n-1 2:1\n+1 1:1\n-1 3:1\n";
   for (const std::string& bad :
        {std::string("run.runtime=sim stop.steps=0 stop.time=10"),  // virtual time never moves
-        std::string("data.rows=10000000000"),                       // 4 TB of synthetic data
+        std::string("data.rows=10000000000"),                      // 4 TB of synthetic data
         "data.format=libsvm algo.batch=1 data.train=" + huge.string()}) {  // 3e9 features
     const auto started = std::chrono::steady_clock::now();
     const auto [code, err] = herd_stderr("run " + r + bad);
@@ -427,6 +427,45 @@ TEST(Cli, MoreThreadsThanTheMachineGivesIsAnErrorNotAHang) {
   EXPECT_NE(read(err).find("run.runtime = \"sim\""), std::string::npos) << read(err);
 }
 #endif
+
+TEST(Cli, MessagesNameWhatIsWrong) {
+  const fs::path out = fresh_dir("messages");
+  const fs::path empty = write_config("empty", "\n  \n");
+  auto expect = [&](const std::string& args, int code, const std::vector<std::string>& words) {
+    const auto [c, err] = herd_stderr(args);
+    EXPECT_EQ(c, code) << args << ": " << err;
+    for (const auto& w : words) EXPECT_NE(err.find(w), std::string::npos) << args << ": " << err;
+    for (const char ch : err)  // no control bytes echoed from a file
+      EXPECT_TRUE(ch == '\n' || static_cast<unsigned char>(ch) >= 0x20) << args << ": " << err;
+  };
+  expect("run " + empty.string() + " --out " + out.string(), exit_codes::invalid_input, {"empty"});
+  expect("frobnicate", exit_codes::invalid_input, {"unknown command 'frobnicate'", "run"});
+  // A run without checkpoints cannot be resumed: said, with the setting that makes them.
+  const fs::path config = write_config("messages", small_run);
+  ASSERT_EQ(herd("run " + config.string() + " run.progress=none --out " + out.string()), 0);
+  expect("run --resume " + out.string(), exit_codes::invalid_input,
+         {"no checkpoint.bin", "run.checkpoint_every"});
+  // Byte-order marks: UTF-8's is skipped, UTF-16 is refused by name; binary bytes are escaped.
+  const std::string data = " data.format=libsvm algo.workers=1 algo.batch=1 stop.steps=2 ";
+  const fs::path bom = fs::temp_directory_path() / "herd_test_driver_bom.svm";
+  std::ofstream(bom) << "\xef\xbb\xbf+1 1:1\n-1 2:1\n";
+  EXPECT_EQ(herd("run " + config.string() + data + "data.train=" + bom.string() + " --out " +
+                 fresh_dir("bom").string()),
+            exit_codes::ok);
+  const fs::path utf16 = fs::temp_directory_path() / "herd_test_driver_utf16.svm";
+  std::ofstream(utf16, std::ios::binary) << std::string(
+      "\xff\xfe+\x00"
+      "1\x00 \x00",
+      8);
+  expect("run " + config.string() + data + "data.train=" + utf16.string() + " --out " +
+             fresh_dir("utf16").string(),
+         exit_codes::invalid_input, {"UTF-16"});
+  const fs::path binary = fs::temp_directory_path() / "herd_test_driver_binary.svm";
+  std::ofstream(binary, std::ios::binary) << std::string("\x01\x1b[2J\x07 1:1\n", 10);
+  expect("run " + config.string() + data + "data.train=" + binary.string() + " --out " +
+             fresh_dir("binary").string(),
+         exit_codes::invalid_input, {"\\x1b"});
+}
 
 TEST(Cli, LeaderElasticAndIdxInputsAreCheckedBeforeAnythingIsWritten) {
   const fs::path config = write_config("leader", small_run);

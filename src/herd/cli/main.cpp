@@ -297,6 +297,14 @@ int main_impl(int argc, char** argv) {
   bool markdown = false;
   config_cmd->add_flag("--markdown", markdown, "As docs/configuration.md (Markdown)");
 
+  // An unknown first word is named (CLI11 would only say that a subcommand is required).
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end())
+      throw InvalidInput(
+          fmt::format("unknown command '{}'; the commands are {}", argv[1], join(names, ", ")));
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

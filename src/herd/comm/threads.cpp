@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <exception>
-#include <system_error>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 

@@ -1,5 +1,7 @@
 #include "herd/data/libsvm.hpp"
 
+#include <fmt/format.h>
+
 #include "herd/data/gz_file.hpp"
 
 #include <zlib.h>
@@ -100,10 +102,18 @@ std::string_view next_token(std::string_view& s) {
   return token;
 }
 
+// A token for a message: at most 40 characters, and bytes that are not printable ASCII as
+// \xNN, so that a binary or UTF-16 file does not write control bytes to the terminal.
 std::string quoted(std::string_view token) {
   constexpr std::size_t shown = 40;
   std::string text = "'";  // built by appending: GCC 12 warns falsely on "'" + std::string
-  text.append(token.substr(0, shown));
+  for (const char c : token.substr(0, shown)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f)
+      text += c;
+    else
+      text += fmt::format("\\x{:02x}", byte);
+  }
   if (token.size() > shown) text += "...";
   text += "'";
   return text;
@@ -153,7 +163,12 @@ class Parser {
     data_.sparse = true;
     data_.row_ptr.push_back(0);
     std::string_view line;
-    while (reader_.next(line)) parse_line(line);
+    bool first = true;
+    while (reader_.next(line)) {
+      if (first) line = without_byte_order_mark(line);
+      first = false;
+      parse_line(line);
+    }
     if (labels_.empty()) {
       throw InvalidInput(path_ +
                          ": no data rows (the file is empty or holds only blank lines and "
@@ -168,6 +183,17 @@ class Parser {
   }
 
  private:
+  // A UTF-8 byte-order mark (editors on Windows write one) is skipped; UTF-16 text is refused
+  // by name rather than read as garbage.
+  std::string_view without_byte_order_mark(std::string_view line) {
+    if (line.starts_with("\xEF\xBB\xBF")) return line.substr(3);
+    if (line.starts_with("\xFF\xFE") || line.starts_with("\xFE\xFF"))
+      fail(
+          "the file is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as "
+          "ASCII or UTF-8");
+    return line;
+  }
+
   [[noreturn]] void fail(const std::string& what) {
     const std::string where = path_ + ":" + std::to_string(reader_.line()) + ": ";
     if (const auto problem = reader_.stream_problem()) {

@@ -195,7 +195,13 @@ Config Config::from_toml_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
-  if (!in || !text) throw IoError(fmt::format("{}: cannot read the configuration file", path));
+  if (!in.good() && !in.eof())
+    throw IoError(fmt::format("{}: cannot read the configuration file", path));
+  if (text.str().find_first_not_of(" \t\r\n") == std::string::npos)
+    throw InvalidInput(fmt::format(
+        "{}: the configuration file is empty; write the settings of a run into it (`herd "
+        "config` lists them, examples/ has complete ones)",
+        path));
   Config config = from_toml_string(text.str(), path);
   config.base_dir_ = std::filesystem::absolute(path).parent_path();
   return config;

@@ -504,6 +504,11 @@ RunResult resume(const std::filesystem::path& dir, const std::vector<std::string
   Config config = Config::from_toml_file(config_file.string());
   for (const auto& o : overrides) config.apply_override(o);
   // Checked before anything is rewritten: a missing or damaged checkpoint is an IoError.
+  if (is_output_process() && !std::filesystem::exists(dir / "checkpoint.bin"))
+    throw InvalidInput(fmt::format(
+        "--resume {}: the run has no checkpoint.bin to continue from; runs write one when "
+        "run.checkpoint_every > 0 (set it when you start a run you may want to continue)",
+        dir.string()));
   if (is_output_process()) algo::read_checkpoint_info(dir / "checkpoint.bin");
   RunPlan p = plan(config, config.get_string("algo.name"));
   p.resume = true;
