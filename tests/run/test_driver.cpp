@@ -467,6 +467,41 @@ TEST(Cli, MessagesNameWhatIsWrong) {
          exit_codes::invalid_input, {"\\x1b"});
 }
 
+// The value of "key": "..." in a summary.json.
+std::string summary_field(const fs::path& dir, const std::string& key) {
+  const std::string text = read(dir / "summary.json");
+  const std::string tag = "\"" + key + "\": \"";
+  const auto at = text.find(tag);
+  if (at == std::string::npos) return {};
+  const auto begin = at + tag.size();
+  return text.substr(begin, text.find('"', begin) - begin);
+}
+
+TEST(Cli, AResumeKeepsTheRunsNameAndRecordsWhatItChanged) {
+  const fs::path config = write_config(
+      "resume_record", std::string(small_run) + "\n[[compare]]\nlabel = \"Local SGD | H = 4\"\n");
+  const fs::path out = fresh_dir("resume_record");
+  ASSERT_EQ(herd("run " + config.string() +
+                 " --entry 'Local SGD | H = 4' run.progress=none "
+                 "run.checkpoint_every=5 --out " +
+                 out.string()),
+            exit_codes::ok);
+  const std::string metrics = read(out / "metrics.jsonl");
+  // Behind the checkpoint (step 200): refused, nothing rewritten.
+  const auto [code, err] = herd_stderr("run --resume " + out.string() + " stop.steps=100");
+  EXPECT_EQ(code, exit_codes::invalid_input) << err;
+  EXPECT_NE(err.find("below the checkpoint's step 200"), std::string::npos) << err;
+  EXPECT_EQ(read(out / "metrics.jsonl"), metrics);
+  EXPECT_FALSE(fs::exists(out / "resumes.jsonl"));
+
+  ASSERT_EQ(herd("run --resume " + out.string() + " stop.steps=300 algo.lr=0.25"), exit_codes::ok);
+  EXPECT_EQ(summary_field(out, "label"), "Local SGD | H = 4");
+  EXPECT_EQ(lines_of(out / "resumes.jsonl"),
+            (std::vector<std::string>{
+                "{\"from_step\": 200, \"changes\": {\"algo.lr\": {\"was\": 0.5, \"now\": "
+                "0.25}, \"stop.steps\": {\"was\": 200, \"now\": 300}}}"}));
+}
+
 TEST(Cli, LeaderElasticAndIdxInputsAreCheckedBeforeAnythingIsWritten) {
   const fs::path config = write_config("leader", small_run);
   const fs::path refused = fresh_dir("leader_refused");
@@ -523,16 +558,6 @@ TEST(Cli, LeaderElasticAndIdxInputsAreCheckedBeforeAnythingIsWritten) {
             exit_codes::ok);
   EXPECT_NE(read(out / "metrics.jsonl").find("\"test_acc\""), std::string::npos);
   EXPECT_EQ(herd_stderr(r + idx + "data.split=8").first, exit_codes::invalid_input);
-}
-
-// The value of "key": "..." in a summary.json.
-std::string summary_field(const fs::path& dir, const std::string& key) {
-  const std::string text = read(dir / "summary.json");
-  const std::string tag = "\"" + key + "\": \"";
-  const auto at = text.find(tag);
-  if (at == std::string::npos) return {};
-  const auto begin = at + tag.size();
-  return text.substr(begin, text.find('"', begin) - begin);
 }
 
 // metrics.jsonl without the wall-clock times (the rest is a function of the parameters).

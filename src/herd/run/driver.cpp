@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <limits>
 #include <optional>
 
@@ -485,6 +486,7 @@ RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress pro
     throw;
   }
   result.wall_seconds =
+      p.earlier_wall_seconds +
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   result.targets = sink.targets();
   // Stopped by a signal: the rows and checkpoint are whole, and the run is not finished.
@@ -492,6 +494,29 @@ RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress pro
   write_file_atomically(out_dir / "summary.json", summary_json(p, result));
   return result;
 }
+
+namespace {
+
+// config.toml says how the run continues (a later resume reads it); what a resume changed
+// (values as TOML literals, which are JSON for booleans, numbers and strings),
+// and from which step, goes to resumes.jsonl, so the record never claims that the whole run
+// used a value it took only from that step on.
+void record_changes(const std::filesystem::path& dir, const Config& before, const Config& after,
+                    std::int64_t step) {
+  std::vector<std::string> changes;
+  for (const OptionSpec& spec : option_table())
+    if (!(before.get(spec.key) == after.get(spec.key)))
+      changes.push_back(fmt::format("{}: {{\"was\": {}, \"now\": {}}}", quote(spec.key),
+                                    to_toml_literal(before.get(spec.key)),
+                                    to_toml_literal(after.get(spec.key))));
+  if (changes.empty()) return;
+  std::ofstream out(dir / "resumes.jsonl", std::ios::app);
+  out << fmt::format("{{\"from_step\": {}, \"changes\": {{{}}}}}\n", step, join(changes, ", "));
+  if (!out.flush())
+    throw IoError(fmt::format("{}: cannot append", (dir / "resumes.jsonl").string()));
+}
+
+}  // namespace
 
 RunResult resume(const std::filesystem::path& dir, const std::vector<std::string>& overrides,
                  Progress progress) {
@@ -501,7 +526,8 @@ RunResult resume(const std::filesystem::path& dir, const std::vector<std::string
         "--resume {}: not a run directory (no config.toml); the runs of a comparison are "
         "resumed one directory at a time",
         dir.string()));
-  Config config = Config::from_toml_file(config_file.string());
+  const Config before = Config::from_toml_file(config_file.string());
+  Config config = before;
   for (const auto& o : overrides) config.apply_override(o);
   // Checked before anything is rewritten: a missing or damaged checkpoint is an IoError.
   if (is_output_process() && !std::filesystem::exists(dir / "checkpoint.bin"))
@@ -509,11 +535,30 @@ RunResult resume(const std::filesystem::path& dir, const std::vector<std::string
         "--resume {}: the run has no checkpoint.bin to continue from; runs write one when "
         "run.checkpoint_every > 0 (set it when you start a run you may want to continue)",
         dir.string()));
-  if (is_output_process()) algo::read_checkpoint_info(dir / "checkpoint.bin");
-  RunPlan p = plan(config, config.get_string("algo.name"));
+  std::string label = config.get_string("algo.name");
+  double earlier_wall_seconds = 0;
+  if (is_output_process()) {
+    const algo::CheckpointInfo info = algo::read_checkpoint_info(dir / "checkpoint.bin");
+    if (const auto steps = config.get_int("stop.steps"); steps > 0 && steps < info.step)
+      throw InvalidInput(fmt::format(
+          "--resume {}: stop.steps = {} is below the checkpoint's step {}: the run is already "
+          "past it; give a larger stop.steps to continue",
+          dir.string(), steps, info.step));
+    // A resumed run keeps its name (a comparison entry's label) and its wall time so far.
+    if (std::filesystem::exists(dir / "summary.json")) {
+      const RunResult earlier = read_run(dir);
+      label = earlier.label;
+      earlier_wall_seconds = earlier.wall_seconds;
+    }
+  }
+  RunPlan p = plan(config, label);
   p.resume = true;
+  p.earlier_wall_seconds = earlier_wall_seconds;
   std::optional<OutputClaim> claim;
-  if (p.writer) claim.emplace(dir, OutputClaim::Mode::resume, false);
+  if (p.writer) {
+    claim.emplace(dir, OutputClaim::Mode::resume, false);
+    record_changes(dir, before, config, algo::read_checkpoint_info(dir / "checkpoint.bin").step);
+  }
   return execute(p, dir, progress);
 }
 

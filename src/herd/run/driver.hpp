@@ -31,6 +31,7 @@ struct RunPlan {
   // driver, and only world rank 0 writes files and prints.
   bool writer = true;
   bool resume = false;                // continue from OUT/checkpoint.bin (see resume())
+  double earlier_wall_seconds = 0;    // a resumed run's wall time before its checkpoint
   Cluster cluster;                    // compute, network and fault models ([cluster])
   std::string data_description;       // what was loaded, for the log and summary.json
   std::vector<algo::Target> targets;  // eval.target: reported, not stopping
