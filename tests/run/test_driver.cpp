@@ -502,6 +502,32 @@ TEST(Cli, AResumeKeepsTheRunsNameAndRecordsWhatItChanged) {
                 "0.25}, \"stop.steps\": {\"was\": 200, \"now\": 300}}}"}));
 }
 
+TEST(Cli, SettingsThatDoNothingAreSaid) {
+  const fs::path config = write_config(
+      "no_effect", std::string(small_run) +
+                       "\n[[compare]]\nlabel = \"a\"\n[compare.algo]\nname = \"local_sgd\"\n"
+                       "\n[[compare]]\nlabel = \"b\"\n[compare.algo]\nname = \"lsgd\"\nlr = 0.1\n");
+  const std::string run = "run " + config.string() + " run.progress=none stop.steps=20 ";
+  // Only other algorithms read it; the network is the simulator's: warnings naming why.
+  auto [code, err] = herd_stderr(run + "algo.elastic_alpha=0.5 cluster.latency=0.01 --out " +
+                                 fresh_dir("no_effect").string());
+  EXPECT_EQ(code, exit_codes::ok) << err;
+  EXPECT_NE(
+      err.find("algo.elastic_alpha has no effect: algo.name = \"local_sgd\" does not read it"),
+      std::string::npos)
+      << err;
+  EXPECT_NE(err.find("cluster.latency has no effect"), std::string::npos) << err;
+  // An override of a key that some entries set: said; that every entry sets: refused.
+  std::tie(code, err) = herd_stderr(run + "algo.lr=0.2 --out " + fresh_dir("some").string());
+  EXPECT_EQ(code, exit_codes::ok) << err;
+  EXPECT_NE(err.find("algo.lr=0.2 does not apply to \"b\""), std::string::npos) << err;
+  const fs::path refused = fresh_dir("every");
+  std::tie(code, err) = herd_stderr(run + "algo.name=easgd --out " + refused.string());
+  EXPECT_EQ(code, exit_codes::invalid_input) << err;
+  EXPECT_NE(err.find("every [[compare]] entry sets algo.name"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(refused));
+}
+
 TEST(Cli, LeaderElasticAndIdxInputsAreCheckedBeforeAnythingIsWritten) {
   const fs::path config = write_config("leader", small_run);
   const fs::path refused = fresh_dir("leader_refused");

@@ -84,6 +84,23 @@ int run_command(const std::string& config_path, const std::vector<std::string>& 
   // One entry of a comparison runs alone, and the command line's settings win over its own.
   if (!entry.empty()) config = config.variant(std::string_view(entry));
   for (const auto& o : overrides) config.apply_override(o);
+  // An override of a key that [[compare]] entries set does not reach them (theirs win).
+  if (entry.empty())
+    for (const auto& o : overrides) {
+      const std::string key(trim(std::string_view(o).substr(0, o.find('='))));
+      std::vector<std::string> setters;
+      for (const auto& e : config.compare())
+        for (const auto& [k, v] : e.overrides)
+          if (k == key) setters.push_back(quote(e.label));
+      if (setters.empty()) continue;
+      if (setters.size() == config.compare().size())
+        throw InvalidInput(fmt::format(
+            "{}: every [[compare]] entry sets {} itself, so this changes no run; run one entry "
+            "with it (--entry LABEL {}), or edit the entries",
+            o, key, o));
+      fmt::print(stderr, "herd: warning: {} does not apply to {}, which set {} themselves\n", o,
+                 join(setters, ", "), key);
+    }
   // The default directory never replaces an earlier run: runs/NAME, else runs/NAME-2, ...
   if (out_dir.empty())
     out_dir = run::unused_directory(std::filesystem::path("runs") /

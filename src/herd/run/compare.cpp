@@ -55,6 +55,16 @@ Comparison run_all(const Config& config, const std::filesystem::path& out_dir, P
       dirs.push_back(out_dir / dir);
     }
   }
+  // Settings that do nothing are said once, not silently accepted.
+  if (is_output_process()) {
+    std::set<std::string> said;
+    const auto warn_about = [&](const Config& c) {
+      for (const std::string& w : c.ineffective_settings())
+        if (said.insert(w).second) fmt::print(stderr, "herd: warning: {}\n", w);
+    };
+    if (!comparison) warn_about(config);
+    for (const CompareEntry& entry : config.compare()) warn_about(config.variant(entry));
+  }
   Comparison out;
   std::optional<OutputClaim> claim;
   if (is_output_process()) {

@@ -301,6 +301,37 @@ void Config::make_data_paths_absolute() {
       set(key, std::filesystem::absolute(data_path(key)).lexically_normal().string());
 }
 
+std::vector<std::string> Config::ineffective_settings() const {
+  std::vector<std::string> out;
+  const std::string algorithm = get_string("algo.name"), model = get_string("model.name");
+  // Explicit and not the default: a resolved config.toml lists every option at its value.
+  const auto given = [&](const OptionSpec& spec) {
+    return is_set_explicitly(spec.key) && !(get(spec.key) == spec.default_value);
+  };
+  for (const OptionSpec& spec : option_table()) {
+    if (!given(spec)) continue;
+    const bool model_option = spec.section() == "model";
+    const std::vector<std::string> readers =
+        model_option ? model::models_reading(spec.key) : algo::algorithms_reading(spec.key);
+    const std::string& chosen = model_option ? model : algorithm;
+    if (!readers.empty() && std::find(readers.begin(), readers.end(), chosen) == readers.end())
+      out.push_back(fmt::format("{} has no effect: {} = \"{}\" does not read it (read by {})",
+                                spec.key, model_option ? "model.name" : "algo.name", chosen,
+                                join(readers, ", ")));
+  }
+  if (get_string("run.runtime") != "sim") {
+    for (const char* key :
+         {"cluster.latency", "cluster.bandwidth", "cluster.node_size", "cluster.intra_latency",
+          "cluster.intra_bandwidth", "cluster.fault_rank"})
+      if (given(*find_option(key)))
+        out.push_back(
+            fmt::format("{} has no effect: the network and fault models are the sim "
+                        "runtime's, and run.runtime = \"{}\"",
+                        key, get_string("run.runtime")));
+  }
+  return out;
+}
+
 void Config::check() const {
   const std::string where = source_.empty() ? "configuration" : source_;
   const model::ModelInfo& model = model::model_or_throw(get_string("model.name"));

@@ -65,6 +65,11 @@ class Config {
   // applied, on each variant of a comparison.
   void check() const;
 
+  // Settings given explicitly that do nothing in this configuration, each with why: an
+  // option only other algorithms or models read, a network or fault setting off the
+  // simulator. For warnings (run_all prints them); nothing here is an error.
+  std::vector<std::string> ineffective_settings() const;
+
   // The file or source name this config was read from; "" for defaults.
   const std::string& source() const { return source_; }
   // data.train or data.test as a path to open: "" stays empty, absolute paths stay as they

@@ -47,15 +47,6 @@ std::string wrap(std::string_view text, std::size_t indent, std::size_t width) {
   return out;
 }
 
-std::string markdown_cell(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 // The algorithms or models that read an option of their own (algo/registry.hpp,
 // model/registry.hpp), as "a, b"; "" for the options they all read and other sections'.
 std::string readers(const OptionSpec& spec, std::string_view quote_mark) {
