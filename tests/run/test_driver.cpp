@@ -452,6 +452,20 @@ TEST(Cli, MessagesNameWhatIsWrong) {
   EXPECT_EQ(herd("run " + config.string() + data + "data.train=" + bom.string() + " --out " +
                  fresh_dir("bom").string()),
             exit_codes::ok);
+  // A test file with more features than the training part: said, and data.features fixes it.
+  const fs::path part = fs::temp_directory_path() / "herd_test_driver_part.svm";
+  const fs::path wide = fs::temp_directory_path() / "herd_test_driver_wide.svm";
+  std::ofstream(part) << "+1 1:1\n-1 2:1\n";
+  std::ofstream(wide) << "+1 1:1 5:1\n-1 2:1\n";
+  const std::string both = data + "data.train=" + part.string() + " data.test=" + wide.string();
+  std::string no_features = small_run;  // data.features unset: the files decide
+  no_features.erase(no_features.find("features = 10\n"), std::string("features = 10\n").size());
+  const fs::path libsvm = write_config("messages_libsvm", no_features);
+  expect("run " + libsvm.string() + both + " --out " + fresh_dir("wide").string(),
+         exit_codes::invalid_input, {"data.features"});
+  EXPECT_EQ(herd("run " + libsvm.string() + both + " data.features=5 --out " +
+                 fresh_dir("wide5").string()),
+            exit_codes::ok);
   const fs::path utf16 = fs::temp_directory_path() / "herd_test_driver_utf16.svm";
   std::ofstream(utf16, std::ios::binary) << std::string(
       "\xff\xfe+\x00"

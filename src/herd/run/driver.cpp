@@ -80,7 +80,13 @@ void load_data(const Config& c, int workers, RunPlan& p) {
   };
   const std::string train_path = c.data_path("data.train").string();
   auto train = std::make_shared<data::Dataset>(
-      idx ? data::read_idx(train_path, labels_of("data.train")) : data::read_libsvm(train_path));
+      idx ? data::read_idx(train_path, labels_of("data.train"))
+          : data::read_libsvm(train_path, [&] {
+              data::LibsvmOptions options;  // the dimension, when the user gives it
+              if (c.is_set_explicitly("data.features"))
+                options.num_features = std::size_t(c.get_int("data.features"));
+              return options;
+            }()));
   p.data_description = fmt::format("{}: {} x {}, {} non-zeros, labels {}", train_path, train->rows,
                                    train->cols, train->nnz(), train->label_mapping);
   // Only the rank that evaluates reads the test set.
@@ -92,7 +98,15 @@ void load_data(const Config& c, int workers, RunPlan& p) {
       data::LibsvmOptions options;
       options.num_features = train->cols;
       options.class_values = train->class_values;
-      p.test = std::make_shared<data::Dataset>(data::read_libsvm(test_path, options));
+      try {
+        p.test = std::make_shared<data::Dataset>(data::read_libsvm(test_path, options));
+      } catch (const InvalidInput& e) {
+        if (std::string(e.what()).find("exceeds num_features") == std::string::npos) throw;
+        throw InvalidInput(fmt::format(
+            "{}; the test file has features the training file lacks: set data.features to the "
+            "feature count of the whole data set",
+            e.what()));
+      }
     }
     p.data_description += fmt::format("; test {}: {} rows", test_path, p.test->rows);
   }

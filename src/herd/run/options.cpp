@@ -192,7 +192,11 @@ std::vector<OptionSpec> options_before_model_knobs() {
              "targets of a linear model)."),
       integer("data.rows", 20000, "Synthetic training rows, over all workers.").ge(1),
       integer("data.test_rows", 5000, "Synthetic test rows; 0 = no test set.").ge(0),
-      integer("data.features", 50, "Synthetic features per row.").ge(1),
+      integer("data.features", 50,
+              "Synthetic features per row; for LIBSVM files, when set, the feature count (so "
+              "that a training part and a test file with more features share one dimension; "
+              "an index above it is refused).")
+          .ge(1),
       number("data.density", 1.0,
              "Fraction of nonzero synthetic features per row; below 1 gives sparse data.")
           .gt(0)
