@@ -116,8 +116,22 @@ TEST(Schedule, StichStepSizeAndShift) {
   EXPECT_DOUBLE_EQ(sch.at(400), 4.0 / (0.01 * 2000.0));
   s.period = 5000;  // a large period dominates the shift
   EXPECT_DOUBLE_EQ(Schedule(s).stich_shift(), 5000.0);
-  s.mu = 0;  // not strongly convex: refused with the reason
-  EXPECT_THROW(Schedule{s}, InvalidInput);
+  s.mu = 0;  // not strongly convex: refused with the reason, and the way out
+  try {
+    Schedule{s};
+    ADD_FAILURE() << "mu = 0 accepted";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("mu = 0, L = 1: add L2 regularisation"), std::string::npos)
+        << e.what();
+  }
+  s.L = 0;  // no curvature constants at all (a non-convex model): regularisation is no cure
+  try {
+    Schedule{s};
+    ADD_FAILURE() << "L = mu = 0 accepted";
+  } catch (const InvalidInput& e) {
+    EXPECT_EQ(std::string(e.what()).find("model.l2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not convex"), std::string::npos) << e.what();
+  }
   ScheduleSpec c;
   c.kind = ScheduleKind::cosine;  // no horizon
   EXPECT_THROW(Schedule{c}, InvalidInput);

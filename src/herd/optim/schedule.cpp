@@ -1,5 +1,7 @@
 #include "herd/optim/schedule.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -26,12 +28,19 @@ Schedule::Schedule(const ScheduleSpec& spec) : spec_(spec) {
     shift_ = spec.shift;
   else if (strongly_convex)
     shift_ = std::max(16.0 * spec.L / spec.mu, double(std::max<std::int64_t>(spec.period, 1)));
-  if (spec.kind == ScheduleKind::stich && !strongly_convex)
-    throw InvalidInput(
+  if (spec.kind == ScheduleKind::stich && !strongly_convex) {
+    // A model with no curvature constants (mlp, double_well: not convex) cannot be helped by
+    // regularisation; a convex one without it can.
+    if (spec.mu == 0.0 && spec.L == 0.0)
+      throw InvalidInput(
+          "algo.schedule = \"stich\" (4 / (mu (a + t))) is for strongly convex problems, and "
+          "this model has no curvature constants (it is not convex); use constant, step or "
+          "cosine");
+    throw InvalidInput(fmt::format(
         "algo.schedule = \"stich\" needs a strongly convex problem (mu > 0, L >= mu); this "
-        "problem has mu = " +
-        std::to_string(spec.mu) + ", L = " + std::to_string(spec.L) +
-        " (set model.l2 or model.l2_over_n > 0)");
+        "problem has mu = {}, L = {}: add L2 regularisation (model.l2 or model.l2_over_n > 0)",
+        spec.mu, spec.L));
+  }
   if (spec.kind == ScheduleKind::cosine && spec.total_steps <= 0)
     throw InvalidInput("algo.schedule = \"cosine\" needs a step horizon: set stop.steps > 0");
 }
