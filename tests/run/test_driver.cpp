@@ -542,6 +542,32 @@ TEST(Cli, SettingsThatDoNothingAreSaid) {
   EXPECT_FALSE(fs::exists(refused));
 }
 
+// A full disk: the run stops with the first failed write named, and what it leaves is whole
+// (every row of metrics.jsonl complete, no temporary file). Needs a small tmpfs (root).
+TEST(Cli, AFullDiskStopsTheRunAndLeavesWholeFiles) {
+  const fs::path disk = fresh_dir("full_disk");
+  fs::create_directories(disk);
+  if (std::system(("mount -t tmpfs -o size=48k tmpfs " + disk.string() + " 2>/dev/null").c_str()) !=
+      0)
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): the full-disk case is untested";
+  const fs::path config = write_config("full_disk", small_run);
+  const auto [code, err] = herd_stderr("run " + config.string() +
+                                       " run.progress=none eval.every=1 stop.steps=5000 --out " +
+                                       (disk / "run").string());
+  const auto rows = lines_of(disk / "run" / "metrics.jsonl");
+  std::vector<std::string> leftovers;
+  for (const auto& entry : fs::directory_iterator(disk / "run"))
+    leftovers.push_back(entry.path().filename());
+  std::system(("umount " + disk.string()).c_str());
+  EXPECT_EQ(code, exit_codes::io) << err;
+  EXPECT_NE(err.find("metrics.jsonl: cannot append a metrics row: No space left on device"),
+            std::string::npos)
+      << err;
+  ASSERT_GT(rows.size(), 10u);
+  for (const auto& row : rows) EXPECT_EQ(row.back(), '}') << "a half row: " << row;
+  for (const auto& name : leftovers) EXPECT_FALSE(name.ends_with(".tmp")) << name;
+}
+
 TEST(Cli, LeaderElasticAndIdxInputsAreCheckedBeforeAnythingIsWritten) {
   const fs::path config = write_config("leader", small_run);
   const fs::path refused = fresh_dir("leader_refused");

@@ -496,7 +496,12 @@ RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress pro
     result.stop_reason = diverged ? "diverged" : "error";
     result.status = diverged ? "diverged" : "failed";
     result.error = e.what();
-    write_file_atomically(out_dir / "summary.json", summary_json(p, result));
+    try {
+      write_file_atomically(out_dir / "summary.json", summary_json(p, result));
+    } catch (const Error& summary_failed) {  // a full disk fails both: say the first
+      throw IoError(fmt::format("{} (and summary.json could not be written either: {})", e.what(),
+                                summary_failed.what()));
+    }
     throw;
   }
   result.wall_seconds =

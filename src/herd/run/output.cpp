@@ -36,21 +36,39 @@ std::string to_json(const algo::MetricsRow& row) {
 }
 
 JsonlSink::JsonlSink(const std::filesystem::path& path, bool append)
-    : path_(path), file_(std::fopen(path.c_str(), append ? "a" : "w")) {
-  if (file_ == nullptr)
+    : path_(path),
+      fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
+                 0644)) {
+  if (fd_ < 0)
     throw IoError(
         fmt::format("{}: cannot open for writing: {}", path.string(), std::strerror(errno)));
+  const off_t end = ::lseek(fd_, 0, SEEK_END);
+  complete_ = end > 0 ? std::uint64_t(end) : 0;
 }
 
 JsonlSink::~JsonlSink() {
-  if (file_ != nullptr) std::fclose(file_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 void JsonlSink::record(const algo::MetricsRow& row) {
   const std::string line = to_json(row) + "\n";
-  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
-    throw IoError(
-        fmt::format("{}: cannot append a metrics row: {}", path_.string(), std::strerror(errno)));
+  for (std::size_t done = 0; done < line.size();) {
+    const ssize_t wrote = ::write(fd_, line.data() + done, line.size() - done);
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) {
+      const int error = wrote < 0 ? errno : ENOSPC;
+      // Only whole rows stay: `herd plot` and a resume read every line.
+      if (::ftruncate(fd_, off_t(complete_)) != 0) {
+        // Nothing more can be done; the error below is the one that matters.
+      }
+      throw IoError(
+          fmt::format("{}: cannot append a metrics row: {} (the file keeps the rows "
+                      "before it)",
+                      path_.string(), std::strerror(error)));
+    }
+    done += std::size_t(wrote);
+  }
+  complete_ += line.size();
 }
 
 namespace {

@@ -3,7 +3,7 @@
 // half-written file where a complete one is expected: config.toml and summary.json go to a
 // temporary name, synced and renamed (core/durable_file.hpp); metrics.jsonl is appended one
 // complete, flushed line per evaluation.
-#include <cstdio>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -15,7 +15,9 @@ namespace herd::run {
 std::string to_json(const algo::MetricValue& v);
 std::string to_json(const algo::MetricsRow& row);  // one line, no newline
 
-// metrics.jsonl: one JSON object per evaluation; a resumed run appends to it.
+// metrics.jsonl: one JSON object per evaluation; a resumed run appends to it. Each row is
+// written whole or not at all: a failed write (a full disk) cuts the file back to the rows
+// before it, then throws IoError naming the file.
 class JsonlSink final : public algo::MetricsSink {
  public:
   explicit JsonlSink(const std::filesystem::path& path, bool append = false);
@@ -26,7 +28,8 @@ class JsonlSink final : public algo::MetricsSink {
 
  private:
   std::filesystem::path path_;
-  std::FILE* file_;
+  int fd_ = -1;
+  std::uint64_t complete_ = 0;  // bytes of whole rows
 };
 
 // A run, comparison or sweep directory held for writing: created when missing, locked with
