@@ -1,6 +1,7 @@
 #include "herd/run/driver.hpp"
 
 #include <fmt/format.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -341,38 +342,33 @@ namespace {
 class ProgressSink final : public algo::MetricsSink {
  public:
   // `targets` has seen the rows recorded before (a resumed run's).
-  ProgressSink(algo::MetricsSink& file, Progress mode, std::string label, std::int64_t max_steps,
-               algo::TargetTracker targets)
+  ProgressSink(algo::MetricsSink& file, Progress mode, std::string label,
+               const algo::StopRule& stop, algo::TargetTracker targets)
       : file_(file),
         mode_(mode),
         label_(std::move(label)),
-        max_steps_(max_steps),
+        stop_(stop),
         targets_(std::move(targets)) {}
   void record(const algo::MetricsRow& row) override {
     file_.record(row);
     last_ = row;
+    shown_ = false;
     targets_.observe(row);
     if (mode_ == Progress::none) return;
     const auto now = std::chrono::steady_clock::now();
-    const std::int64_t step = std::int64_t(row.number("step"));
-    const bool last = step >= max_steps_;
-    std::string status = fmt::format("step {:>7}  loss {:.6g}", step, row.number("train_loss"));
-    if (const double s = row.number("suboptimality"); !std::isnan(s))
-      status += fmt::format("  subopt {:.3e}", s);
-    status += fmt::format("  rounds {}  {:.1f} s", std::int64_t(row.number("rounds")),
-                          row.number("time"));
-    if (mode_ == Progress::bar) {
-      const bool bounded = max_steps_ < std::numeric_limits<std::int64_t>::max() / 4;
-      const double frac = bounded ? std::min(1.0, double(step) / double(max_steps_)) : 0.0;
-      const int width = 24, filled = int(frac * width);
-      fmt::print(stderr, "\r{} [{}{}] {:3.0f}%  {}\033[K", label_,
-                 std::string(std::size_t(filled), '#'),
-                 std::string(std::size_t(width - filled), '.'), 100 * frac, status);
-      if (last) fmt::print(stderr, "\n");
-    } else if (last || step == 0 || now - last_line_ >= std::chrono::seconds(2)) {
-      fmt::print(stderr, "{}: {}\n", label_, status);
+    const bool first = row.number("step") == 0;
+    if (mode_ == Progress::bar || first || now - last_line_ >= std::chrono::seconds(2)) {
+      show(row);
       last_line_ = now;
     }
+  }
+
+  // After the run, however it stopped (steps, time, a target, a signal): its last row is
+  // shown, and a bar is ended with a newline so that the next output starts on its own line.
+  void finish() {
+    if (mode_ == Progress::none || last_.fields.empty()) return;
+    if (!shown_) show(last_);
+    if (mode_ == Progress::bar) fmt::print(stderr, "\n");
     std::fflush(stderr);
   }
 
@@ -386,11 +382,44 @@ class ProgressSink final : public algo::MetricsSink {
   }
 
  private:
+  void show(const algo::MetricsRow& row) {
+    shown_ = true;
+    const std::int64_t step = std::int64_t(row.number("step"));
+    std::string status = fmt::format("step {:>7}  loss {:.6g}", step, row.number("train_loss"));
+    if (const double s = row.number("suboptimality"); !std::isnan(s))
+      status += fmt::format("  subopt {:.3e}", s);
+    status += fmt::format("  rounds {}  {:.1f} s", std::int64_t(row.number("rounds")),
+                          row.number("time"));
+    if (mode_ == Progress::lines) {
+      fmt::print(stderr, "{}: {}\n", label_, status);
+    } else {
+      // The fraction done: of the steps, or of the time limit, whichever is further.
+      const bool bounded = stop_.max_steps < std::numeric_limits<std::int64_t>::max() / 4;
+      double frac = bounded ? double(step) / double(stop_.max_steps) : 0.0;
+      if (stop_.max_time > 0) frac = std::max(frac, row.number("time") / stop_.max_time);
+      frac = std::clamp(frac, 0.0, 1.0);
+      const int width = 24, filled = int(frac * width);
+      std::string line =
+          fmt::format("{} [{}{}] {:3.0f}%  {}", label_, std::string(std::size_t(filled), '#'),
+                      std::string(std::size_t(width - filled), '.'), 100 * frac, status);
+      if (const std::size_t columns = terminal_columns(); columns > 1 && line.size() >= columns)
+        line.resize(columns - 1);  // one line, however narrow the terminal
+      fmt::print(stderr, "\r{}\033[K", line);
+    }
+    std::fflush(stderr);
+  }
+
+  static std::size_t terminal_columns() {
+    winsize size{};
+    return ::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 ? std::size_t(size.ws_col) : 0;
+  }
+
   algo::MetricsSink& file_;
   algo::MetricsRow last_;
+  bool shown_ = false;
   Progress mode_;
   std::string label_;
-  std::int64_t max_steps_;
+  algo::StopRule stop_;
   algo::TargetTracker targets_;
   std::chrono::steady_clock::time_point last_line_{};
 };
@@ -474,12 +503,18 @@ RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress pro
   if (p.resume)
     for (const auto& row : read_metrics(out_dir / "metrics.jsonl")) targets.observe(row);
   JsonlSink file(out_dir / "metrics.jsonl", p.resume);
-  ProgressSink sink(file, progress, p.label, p.job.monitor.stop.max_steps, std::move(targets));
+  ProgressSink sink(file, progress, p.label, p.job.monitor.stop, std::move(targets));
   job.monitor.sink = &sink;
 
   const auto started = std::chrono::steady_clock::now();
   try {
-    algo::JobResult job_result = algo::run_job(job, runtime_of(p));
+    algo::JobResult job_result = [&] {
+      struct Finish {  // the progress display ends however run_job does
+        ProgressSink& sink;
+        ~Finish() { sink.finish(); }
+      } finish{sink};
+      return algo::run_job(job, runtime_of(p));
+    }();
     result.last = std::move(job_result.last);
     result.stop_reason = std::move(job_result.stop_reason);
     result.parameters_crc32 = fingerprint(job_result.final_x.at(0));
