@@ -1,5 +1,6 @@
 // The run driver and the herd command end to end: outputs, refusals that write nothing,
 // divergence that keeps what was written, and the exit code of each kind of failure.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -566,6 +567,21 @@ TEST(Cli, AFullDiskStopsTheRunAndLeavesWholeFiles) {
   ASSERT_GT(rows.size(), 10u);
   for (const auto& row : rows) EXPECT_EQ(row.back(), '}') << "a half row: " << row;
   for (const auto& name : leftovers) EXPECT_FALSE(name.ends_with(".tmp")) << name;
+}
+
+TEST(Cli, ProgressLinesEndWithTheLastRowHoweverTheRunStops) {
+  const fs::path config = write_config("progress", small_run);
+  const fs::path out = fresh_dir("progress");
+  // Stopped by a target at an evaluation that is not the last step: its row is the last line.
+  const auto [code, err] = herd_stderr("run " + config.string() +
+                                       " run.progress=lines stop.steps=100000 eval.every=10 "
+                                       "'stop.target=suboptimality<=0.02' --out " +
+                                       out.string());
+  ASSERT_EQ(code, exit_codes::ok) << err;
+  const std::string last_step = lines_of(out / "metrics.jsonl").back();
+  const std::string step = last_step.substr(last_step.find("\"step\": ") + 8);
+  const std::string shown = fmt::format("step {:>7}", std::stoll(step));
+  EXPECT_NE(err.find(shown), std::string::npos) << shown << " missing from:\n" << err;
 }
 
 TEST(Cli, LeaderElasticAndIdxInputsAreCheckedBeforeAnythingIsWritten) {
