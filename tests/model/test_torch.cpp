@@ -70,6 +70,7 @@ TorchProblemSpec torch_spec(const MlpProblemSpec& n, TorchNet net) {
   s.lambda = n.lambda;
   s.batch = n.batch;
   s.seed = n.seed;
+  s.eval_grad = true;
   return s;
 }
 
@@ -192,6 +193,7 @@ TorchProblemSpec batchnorm_spec(const std::string& path) {
   s.path = path;
   s.batch = 8;
   s.sampling = data::Sampling::shuffled_epochs;
+  s.eval_grad = true;
   return s;
 }
 
@@ -250,7 +252,9 @@ TEST(TorchLeNet5, BuildsOnSquareImagesAndDescends) {
     local->grad(x, g);
     for (std::size_t j = 0; j < x.size(); ++j) x[j] -= 0.05f * g[j];
   }
-  EXPECT_LT(p->evaluate(x).train_loss, f0);
+  const Evaluation e = p->evaluate(x);
+  EXPECT_LT(e.train_loss, f0);
+  EXPECT_TRUE(std::isnan(e.grad_norm2));  // model.eval_grad = false: forward passes only
   s.input_shape = {1, 8, 32};
   EXPECT_THROW(make_torch_problem(s), InvalidInput);  // below 12 x 12
   s.input_shape = {2, 16, 16};

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <numeric>
 #include <sstream>
@@ -563,7 +564,7 @@ Evaluation TorchProblem::evaluate(CSpan x) const {
 
   Evaluation e;
   double correct = 0;
-  e.train_loss = pass(*spec_.train, train_rows_, true, correct);
+  e.train_loss = pass(*spec_.train, train_rows_, spec_.eval_grad, correct);
   double total = 0;
   for (const double w : train_rows_.weight) total += w;
   e.train_acc = correct / total;
@@ -573,6 +574,7 @@ Evaluation TorchProblem::evaluate(CSpan x) const {
     const double gj = double(g[j]) + spec_.lambda * double(x[j]);
     e.grad_norm2 += gj * gj;
   }
+  if (!spec_.eval_grad) e.grad_norm2 = std::numeric_limits<double>::quiet_NaN();
   e.train_loss += 0.5 * spec_.lambda * norm2;
   if (spec_.test) {
     e.test_loss = pass(*spec_.test, test_rows_, false, correct);
@@ -643,6 +645,15 @@ const OptionSpec& device_knob() {
   return spec;
 }
 
+const OptionSpec& eval_grad_knob() {
+  static const OptionSpec spec =
+      boolean("model.eval_grad", false,
+              "Evaluations of the torch models also compute ||grad F(x)||^2 (grad_norm2), a "
+              "backward pass over the whole training set that costs about an epoch; otherwise "
+              "they run forward passes only and grad_norm2 is null.");
+  return spec;
+}
+
 const OptionSpec& input_shape_knob() {
   static const OptionSpec spec =
       text("model.input_shape", "",
@@ -667,6 +678,7 @@ struct TorchCommon {
   double l2_over_n{};
   std::int64_t threads{};
   std::string device;
+  bool eval_grad{};
 
   void resolve_common() const {
     if (device == "cuda") {
@@ -689,6 +701,7 @@ struct TorchCommon {
     spec.sampling = c.data->sampling;
     spec.seed = c.seed;
     spec.threads = int(threads);
+    spec.eval_grad = eval_grad;
   }
 };
 
@@ -698,7 +711,8 @@ Knobs<S> common_knobs() {
       .add(knobs::l2(), &S::l2)
       .add(knobs::l2_over_n(), &S::l2_over_n)
       .add(threads_knob(), &S::threads)
-      .add(device_knob(), &S::device);
+      .add(device_knob(), &S::device)
+      .add(eval_grad_knob(), &S::eval_grad);
 }
 
 struct TorchMlpSettings : TorchCommon {

@@ -46,6 +46,9 @@ struct TorchProblemSpec {
   // number of features). Its product must equal the number of features.
   std::vector<std::int64_t> input_shape;
   int threads = 1;  // intra-op threads of each worker's (and the evaluation's) torch calls
+  // Evaluations compute ||grad F(x)||^2 (a backward pass over the whole training set, about
+  // an epoch of compute); otherwise they run forward passes only and grad_norm2 is NaN.
+  bool eval_grad = false;
   double lambda = 0;
   std::size_t batch = 1;
   data::Sampling sampling = data::Sampling::with_replacement;
