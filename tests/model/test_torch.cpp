@@ -261,6 +261,39 @@ TEST(TorchLeNet5, BuildsOnSquareImagesAndDescends) {
   EXPECT_THROW(make_torch_problem(s), InvalidInput);  // 512 values, 256 features
 }
 
+TorchProblemSpec image_spec(TorchNet net, std::size_t side, std::size_t rows) {
+  data::Dataset d = testing::dense_random(rows, 3 * side * side, 3);
+  testing::set_classes(d, 4, 4);
+  TorchProblemSpec s;
+  s.train = testing::shared(std::move(d));
+  s.shards = halves(rows);
+  s.net = net;
+  s.batch = 4;
+  s.sampling = data::Sampling::shuffled_epochs;
+  return s;
+}
+
+TEST(TorchImageNets, ResNet20AndVgg16HaveTheirSizesAndBatchNormState) {
+  // ResNet-20 (3 x 8 x 8 inferred from 192 features): 269,332 parameters for 4 classes (the
+  // 0.27M of He et al. with a 4-way classifier), running mean and variance of 688 channels.
+  const auto resnet = make_torch_problem(image_spec(TorchNet::resnet20, 8, 16));
+  EXPECT_EQ(resnet->dim(), std::size_t(269332 + 2 * 688));
+  std::vector<float> x(resnet->dim()), g(resnet->dim());
+  resnet->initial_point(x);
+  EXPECT_EQ(x[432], 1.0f);       // the first BatchNorm's scale, after the first convolution
+  EXPECT_EQ(x[432 + 16], 0.0f);  // its shift
+  const std::vector<float> before = x;
+  resnet->local(0, 1)->grad(x, g);
+  EXPECT_NE(x, before);  // running statistics moved, in x
+  EXPECT_TRUE(std::isfinite(resnet->evaluate(x).train_loss));
+  // VGG-16 with BatchNorm on 3 x 32 x 32: 14,710,464 conv weights, 2 x 4,224 BatchNorm
+  // parameters, a 512 -> 4 classifier; as many buffer values as BatchNorm parameters.
+  const auto vgg = make_torch_problem(image_spec(TorchNet::vgg16, 32, 4));
+  EXPECT_EQ(vgg->dim(), std::size_t(14710464 + 8448 + 2052 + 8448));
+  TorchProblemSpec small = image_spec(TorchNet::vgg16, 16, 4);
+  EXPECT_THROW(make_torch_problem(small), InvalidInput);  // below 32 x 32
+}
+
 // ---- Runs ----------------------------------------------------------------------------
 
 const algo::Runtime threads = comm::run_threads;
@@ -289,7 +322,8 @@ TEST(TorchRuns, LocalSgdIsBitIdenticalOnThreadsAndSim) {
   const TempDir dir;
   const auto mlp = make_torch_problem(torch_spec(native_spec(Activation::relu, 0), TorchNet::mlp));
   const auto bn = make_torch_problem(batchnorm_spec(save_batchnorm_script(dir.path("bn.pt"))));
-  for (const Problem* p : {mlp.get(), bn.get()}) {
+  const auto resnet = make_torch_problem(image_spec(TorchNet::resnet20, 8, 16));
+  for (const Problem* p : {mlp.get(), bn.get(), resnet.get()}) {
     const algo::JobResult a = algo::run_job(job(*p, "local_sgd", 20), threads);
     const algo::JobResult b = algo::run_job(job(*p, "local_sgd", 20), sim);
     EXPECT_EQ(a.final_x, b.final_x);

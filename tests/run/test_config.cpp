@@ -101,7 +101,7 @@ TEST(OptionTable, RuntimeAndModelChoicesComeFromTheirRegistries) {
             (std::vector<std::string>{"threads", "sim", "mpi"}));
   std::vector<std::string> models{"logistic", "least_squares", "softmax",
                                   "mlp",      "quadratic",     "double_well"};
-  if (HERD_WITH_TORCH) models.insert(models.end(), {"torch_mlp", "lenet5", "torchscript"});
+  if (HERD_WITH_TORCH) models.insert(models.end(), {"torch_mlp", "lenet5", "resnet20", "vgg16", "torchscript"});
   EXPECT_EQ(find_option("model.name")->choices, models);
 }
 

@@ -40,6 +40,7 @@ class Net {
  public:
   virtual ~Net() = default;
   virtual std::vector<at::Tensor> parameters() = 0;
+  virtual std::vector<std::string> parameter_names() = 0;  // in the order of parameters()
   virtual std::vector<at::Tensor> buffers() = 0;
   virtual at::Tensor forward(const at::Tensor& input) = 0;
   virtual void train(bool on) = 0;
@@ -88,11 +89,104 @@ struct LeNet5Module : torch::nn::Module {
   torch::nn::Linear fc1, fc2, fc3;
 };
 
+// ResNet-20 for CIFAR-10 (He et al. 2016, section 4.2): conv 3x3 (C -> 16), BatchNorm, ReLU;
+// three stages of three basic blocks (16, 32, 64 channels; the 2nd and 3rd stages start with
+// stride 2); global average pooling; linear 64 -> classes. Shortcuts are parameter-free
+// (option A): subsampled identity, zero-padded to the new channels.
+struct BasicBlock : torch::nn::Module {
+  BasicBlock(std::int64_t in, std::int64_t out, std::int64_t stride)
+      : conv1(register_module(
+            "conv1",
+            torch::nn::Conv2d(
+                torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)))),
+        bn1(register_module("bn1", torch::nn::BatchNorm2d(out))),
+        conv2(register_module(
+            "conv2",
+            torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1).bias(false)))),
+        bn2(register_module("bn2", torch::nn::BatchNorm2d(out))),
+        pad(out - in),
+        stride_(stride) {}
+  at::Tensor forward(const at::Tensor& x) {
+    at::Tensor h = torch::relu(bn1->forward(conv1->forward(x)));
+    h = bn2->forward(conv2->forward(h));
+    at::Tensor shortcut = x;
+    if (stride_ != 1)
+      shortcut = shortcut.slice(2, 0, c10::nullopt, stride_).slice(3, 0, c10::nullopt, stride_);
+    if (pad > 0)
+      shortcut = torch::constant_pad_nd(shortcut, {0, 0, 0, 0, pad / 2, pad - pad / 2}, 0);
+    return torch::relu(h + shortcut);
+  }
+  torch::nn::Conv2d conv1;
+  torch::nn::BatchNorm2d bn1;
+  torch::nn::Conv2d conv2;
+  torch::nn::BatchNorm2d bn2;
+  std::int64_t pad, stride_;
+};
+
+struct ResNet20Module : torch::nn::Module {
+  ResNet20Module(std::int64_t channels, std::int64_t classes)
+      : conv(register_module(
+            "conv",
+            torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, 16, 3).padding(1).bias(false)))),
+        bn(register_module("bn", torch::nn::BatchNorm2d(16))) {
+    std::int64_t in = 16;
+    for (const std::int64_t width : {16, 32, 64})
+      for (int b = 0; b < 3; ++b) {
+        const std::int64_t stride = (b == 0 && width != 16) ? 2 : 1;
+        blocks.push_back(register_module("block" + std::to_string(blocks.size()),
+                                         std::make_shared<BasicBlock>(in, width, stride)));
+        in = width;
+      }
+    fc = register_module("fc", torch::nn::Linear(64, classes));
+  }
+  at::Tensor forward(at::Tensor x) {
+    x = torch::relu(bn->forward(conv->forward(x)));
+    for (const auto& b : blocks) x = b->forward(x);
+    return fc->forward(x.mean({2, 3}));
+  }
+  torch::nn::Conv2d conv;
+  torch::nn::BatchNorm2d bn;
+  std::vector<std::shared_ptr<BasicBlock>> blocks;
+  torch::nn::Linear fc{nullptr};
+};
+
+// VGG-16 with BatchNorm for CIFAR-10: 13 conv 3x3 + BatchNorm + ReLU in five stages (64, 128,
+// 256, 512, 512 channels) each closed by max pooling 2, then global average pooling (1 x 1
+// for 32 x 32 images) and linear 512 -> classes.
+struct Vgg16Module : torch::nn::Module {
+  Vgg16Module(std::int64_t channels, std::int64_t classes) {
+    const std::int64_t cfg[] = {64, 64,  0,   128, 128, 0,   256, 256, 256,
+                                0,  512, 512, 512, 0,   512, 512, 512, 0};
+    std::int64_t in = channels;
+    for (const std::int64_t width : cfg) {
+      if (width == 0) {
+        features->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)));
+        continue;
+      }
+      features->push_back(
+          torch::nn::Conv2d(torch::nn::Conv2dOptions(in, width, 3).padding(1).bias(false)));
+      features->push_back(torch::nn::BatchNorm2d(width));
+      features->push_back(torch::nn::ReLU());
+      in = width;
+    }
+    register_module("features", features);
+    fc = register_module("fc", torch::nn::Linear(512, classes));
+  }
+  at::Tensor forward(const at::Tensor& x) { return fc->forward(features->forward(x).mean({2, 3})); }
+  torch::nn::Sequential features;
+  torch::nn::Linear fc{nullptr};
+};
+
 template <class M>
 class ModuleNet final : public Net {
  public:
   explicit ModuleNet(std::shared_ptr<M> m) : m_(std::move(m)) {}
   std::vector<at::Tensor> parameters() override { return m_->parameters(); }
+  std::vector<std::string> parameter_names() override {
+    std::vector<std::string> out;
+    for (const auto& p : m_->named_parameters()) out.push_back(p.key());
+    return out;
+  }
   std::vector<at::Tensor> buffers() override { return m_->buffers(); }
   at::Tensor forward(const at::Tensor& input) override { return m_->forward(input); }
   void train(bool on) override { m_->train(on); }
@@ -107,6 +201,11 @@ class ScriptNet final : public Net {
   std::vector<at::Tensor> parameters() override {
     std::vector<at::Tensor> out;
     for (const at::Tensor& p : m_.parameters()) out.push_back(p);
+    return out;
+  }
+  std::vector<std::string> parameter_names() override {
+    std::vector<std::string> out;
+    for (const auto& p : m_.named_parameters()) out.push_back(p.name);
     return out;
   }
   std::vector<at::Tensor> buffers() override {
@@ -375,6 +474,12 @@ std::unique_ptr<Net> TorchProblem::make_net() const {
     case TorchNet::lenet5:
       return std::make_unique<ModuleNet<LeNet5Module>>(
           std::make_shared<LeNet5Module>(shape_[0], shape_[1], shape_[2], classes_));
+    case TorchNet::resnet20:
+      return std::make_unique<ModuleNet<ResNet20Module>>(
+          std::make_shared<ResNet20Module>(shape_[0], classes_));
+    case TorchNet::vgg16:
+      return std::make_unique<ModuleNet<Vgg16Module>>(
+          std::make_shared<Vgg16Module>(shape_[0], classes_));
     case TorchNet::script:
       return std::make_unique<ScriptNet>(load_script(spec_.path), spec_.path);
   }
@@ -387,6 +492,10 @@ std::string net_name(TorchNet n) {
       return "torch_mlp";
     case TorchNet::lenet5:
       return "lenet5";
+    case TorchNet::resnet20:
+      return "resnet20";
+    case TorchNet::vgg16:
+      return "vgg16";
     case TorchNet::script:
       return "torchscript";
   }
@@ -417,7 +526,8 @@ TorchProblem::TorchProblem(TorchProblemSpec spec) : spec_(std::move(spec)) {
 
   // The shape of one sample.
   shape_ = spec_.input_shape;
-  if (shape_.empty() && spec_.net == TorchNet::lenet5) {
+  const bool image_net = spec_.net != TorchNet::mlp && spec_.net != TorchNet::script;
+  if (shape_.empty() && image_net) {
     for (const std::int64_t c : {1, 3}) {
       const auto side = std::int64_t(std::llround(std::sqrt(double(features_) / double(c))));
       if (std::size_t(c * side * side) == features_) {
@@ -427,9 +537,9 @@ TorchProblem::TorchProblem(TorchProblemSpec spec) : spec_(std::move(spec)) {
     }
     if (shape_.empty())
       throw InvalidInput(fmt::format(
-          "lenet5: {} features are not a square image of 1 or 3 channels; set model.input_shape "
-          "= \"C,H,W\"",
-          features_));
+          "{}: {} features are not a square image of 1 or 3 channels; set model.input_shape = "
+          "\"C,H,W\"",
+          who, features_));
   }
   if (shape_.empty()) shape_ = {std::int64_t(features_)};
   const std::int64_t product =
@@ -442,6 +552,14 @@ TorchProblem::TorchProblem(TorchProblemSpec spec) : spec_(std::move(spec)) {
   if (spec_.net == TorchNet::lenet5 &&
       (shape_.size() != 3 || shape_[1] / 2 - 4 < 2 || shape_[2] / 2 - 4 < 2))
     throw InvalidInput(fmt::format("lenet5: takes images C x H x W of at least 12 x 12, not {}",
+                                   shape_text(shape_)));
+  if (image_net && shape_.size() != 3)
+    throw InvalidInput(fmt::format("{}: takes images C x H x W, not {}", who, shape_text(shape_)));
+  if (spec_.net == TorchNet::vgg16 && (shape_[1] < 32 || shape_[2] < 32))
+    throw InvalidInput(fmt::format("vgg16: takes images C x H x W of at least 32 x 32, not {}",
+                                   shape_text(shape_)));
+  if (spec_.net == TorchNet::resnet20 && (shape_[1] < 8 || shape_[2] < 8))
+    throw InvalidInput(fmt::format("resnet20: takes images C x H x W of at least 8 x 8, not {}",
                                    shape_text(shape_)));
 
   // The reference network: x_0, the layout, and the evaluation's network.
@@ -461,16 +579,23 @@ TorchProblem::TorchProblem(TorchProblemSpec spec) : spec_(std::move(spec)) {
       MlpNet(layers, spec_.activation).initialize(rng, x0_);
       break;
     }
-    case TorchNet::lenet5: {
-      // He normal weights (std sqrt(2 / fan_in)), zero biases, from herd's RNG: reproducible
-      // and independent of torch's global generator.
+    case TorchNet::lenet5:
+    case TorchNet::resnet20:
+    case TorchNet::vgg16: {
+      // He normal weights (std sqrt(2 / fan_in)), zero biases, BatchNorm scales 1, from
+      // herd's RNG: reproducible and independent of torch's global generator.
       Rng rng(spec_.seed, streams::init);
       std::size_t off = 0;
-      for (const at::Tensor& p : eval_net_->net().parameters()) {
+      const std::vector<at::Tensor> params = eval_net_->net().parameters();
+      const std::vector<std::string> names = eval_net_->net().parameter_names();
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        const at::Tensor& p = params[i];
         const auto n = std::size_t(p.numel());
         if (p.dim() >= 2) {
           const double std_dev = std::sqrt(2.0 / double(p.numel() / p.size(0)));
           for (std::size_t j = 0; j < n; ++j) x0_[off + j] = float(std_dev * rng.normal());
+        } else if (names[i].ends_with("weight")) {  // a normalisation's scale
+          std::fill_n(x0_.begin() + std::ptrdiff_t(off), n, 1.0f);
         }
         off += n;
       }
@@ -659,7 +784,7 @@ const OptionSpec& input_shape_knob() {
       text("model.input_shape", "",
            "Shape of one sample as the torch network takes it, \"C,H,W\" for images (e.g. "
            "\"1,28,28\") or empty: flat features (N x features) for torchscript, a square image "
-           "of 1 or 3 channels inferred from the features for lenet5.");
+           "of 1 or 3 channels inferred from the features for lenet5, resnet20 and vgg16.");
   return spec;
 }
 
@@ -731,6 +856,7 @@ struct TorchMlpSettings : TorchCommon {
   }
 };
 
+// The image networks (lenet5, resnet20, vgg16).
 struct LeNetSettings : TorchCommon {
   std::string input_shape;
   std::vector<std::int64_t> shape;
@@ -744,7 +870,7 @@ struct LeNetSettings : TorchCommon {
     shape = parse_input_shape(input_shape);
     if (!shape.empty() && shape.size() != 3)
       throw InvalidInput("model.input_shape = \"" + input_shape +
-                         "\": lenet5 takes images, \"C,H,W\"");
+                         "\": the image networks take images, \"C,H,W\"");
   }
 };
 
@@ -798,11 +924,37 @@ HERD_REGISTER_MODEL(lenet5, ModelDef<LeNetSettings>{
                                   return BuiltModel{make_torch_problem(std::move(spec)), {}, ""};
                                 }});
 
+HERD_REGISTER_MODEL(resnet20, ModelDef<LeNetSettings>{
+                                  .name = "resnet20",
+                                  .summary = "ResNet-20 for CIFAR (LibTorch; BatchNorm).",
+                                  .order = 90,
+                                  .needs_data = true,
+                                  .build = [](const LeNetSettings& s, const ModelContext& c) {
+                                    TorchProblemSpec spec;
+                                    s.fill(spec, c);
+                                    spec.net = TorchNet::resnet20;
+                                    spec.input_shape = s.shape;
+                                    return BuiltModel{make_torch_problem(std::move(spec)), {}, ""};
+                                  }});
+
+HERD_REGISTER_MODEL(vgg16, ModelDef<LeNetSettings>{
+                               .name = "vgg16",
+                               .summary = "VGG-16 with BatchNorm for CIFAR (LibTorch).",
+                               .order = 100,
+                               .needs_data = true,
+                               .build = [](const LeNetSettings& s, const ModelContext& c) {
+                                 TorchProblemSpec spec;
+                                 s.fill(spec, c);
+                                 spec.net = TorchNet::vgg16;
+                                 spec.input_shape = s.shape;
+                                 return BuiltModel{make_torch_problem(std::move(spec)), {}, ""};
+                               }});
+
 HERD_REGISTER_MODEL(torchscript,
                     ModelDef<ScriptSettings>{
                         .name = "torchscript",
                         .summary = "A TorchScript classifier from model.path (docs/models.md).",
-                        .order = 90,
+                        .order = 110,
                         .needs_data = true,
                         .build = [](const ScriptSettings& s, const ModelContext& c) {
                           TorchProblemSpec spec;

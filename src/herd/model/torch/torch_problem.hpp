@@ -4,6 +4,10 @@
 //                initialisation, to cross-check both;
 //   lenet5       LeNet-5 (two 5x5 convolutions with max pooling, three linear layers, ReLU)
 //                for images C x H x W;
+//   resnet20     ResNet-20 for CIFAR (He et al. 2016: 3 stages of 3 basic blocks, 16/32/64
+//                channels, BatchNorm, parameter-free shortcuts), images C x H x W >= 8 x 8;
+//   vgg16        VGG-16 with BatchNorm for CIFAR (13 convolutions, one linear classifier),
+//                images C x H x W of at least 32 x 32;
 //   torchscript  a TorchScript file saved by PyTorch (torch.jit.script/trace + save): its
 //                forward takes a float tensor N x C x H x W (model.input_shape = "C,H,W") or
 //                N x features (flat, the default) and returns logits N x classes.
@@ -31,7 +35,7 @@
 
 namespace herd::model {
 
-enum class TorchNet { mlp, lenet5, script };
+enum class TorchNet { mlp, lenet5, resnet20, vgg16, script };
 
 struct TorchProblemSpec {
   std::shared_ptr<const data::Dataset> train;
@@ -43,7 +47,8 @@ struct TorchProblemSpec {
   std::string path;  // torchscript: the file
   // Shape of one sample as the network takes it ({C, H, W} for images); empty: flat features
   // for torch_mlp and torchscript, inferred for lenet5 (1 x s x s or 3 x s x s from the
-  // number of features). Its product must equal the number of features.
+  // number of features; also resnet20 and vgg16). Its product must equal the number of
+  // features.
   std::vector<std::int64_t> input_shape;
   int threads = 1;  // intra-op threads of each worker's (and the evaluation's) torch calls
   // Evaluations compute ||grad F(x)||^2 (a backward pass over the whole training set, about
