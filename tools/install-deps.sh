@@ -4,7 +4,11 @@ set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config
           libeigen3-dev libtomlplusplus-dev libcli11-dev libfmt-dev zlib1g-dev
           libboost-context-dev libopenmpi-dev openmpi-bin nlohmann-json3-dev
-          libgtest-dev libgmock-dev libbenchmark-dev python3-matplotlib)
+          libgtest-dev libgmock-dev libbenchmark-dev python3-matplotlib
+          libtorch-dev dataset-fashion-mnist)
+# libtorch-dev: LibTorch 1.13 (CPU) for the torch models (cmake -DHERD_WITH_TORCH=OFF builds
+# without it); dataset-fashion-mnist: Fashion-MNIST in IDX under /usr/share/datasets/fashion-mnist
+# (examples/fashion_lenet.toml).
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,6 +3,7 @@
 // and running the herd binary (HERD_BINARY, defined by the test's CMake target) for its exit
 // code and stderr.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -47,10 +48,14 @@ inline int herd(const std::string& args) {
 
 // The exit code and stderr of `herd ARGS`.
 inline std::pair<int, std::string> herd_stderr(const std::string& args) {
-  const fs::path err = fs::temp_directory_path() / "herd_test_stderr.txt";
+  // One file per test process: test programs of other checkouts may run at the same time.
+  const fs::path err =
+      fs::temp_directory_path() / ("herd_test_stderr_" + std::to_string(::getpid()) + ".txt");
   const int status = std::system(
       (std::string(HERD_BINARY) + " " + args + " >/dev/null 2>" + err.string()).c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read(err)};
+  std::string text = read(err);
+  fs::remove(err);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, std::move(text)};
 }
 #endif
 

@@ -43,6 +43,21 @@ const OptionSpec& init_scale() {
   return spec;
 }
 
+const OptionSpec& hidden() {
+  static const OptionSpec spec =
+      text("model.hidden", "64",
+           "Widths of the hidden layers, comma-separated (e.g. \"128,64\"); empty = no hidden "
+           "layer.");
+  return spec;
+}
+
+const OptionSpec& activation() {
+  static const OptionSpec spec =
+      choice("model.activation", {"relu", "tanh"}, "relu",
+             "Activation between layers (He initialisation for relu, Glorot for tanh).");
+  return spec;
+}
+
 double lambda(double l2, double l2_over_n, const ModelData& data) {
   return l2 + l2_over_n / double(data.train->rows);
 }

@@ -79,6 +79,28 @@ std::string to_string(Activation a) {
   return a == Activation::relu ? "relu" : "tanh";
 }
 
+std::vector<std::size_t> parse_hidden_widths(const std::string& text) {
+  std::vector<std::size_t> widths;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    const std::size_t end = std::min(text.find(',', begin), text.size());
+    const std::string item = text.substr(begin, end - begin);
+    std::size_t used = 0;
+    long long w = 0;
+    try {
+      w = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || w < 1)
+      throw InvalidInput(
+          fmt::format("model.hidden = \"{}\": \"{}\" is not a positive layer width", text, item));
+    widths.push_back(std::size_t(w));
+    begin = end + 1;
+  }
+  return widths;
+}
+
 MlpNet::MlpNet(std::vector<std::size_t> layers, Activation activation)
     : layers_(std::move(layers)), activation_(activation) {
   if (layers_.size() < 2) throw InvalidInput("mlp: needs at least an input and an output layer");
@@ -276,29 +298,6 @@ Evaluation MlpProblem::evaluate(CSpan x) const {
 namespace herd::model {
 namespace {
 
-// Hidden layer widths from "128,64" (empty = none).
-std::vector<std::size_t> parse_widths(const std::string& text) {
-  std::vector<std::size_t> widths;
-  std::size_t begin = 0;
-  while (begin < text.size()) {
-    const std::size_t end = std::min(text.find(',', begin), text.size());
-    const std::string item = text.substr(begin, end - begin);
-    std::size_t used = 0;
-    long long w = 0;
-    try {
-      w = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size() || w < 1)
-      throw InvalidInput(
-          fmt::format("model.hidden = \"{}\": \"{}\" is not a positive layer width", text, item));
-    widths.push_back(std::size_t(w));
-    begin = end + 1;
-  }
-  return widths;
-}
-
 // Values come from the options' declared defaults (knobs()).
 struct MlpSettings {
   double l2{};
@@ -309,21 +308,14 @@ struct MlpSettings {
 
   static const Knobs<MlpSettings>& knobs() {
     using S = MlpSettings;
-    static const auto k =
-        Knobs<S>()
-            .add(knobs::l2(), &S::l2)
-            .add(knobs::l2_over_n(), &S::l2_over_n)
-            .add(text("model.hidden", "64",
-                      "Widths of the hidden layers, comma-separated (e.g. \"128,64\"); empty = no "
-                      "hidden layer."),
-                 &S::hidden)
-            .add(choice("model.activation", {"relu", "tanh"}, "relu",
-                        "Activation between layers (He initialisation for relu, Glorot for "
-                        "tanh)."),
-                 &S::activation);
+    static const auto k = Knobs<S>()
+                              .add(knobs::l2(), &S::l2)
+                              .add(knobs::l2_over_n(), &S::l2_over_n)
+                              .add(knobs::hidden(), &S::hidden)
+                              .add(knobs::activation(), &S::activation);
     return k;
   }
-  void resolve(const ModelContext&) { widths = parse_widths(hidden); }
+  void resolve(const ModelContext&) { widths = parse_hidden_widths(hidden); }
 };
 
 }  // namespace

@@ -23,6 +23,9 @@ namespace herd::model {
 enum class Activation { relu, tanh };
 Activation parse_activation(const std::string& name);  // "relu" | "tanh"
 std::string to_string(Activation a);
+// Hidden layer widths from model.hidden, e.g. "128,64" (empty = none); InvalidInput naming
+// the option for an item that is not a positive width.
+std::vector<std::size_t> parse_hidden_widths(const std::string& text);
 
 // The network's shape and arithmetic, without data ownership.
 class MlpNet {

@@ -299,6 +299,14 @@ void Config::make_data_paths_absolute() {
   for (const char* key : {"data.train", "data.test", "data.train_labels", "data.test_labels"})
     if (!get_string(key).empty())
       set(key, std::filesystem::absolute(data_path(key)).lexically_normal().string());
+  if (find_option("model.path") && !get_string("model.path").empty())
+    set("model.path", config_path("model.path").string());
+}
+
+std::filesystem::path Config::config_path(std::string_view key) const {
+  const std::filesystem::path file = get_string(key);
+  if (file.empty() || file.is_absolute()) return file;
+  return std::filesystem::absolute(base_dir_.empty() ? file : base_dir_ / file).lexically_normal();
 }
 
 std::vector<std::string> Config::ineffective_settings() const {
@@ -393,7 +401,12 @@ algo::OptionValues algorithm_options(const Config& config) {
 }
 
 OptionValues model_options(const Config& config) {
-  return explicit_values(config, model::model_or_throw(config.get_string("model.name")).options);
+  OptionValues values =
+      explicit_values(config, model::model_or_throw(config.get_string("model.name")).options);
+  // A model's file (the torch models' model.path) is relative to the configuration file.
+  if (const auto it = values.find("model.path"); it != values.end())
+    it->second = config.config_path("model.path").string();
+  return values;
 }
 
 model::ModelContext model_context(const Config& config) {

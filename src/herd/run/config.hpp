@@ -57,6 +57,9 @@ class Config {
   // The data files as absolute paths, so that this config reads the same files from wherever
   // it is written (a run's config.toml, a tuned configuration).
   void make_data_paths_absolute();
+  // A file option that is not data (model.path): absolute, a relative one taken relative to
+  // the configuration file's directory (the working directory when not from a file).
+  std::filesystem::path config_path(std::string_view key) const;
 
   // Rules that involve several options: the run layer's own (a stopping rule, a training
   // file for libsvm) and those of the configured model and algorithm (their settings'
