@@ -369,14 +369,25 @@ TEST(Sim, FailureOfOneRankUnwindsEveryOther) {
 }
 
 TEST(Sim, DeadlockIsReportedWithEveryWait) {
+  // Before the report, every stuck process unwinds its own stack (its destructors run), as
+  // after a failure: resumed by the scheduler, it throws from its wait.
+  struct Unwound {
+    int& count;
+    ~Unwound() { ++count; }
+  };
+  int unwound = 0;
   try {
-    run_sim(SimSpec{}, 2, [&](Communicator& c) { c.recv(1 - c.rank(), 3); });
+    run_sim(SimSpec{}, 2, [&](Communicator& c) {
+      const Unwound guard{unwound};
+      c.recv(1 - c.rank(), 3);
+    });
     FAIL() << "expected a deadlock report";
   } catch (const CommError& e) {
     EXPECT_NE(std::string(e.what()).find("deadlock"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("rank 1 at t = 0"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("recv(source 0, tag 3)"), std::string::npos) << e.what();
   }
+  EXPECT_EQ(unwound, 2);
 }
 
 }  // namespace

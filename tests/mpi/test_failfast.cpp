@@ -20,7 +20,8 @@ struct Outcome {
 };
 
 // `timeout` is the hard limit: a job still running after 45 s is killed, and its exit code
-// is 124. MPI_ENVIRONMENT: variables the ranks need (sanitizer builds: no leak checks).
+// is 124. MPI_ENVIRONMENT: variables the ranks need (ASan builds: the suppressions of Open
+// MPI's leaks, tools/lsan.supp).
 Outcome launch(const std::string& mode) {
   const std::string command = std::string(MPI_ENVIRONMENT) + " timeout -k 5 45 " + MPIEXEC +
                               " --allow-run-as-root --oversubscribe -np 3 " + FAILFAST_HELPER +

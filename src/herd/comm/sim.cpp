@@ -253,6 +253,34 @@ class SimWorld {
       schedule(r, 0.0);
     }
     SimStats stats;
+    run_events(stats);
+    if (root_cause_) std::rethrow_exception(root_cause_);
+    std::string stuck;
+    for (int r = 0; r < n; ++r) {
+      const Proc& p = procs_[std::size_t(r)];
+      if (p.wait == Wait::done) continue;
+      stuck += "\n  rank " + std::to_string(r) + " at t = " + std::to_string(p.clock) + ": " +
+               describe_wait(p);
+    }
+    if (!stuck.empty()) {
+      // The stuck processes unwind as on a failure: each is resumed, finds the abort and
+      // throws from its wait, through the annotated switches. (Destroying a suspended fiber
+      // would unwind it too, but through Boost.Context's own switch onto its stack, which
+      // AddressSanitizer is not told about: it then takes the fiber's frames for the
+      // scheduler's and reports the unwinding as a stack-buffer-overflow.)
+      const std::string reason = "simulation deadlock: no process can make progress" + stuck;
+      root_cause_ = std::make_exception_ptr(CommError(reason));
+      abort(reason);
+      for (int r = 0; r < n; ++r)  // also where an earlier abort left them waiting
+        if (procs_[std::size_t(r)].wait != Wait::done) schedule(r, procs_[std::size_t(r)].clock);
+      run_events(stats);
+      std::rethrow_exception(root_cause_);
+    }
+    return stats;
+  }
+
+  // Resumes the process with the earliest event until none is left.
+  void run_events(SimStats& stats) {
     while (!heap_.empty()) {
       const Entry e = heap_.top();
       heap_.pop();
@@ -269,20 +297,6 @@ class SimWorld {
       arrived_on_stack(fake, nullptr);
       stats.end_time = std::max(stats.end_time, p.clock);
     }
-    if (root_cause_) std::rethrow_exception(root_cause_);
-    std::string stuck;
-    for (int r = 0; r < n; ++r) {
-      const Proc& p = procs_[std::size_t(r)];
-      if (p.wait == Wait::done) continue;
-      stuck += "\n  rank " + std::to_string(r) + " at t = " + std::to_string(p.clock) + ": " +
-               describe_wait(p);
-    }
-    if (!stuck.empty()) {
-      // Unwind the stuck fibers before reporting (destroying them unwinds their stacks).
-      for (auto& p : procs_) p.fiber = {};
-      throw CommError("simulation deadlock: no process can make progress" + stuck);
-    }
-    return stats;
   }
 
   Proc& proc(int r) { return procs_[std::size_t(r)]; }
