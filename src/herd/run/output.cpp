@@ -103,7 +103,14 @@ OutputClaim::OutputClaim(const fs::path& dir, Mode mode, bool force) {
   fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0)
     throw IoError(fmt::format("{}: cannot create: {}", lock.string(), std::strerror(errno)));
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+  // A resume often follows a crash at once, while the crashed processes still end (an mpi
+  // job's rank 0 outlives mpirun by a moment): it waits up to two seconds for their lock.
+  bool locked = ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+  for (int wait = 0; !locked && mode == Mode::resume && wait < 200; ++wait) {
+    ::usleep(10'000);
+    locked = ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+  }
+  if (!locked) {
     ::close(fd_);
     fd_ = -1;
     throw InvalidInput(fmt::format(
