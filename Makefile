@@ -1,10 +1,20 @@
 # The two commands of the README:
 #   make run    installs what is missing, builds, and runs the quickstart comparison
 #   make test   installs what is missing, builds, and runs the whole test suite
+# and those of its development section:
+#   make stress the threads-runtime tests PASSES times with LOAD busy loops on the cores
+#   make asan   the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (Debug)
+#   make tsan   the threads-runtime tests under ThreadSanitizer (Debug)
 BUILD ?= build
 JOBS ?= $(shell nproc)
+PASSES ?= 100
+LOAD ?= $(shell nproc)
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+# The tests that start MPI processes (mpiexec and the herd CLI under it): not in-process.
+MPI_TESTS = mpi|Mpi
 
-.PHONY: all deps build run test bench format clean
+.PHONY: all deps build run test bench format clean stress asan tsan
 all: build
 
 deps:
@@ -25,8 +35,27 @@ bench: build
 	./$(BUILD)/bench/bench_local_sgd --benchmark_enable_random_interleaving=true \
 	  --benchmark_report_aggregates_only=true
 
+stress: build
+	bash tools/stress.sh $(BUILD) $(PASSES) $(LOAD)
+
+# Each sanitizer build has its own directory; the benchmarks are left out.
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DHERD_SANITIZE=address,undefined -DHERD_BUILD_BENCH=OFF > $(ASAN_BUILD).configure.log 2>&1 \
+	  || (cat $(ASAN_BUILD).configure.log; exit 1)
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DHERD_SANITIZE=thread -DHERD_BUILD_BENCH=OFF > $(TSAN_BUILD).configure.log 2>&1 \
+	  || (cat $(TSAN_BUILD).configure.log; exit 1)
+	@cmake --build $(TSAN_BUILD) -j $(JOBS)
+	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -E '$(MPI_TESTS)'
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD) $(BUILD).configure.log runs
+	rm -rf $(BUILD) $(BUILD).configure.log runs $(ASAN_BUILD) $(ASAN_BUILD).configure.log \
+	  $(TSAN_BUILD) $(TSAN_BUILD).configure.log

@@ -57,10 +57,16 @@ for ((pass = 1; pass <= passes; ++pass)); do
   for p in "${programs[@]}"; do
     log="$logs/pass$pass-$(basename "$p").log"
     # A generous limit: a hang is a failure too.
-    if ! timeout 600 "$build/tests/$p" --gtest_filter="$filter" --gtest_brief=1 > "$log" 2>&1; then
+    timeout 600 "$build/tests/$p" --gtest_filter="$filter" --gtest_brief=1 > "$log" 2>&1
+    status=$?
+    if ((status != 0)); then
       failures+=("$p: $(grep -h '^\[  FAILED  \]' "$log" | grep -v 'listed below' |
         sed 's/^\[  FAILED  \] //; s/ (.*//' | sort -u | tr '\n' ' ')")
-      if grep -q 'Segmentation\|Aborted\|terminate called' "$log"; then failures+=("(crashed)"); fi
+      if ((status == 124)); then
+        failures+=("(timed out)")
+      elif ((status > 128)); then
+        failures+=("(killed by signal $((status - 128)))")
+      fi
     else
       rm -f "$log"
     fi
