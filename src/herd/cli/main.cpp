@@ -18,6 +18,7 @@
 #include "herd/run/options.hpp"
 #include "herd/run/output.hpp"
 #include "herd/run/results.hpp"
+#include "herd/study/reproduce.hpp"
 #include "herd/study/sweep.hpp"
 #include "herd/study/tune.hpp"
 
@@ -220,6 +221,32 @@ int table_command(const std::filesystem::path& dir) {
   return exit_codes::ok;
 }
 
+// herd reproduce --list | ID... | all [--scale quick|paper] [--seed N] [--jobs J] [--out DIR]
+int reproduce_command(study::ReproduceSpec spec, bool list) {
+  if (spec.studies.empty()) {
+    const char* env = std::getenv("HERD_STUDIES");
+    spec.studies = env != nullptr && *env != '\0' ? env : HERD_STUDIES_DIR;
+  }
+  if (list) {
+    fmt::print("{}", study::list_studies(study::load_studies(spec.studies)));
+    return exit_codes::ok;
+  }
+  if (spec.out.empty()) spec.out = std::filesystem::path("runs") / ("reproduce-" + spec.scale);
+  const auto results = study::reproduce(spec);
+  fmt::print("\n| study | verdict | time [s] |\n| --- | --- | --- |\n");
+  std::size_t failed = 0;
+  for (const auto& r : results) {
+    fmt::print("| {} | {} | {:.0f} |\n", r.id, r.verdict, r.seconds);
+    failed += r.failed_runs;
+  }
+  fmt::print("\nindex: {}\n", (spec.out / "index.md").string());
+  if (failed > 0)
+    throw IoError(fmt::format("{} runs failed; their logs are in the studies' sweep/runs "
+                              "directories, and the reports say which",
+                              failed));
+  return exit_codes::ok;
+}
+
 int main_impl(int argc, char** argv) {
   CLI::App app{"herd: communication-efficient distributed SGD (Local SGD, LSGD, Rescaled ASGD)"};
   app.require_subcommand(1);
@@ -310,6 +337,24 @@ int main_impl(int argc, char** argv) {
   std::string table_dir;
   table_cmd->add_option("dir", table_dir, "Run or comparison directory")->required();
 
+  auto* reproduce_cmd = app.add_subcommand(
+      "reproduce", "Run the papers' research questions as studies and judge each claim");
+  study::ReproduceSpec reproduce;
+  bool list_studies = false;
+  reproduce_cmd->add_option("studies", reproduce.ids, "Study ids (see --list), or all");
+  reproduce_cmd->add_flag("--list", list_studies,
+                          "List the studies: id, question, paper, expected duration");
+  reproduce_cmd->add_option("--scale", reproduce.scale, "quick (minutes) or paper")
+      ->capture_default_str();
+  reproduce_cmd->add_option("--seed", reproduce.seed, "First run.seed of every study")
+      ->capture_default_str();
+  reproduce_cmd->add_option("--jobs,-j", reproduce.jobs, "Runs at once")
+      ->check(CLI::PositiveNumber);
+  reproduce_cmd->add_option("--out,-o", reproduce.out,
+                            "Results directory (default runs/reproduce-<scale>)");
+  reproduce_cmd->add_option("--studies", reproduce.studies,
+                            "The studies directory (default: this source tree's studies/)");
+
   auto* config_cmd = app.add_subcommand("config", "Print the configuration reference");
   bool markdown = false;
   config_cmd->add_flag("--markdown", markdown, "As docs/configuration.md (Markdown)");
@@ -361,6 +406,7 @@ int main_impl(int argc, char** argv) {
     return exit_codes::ok;
   }
   if (*table_cmd) return table_command(table_dir);
+  if (*reproduce_cmd) return reproduce_command(std::move(reproduce), list_studies);
   if (*config_cmd) {
     fmt::print("{}", markdown ? run::options_markdown() : run::options_help());
     return exit_codes::ok;

@@ -169,6 +169,34 @@ QuadraticProblem::QuadraticProblem(std::vector<QuadraticTerm> terms, bool diagon
   f_star_ = value_grad(x_star_, g);
 }
 
+Eigen::VectorXd QuadraticProblem::weighted_minimizer(const std::vector<double>& weights) const {
+  if (weights.size() != terms_.size())
+    throw InvalidInput("quadratic problem: " + std::to_string(weights.size()) + " weights for " +
+                       std::to_string(terms_.size()) + " workers");
+  const Eigen::Index d = x_star_.size();
+  Eigen::VectorXd rhs = Eigen::VectorXd::Zero(d), diagonal = Eigen::VectorXd::Zero(d);
+  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(diagonal_ ? 0 : d, diagonal_ ? 0 : d);
+  for (std::size_t k = 0; k < terms_.size(); ++k) {
+    const QuadraticTerm& t = terms_[k];
+    if (diagonal_) {
+      diagonal += weights[k] * t.diagonal;
+      rhs += weights[k] * t.diagonal.cwiseProduct(t.center);
+    } else {
+      dense += weights[k] * t.dense;
+      rhs += weights[k] * (t.dense * t.center);
+    }
+  }
+  if (diagonal_) {
+    if (!(diagonal.minCoeff() > 0))
+      throw InvalidInput("quadratic problem: the weighted curvature is singular");
+    return rhs.cwiseQuotient(diagonal);
+  }
+  const Eigen::LDLT<Eigen::MatrixXd> solver(dense);
+  if (solver.info() != Eigen::Success || !(solver.vectorD().minCoeff() > 0))
+    throw InvalidInput("quadratic problem: the weighted curvature is singular");
+  return solver.solve(rhs);
+}
+
 double QuadraticProblem::value_grad(const Eigen::VectorXd& x, Eigen::VectorXd& g) const {
   g = Eigen::VectorXd::Zero(x.size());
   Eigen::VectorXd gk;

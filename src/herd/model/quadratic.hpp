@@ -50,6 +50,10 @@ class QuadraticProblem final : public Problem {
 
   // x* = (sum_k A_k)^{-1} sum_k A_k a_k.
   const Eigen::VectorXd& minimizer() const { return x_star_; }
+  // The minimiser of sum_k w_k F_k: (sum_k w_k A_k)^{-1} sum_k w_k A_k a_k (w_k >= 0, one per
+  // worker), e.g. vanilla ASGD's fixed point with w_k = 1 / tau_k. InvalidInput for a wrong
+  // count or a singular weighted curvature.
+  Eigen::VectorXd weighted_minimizer(const std::vector<double>& weights) const;
   const QuadraticTerm& term(int k) const { return terms_.at(std::size_t(k)); }
   double sigma() const { return sigma_; }
   // F(x) and grad F(x), exactly, in double.
