@@ -258,9 +258,10 @@ std::vector<std::size_t> select(const ClaimTable& t, const Node& ref, const std:
                                        s.push_back(k + "=" + v);
                                      return join(s, ", ");
                                    }()));
-  // One point up to its seed (and free_key): every other axis takes one value.
+  // One point up to its seed (and free_key): every other axis takes one value. Zipped keys
+  // move together, so only the entry needs fixing there.
   for (const std::string& axis : t.axes) {
-    if (axis == free_key) continue;
+    if (axis == free_key || (t.zip && axis != "entry")) continue;
     const std::size_t c = column_of(t, axis, where);
     for (std::size_t r : rows)
       if (t.table->text[r][c] != t.table->text[rows[0]][c])
@@ -271,12 +272,13 @@ std::vector<std::size_t> select(const ClaimTable& t, const Node& ref, const std:
   return rows;
 }
 
-// The mean of the column over the rows; NaN when one of them has no number.
+// The mean of the column over the rows (+inf when one is +inf); NaN when one of them has no
+// number.
 double mean_of(const ClaimTable& t, std::size_t column, const std::vector<std::size_t>& rows) {
   double sum = 0;
   for (std::size_t r : rows) {
     const double v = t.table->value[r][column];
-    if (!std::isfinite(v)) return nan;
+    if (std::isnan(v)) return nan;
     sum += v;
   }
   return sum / double(rows.size());
@@ -301,7 +303,7 @@ double slope(const ClaimTable& t, const Node& call, const std::string& where) {
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
   for (const auto& [xv, point] : by_x) {
     const double yv = mean_of(t, y, point);
-    if (!(yv > 0) || !(xv > 0)) return nan;
+    if (!(yv > 0) || !std::isfinite(yv) || !(xv > 0)) return nan;
     const double lx = std::log(xv), ly = std::log(yv);
     sx += lx;
     sy += ly;
@@ -378,7 +380,7 @@ std::string Check::bound_text() const {
 }
 
 bool Check::holds(double measured) const {
-  if (!std::isfinite(measured)) return false;
+  if (std::isnan(measured)) return false;
   return (!at_least || measured >= *at_least) && (!at_most || measured <= *at_most);
 }
 

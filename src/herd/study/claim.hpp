@@ -13,8 +13,10 @@
 //   slope(REF, KEY)   least-squares slope of log(REF) against log(KEY) over KEY's values
 //                     (REF's selection fixes every other key): 1 for y proportional to x
 //   abs(x), log(x), min(x, y), max(x, y)
-// A reference to a point whose runs did not all give a number (a target never met, a run
-// that diverged) is NaN, and a check with a NaN value does not hold.
+// A counter to a target that a finished run never met is +inf (so "EASGD needs at least twice
+// the time of LSGD" holds when EASGD never gets there). A reference to a point whose runs did
+// not all give a number (a run that diverged or failed) is NaN, and a check with a NaN value
+// does not hold.
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +31,7 @@ namespace herd::study {
 struct ClaimTable {
   const SweepTable* table = nullptr;
   std::vector<std::string> axes;  // "entry" and the swept keys; "seed" is averaged over
+  bool zip = false;               // the swept keys move together: one fixes the others
 };
 
 class Expression {

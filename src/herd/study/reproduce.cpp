@@ -260,7 +260,7 @@ void check_claims(const Study& study, const Sweep& sweep) {
     t.text.push_back(std::move(text));
     t.value.push_back(std::move(value));
   }
-  const ClaimTable claims{&t, axes_of(sweep)};
+  const ClaimTable claims{&t, axes_of(sweep), sweep.spec.zip};
   for (const Check& check : study.checks) {
     try {
       check.value.evaluate(claims);
@@ -307,6 +307,7 @@ void claim_directory(const fs::path& dir, const Study& study, const ReproduceSpe
 
 std::string number_text(double v) {
   if (std::isnan(v)) return "n/a";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   return fmt::format("{:.4g}", v);
 }
 
@@ -341,7 +342,17 @@ std::string report_markdown(const Study& study, const StudyScale& scale,
                                            : fmt::format(" with `{}`", join(scale.budget, "`, `")),
                       join(tuned, "; "));
   }
-  md += "\n## Measured\n\n" + sweep_markdown(sweep, table) + "\n";
+  // The sweep's table without its own title.
+  std::string measured = sweep_markdown(sweep, table);
+  if (measured.starts_with("# ")) measured.erase(0, measured.find('\n') + 1);
+  md += "\n## Measured\n" + measured + "\n";
+  for (const std::string& name : study.closed_forms) {
+    const std::size_t c = *table.find(name);
+    std::vector<std::string> values;
+    for (std::size_t r = 0; r < table.text.size(); ++r) values.push_back(table.text[r][c]);
+    md += fmt::format("Closed form {} of each run, in sweep.csv's order: {}.\n\n", name,
+                      join(values, ", "));
+  }
   std::vector<fs::path> plots;
   for (const auto& e : fs::directory_iterator(sweep.spec.out))
     if (e.path().extension() == ".png") plots.push_back(e.path());
@@ -438,7 +449,17 @@ StudyResult run_study(const Study& study, const ReproduceSpec& spec) {
   result.failed_runs = std::size_t(std::count_if(rows.begin(), rows.end(), [](const SweepRow& r) {
     return r.result.status != "ok" && r.result.status != "diverged";
   }));
-  const ClaimTable claims{&table, axes_of(sweep)};
+  // A finished run that never met a target: its counters to it are +inf (claim.hpp).
+  const auto status = table.find("status");
+  for (std::size_t c = 0; c < table.columns.size(); ++c) {
+    const bool counter = std::any_of(
+        algo::target_counter_names().begin(), algo::target_counter_names().end(),
+        [&](const std::string& n) { return table.columns[c].starts_with(n); });
+    for (std::size_t r = 0; counter && r < rows.size(); ++r)
+      if (std::isnan(table.value[r][c]) && table.text[r][*status] == "ok")
+        table.value[r][c] = std::numeric_limits<double>::infinity();
+  }
+  const ClaimTable claims{&table, axes_of(sweep), sweep.spec.zip};
   for (const Check& check : study.checks) {
     CheckResult c{check.claim, check.value.text(), check.bound_text(), "", nan, false};
     try {
