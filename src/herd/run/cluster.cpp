@@ -28,6 +28,27 @@ std::optional<std::vector<double>> number_list(const std::string& text) {
   return out;
 }
 
+// compute_times = mean_max: the last worker at tau_max, the others at the time that makes the
+// mean tau_mean, so that a sweep moves the slowest time and the mean independently.
+std::vector<double> mean_max_times(const Config& c, int workers) {
+  const double mean = c.get_number("cluster.tau_mean"), max = c.get_number("cluster.tau_max");
+  if (workers == 1) {
+    if (mean != max)
+      throw InvalidInput("cluster.compute_times = mean_max with one worker needs "
+                         "cluster.tau_mean = cluster.tau_max");
+    return {max};
+  }
+  const double others = (double(workers) * mean - max) / double(workers - 1);
+  if (!(max >= mean) || !(others > 0))
+    throw InvalidInput(fmt::format(
+        "cluster.compute_times = mean_max: tau_max = {} and tau_mean = {} with {} workers would "
+        "give the other workers {} s; needs tau_mean <= tau_max < {} tau_mean",
+        max, mean, workers, others, workers));
+  std::vector<double> values(std::size_t(workers), others);
+  values.back() = max;
+  return values;
+}
+
 // One value per worker from a list, a single number, or a formula.
 std::vector<double> per_worker(const Config& c, const std::string& key, int workers,
                                std::uint64_t seed, bool formulas_allowed) {
@@ -36,6 +57,8 @@ std::vector<double> per_worker(const Config& c, const std::string& key, int work
   if (auto list = number_list(text)) {
     values = *list;
     if (values.size() == 1) values.assign(std::size_t(workers), values[0]);
+  } else if (formulas_allowed && text == "mean_max") {
+    values = mean_max_times(c, workers);
   } else if (formulas_allowed) {
     values = comm::tau_formula(text, workers, seed);  // InvalidInput names the formula
   } else if (text == "sqrt") {

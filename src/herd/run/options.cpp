@@ -294,9 +294,10 @@ std::vector<OptionSpec> options_after_knobs() {
       text("cluster.compute_times", "",
            "Seconds per minibatch gradient of each worker: a comma-separated list with one "
            "value per worker, or a formula: constant (all 1), linear (tau_i = i), sqrt "
-           "(sqrt(i)), permutation (a random permutation of 1..K drawn from run.seed). Empty "
-           "= "
-           "compute takes no modelled time."),
+           "(sqrt(i)), permutation (a random permutation of 1..K drawn from run.seed), "
+           "mean_max (one slow worker at cluster.tau_max, the others equal, with mean "
+           "cluster.tau_mean: the slowest time and the mean set apart). Empty = compute takes "
+           "no modelled time."),
       choice("cluster.noise", {"none", "half_normal", "exponential", "lognormal"}, "none",
              "Noise on each compute time, drawn independently for every minibatch gradient: "
              "worker i takes tau_i plus |N(0, s_i^2)| seconds (half_normal; mean tau_i + s_i "
@@ -306,6 +307,13 @@ std::vector<OptionSpec> options_after_knobs() {
              "cluster.straggler_factor. rescaled_asgd rescales by the nominal tau_i, which are "
              "proportional to these means only when s_i is (noise_scale = tau for the additive "
              "kinds, any constant s for lognormal)."),
+      number("cluster.tau_mean", 1.0,
+             "compute_times = mean_max: the mean compute time over the workers, seconds.")
+          .gt(0),
+      number("cluster.tau_max", 1.0,
+             "compute_times = mean_max: the slowest worker's compute time, seconds (>= "
+             "cluster.tau_mean).")
+          .gt(0),
       text("cluster.noise_scale", "0",
            "s_i of cluster.noise: one number for every worker (seconds for half_normal and "
            "exponential; dimensionless for lognormal), a comma-separated list with one value "
