@@ -233,6 +233,10 @@ int reproduce_command(study::ReproduceSpec spec, bool list) {
   }
   if (spec.out.empty()) spec.out = std::filesystem::path("runs") / ("reproduce-" + spec.scale);
   const auto results = study::reproduce(spec);
+  if (spec.check_only) {
+    fmt::print("{} studies checked at scale {}: nothing run\n", spec.ids.size(), spec.scale);
+    return exit_codes::ok;
+  }
   fmt::print("\n| study | verdict | time [s] |\n| --- | --- | --- |\n");
   std::size_t failed = 0;
   for (const auto& r : results) {
@@ -352,6 +356,8 @@ int main_impl(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   reproduce_cmd->add_option("--out,-o", reproduce.out,
                             "Results directory (default runs/reproduce-<scale>)");
+  reproduce_cmd->add_flag("--check", reproduce.check_only,
+                          "Check the studies (claims, configurations, output) and run nothing");
   reproduce_cmd->add_option("--studies", reproduce.studies,
                             "The studies directory (default: this source tree's studies/)");
 

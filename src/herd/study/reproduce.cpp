@@ -550,6 +550,7 @@ std::vector<StudyResult> reproduce(const ReproduceSpec& spec) {
     check_directory(spec.out / s->id, *s, spec);
   }
   std::vector<StudyResult> results;
+  if (spec.check_only) return results;
   for (const Study* s : chosen) results.push_back(run_study(*s, spec));
   write_index(spec.out);
   return results;

@@ -64,6 +64,7 @@ struct ReproduceSpec {
   int jobs = 0;                    // runs at once (0: as herd sweep chooses)
   std::filesystem::path out;
   bool quiet = false;              // no line per run
+  bool check_only = false;         // check everything (--check), run nothing
   std::filesystem::path herd_binary;  // empty: this program
 };
 
