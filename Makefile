@@ -5,6 +5,8 @@
 #   make stress the threads-runtime tests PASSES times with LOAD busy loops on the cores
 #   make asan   the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (Debug)
 #   make tsan   the threads-runtime tests under ThreadSanitizer (Debug)
+# and CI's second stage:
+#   make reproduce-quick  every study at quick scale; fails when one that reproduced stops
 BUILD ?= build
 JOBS ?= $(shell nproc)
 PASSES ?= 100
@@ -14,7 +16,7 @@ TSAN_BUILD ?= build-tsan
 # The tests that start MPI processes (mpiexec and the herd CLI under it): not in-process.
 MPI_TESTS = mpi|Mpi
 
-.PHONY: all deps build run test bench format clean stress asan tsan
+.PHONY: all deps build run test bench format clean stress asan tsan reproduce-quick
 all: build
 
 deps:
@@ -34,6 +36,15 @@ test: build
 bench: build
 	./$(BUILD)/bench/bench_local_sgd --benchmark_enable_random_interleaving=true \
 	  --benchmark_report_aggregates_only=true
+
+# The science as a regression test: every study of studies/ at quick scale (a few minutes),
+# from scratch, then the check that those listed in studies/reproduced-at-quick-scale still
+# reproduce.
+reproduce-quick: build
+	rm -rf $(BUILD)/reproduce-quick
+	./$(BUILD)/herd reproduce all --scale quick --out $(BUILD)/reproduce-quick --quiet
+	python3 tools/check_reproduced.py $(BUILD)/reproduce-quick/index.json \
+	  studies/reproduced-at-quick-scale
 
 stress: build
 	bash tools/stress.sh $(BUILD) $(PASSES) $(LOAD)

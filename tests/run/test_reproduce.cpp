@@ -65,7 +65,7 @@ TEST(Claim, InfinityHoldsABoundAndNaNHoldsNone) {
   EXPECT_TRUE(at_least.holds(ratio));
   EXPECT_FALSE(at_least.holds(std::nan("")));
   EXPECT_TRUE(std::isnan(evaluate("slope(y{entry=a}, algo.workers)", t)));  // not a power law
-  t.value[0][3] = std::nan("");  // a run that diverged
+  t.value[0][3] = std::nan("");                                             // a run that diverged
   EXPECT_TRUE(std::isnan(evaluate("y{entry=a, algo.workers=1}", t)));
   const Check between{"", Expression::parse("1"), 0.8, 1.2};
   EXPECT_TRUE(between.holds(1.0));
@@ -93,7 +93,7 @@ TEST(Claim, MalformedExpressionsAndSelectionsAreNamed) {
   }
   const std::pair<std::string, std::string> evaluation[] = {
       {"y{entry=a}", "different algo.workers"},          // several points
-      {"z{entry=a, algo.workers=1}", "no column z"},      // unknown column
+      {"z{entry=a, algo.workers=1}", "no column z"},     // unknown column
       {"y{entry=c, algo.workers=1}", "no run matches"},  // no such entry
       {"y{algo.lr=1, entry=a}", "algo.lr is not a swept key"},
       {"slope(y{entry=a}, algo.lr)", "algo.lr is not a swept key"},
@@ -204,8 +204,7 @@ TEST(Cli, ReproduceJudgesAStudyFromItsOwnNumbers) {
   const auto [code, err] = herd_stderr(command);
   ASSERT_EQ(code, exit_codes::ok) << err;
   const std::string report = read(out / "bias" / "asgd" / "report.md");
-  EXPECT_NE(report.find("**partly reproduced** (1 of 2 checks hold)"), std::string::npos)
-      << report;
+  EXPECT_NE(report.find("**partly reproduced** (1 of 2 checks hold)"), std::string::npos) << report;
   EXPECT_NE(report.find("herd reproduce bias/asgd --scale quick --seed 1"), std::string::npos);
   const std::string result = read(out / "bias" / "asgd" / "result.json");
   const std::size_t at = result.find("\"value\": ");
@@ -250,7 +249,8 @@ TEST(Cli, BadReproduceInputExitsTwoAndLosesNothing) {
   // An output directory that holds this study's results at another seed: refused, kept whole.
   ASSERT_EQ(test::herd(base + " bias/asgd"), exit_codes::ok);
   const std::string report = read(out / "bias" / "asgd" / "report.md");
-  expect_refused(base + " bias/asgd --seed 7", "holds the results of bias/asgd at scale quick with seed 1");
+  expect_refused(base + " bias/asgd --seed 7",
+                 "holds the results of bias/asgd at scale quick with seed 1");
   EXPECT_EQ(read(out / "bias" / "asgd" / "report.md"), report);
   // ... and one of other files.
   const fs::path foreign = test::fresh_dir("herd_test_reproduce", "foreign");

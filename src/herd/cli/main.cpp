@@ -222,7 +222,7 @@ int table_command(const std::filesystem::path& dir) {
 }
 
 // herd reproduce --list | ID... | all [--scale quick|paper] [--seed N] [--jobs J] [--out DIR]
-int reproduce_command(study::ReproduceSpec spec, bool list) {
+int reproduce_command(study::ReproduceSpec spec, bool list, const std::filesystem::path& publish) {
   if (spec.studies.empty()) {
     const char* env = std::getenv("HERD_STUDIES");
     spec.studies = env != nullptr && *env != '\0' ? env : HERD_STUDIES_DIR;
@@ -232,6 +232,11 @@ int reproduce_command(study::ReproduceSpec spec, bool list) {
     return exit_codes::ok;
   }
   if (spec.out.empty()) spec.out = std::filesystem::path("runs") / ("reproduce-" + spec.scale);
+  if (spec.ids.empty() && !publish.empty()) {  // the results already in --out
+    study::publish(spec.out, publish);
+    fmt::print("published {} into {}\n", spec.out.string(), publish.string());
+    return exit_codes::ok;
+  }
   const auto results = study::reproduce(spec);
   if (spec.check_only) {
     fmt::print("{} studies checked at scale {}: nothing run\n", spec.ids.size(), spec.scale);
@@ -244,10 +249,15 @@ int reproduce_command(study::ReproduceSpec spec, bool list) {
     failed += r.failed_runs;
   }
   fmt::print("\nindex: {}\n", (spec.out / "index.md").string());
+  if (!publish.empty()) {
+    study::publish(spec.out, publish);
+    fmt::print("published into {}\n", publish.string());
+  }
   if (failed > 0)
-    throw IoError(fmt::format("{} runs failed; their logs are in the studies' sweep/runs "
-                              "directories, and the reports say which",
-                              failed));
+    throw IoError(
+        fmt::format("{} runs failed; their logs are in the studies' sweep/runs "
+                    "directories, and the reports say which",
+                    failed));
   return exit_codes::ok;
 }
 
@@ -356,6 +366,11 @@ int main_impl(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   reproduce_cmd->add_option("--out,-o", reproduce.out,
                             "Results directory (default runs/reproduce-<scale>)");
+  reproduce_cmd->add_flag("--quiet,-q", reproduce.quiet, "No line per run, only per study");
+  std::filesystem::path publish_dir;
+  reproduce_cmd->add_option("--publish", publish_dir,
+                            "Write the results of --out as documentation pages into this "
+                            "directory (docs/results); without studies, only that");
   reproduce_cmd->add_flag("--check", reproduce.check_only,
                           "Check the studies (claims, configurations, output) and run nothing");
   reproduce_cmd->add_option("--studies", reproduce.studies,
@@ -412,7 +427,7 @@ int main_impl(int argc, char** argv) {
     return exit_codes::ok;
   }
   if (*table_cmd) return table_command(table_dir);
-  if (*reproduce_cmd) return reproduce_command(std::move(reproduce), list_studies);
+  if (*reproduce_cmd) return reproduce_command(std::move(reproduce), list_studies, publish_dir);
   if (*config_cmd) {
     fmt::print("{}", markdown ? run::options_markdown() : run::options_help());
     return exit_codes::ok;

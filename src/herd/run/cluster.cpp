@@ -34,8 +34,9 @@ std::vector<double> mean_max_times(const Config& c, int workers) {
   const double mean = c.get_number("cluster.tau_mean"), max = c.get_number("cluster.tau_max");
   if (workers == 1) {
     if (mean != max)
-      throw InvalidInput("cluster.compute_times = mean_max with one worker needs "
-                         "cluster.tau_mean = cluster.tau_max");
+      throw InvalidInput(
+          "cluster.compute_times = mean_max with one worker needs "
+          "cluster.tau_mean = cluster.tau_max");
     return {max};
   }
   const double others = (double(workers) * mean - max) / double(workers - 1);

@@ -24,10 +24,10 @@ struct Expression::Node {
   // reference: a column and its selection (key, value as written; "max"/"min" for an axis)
   std::string column;
   std::vector<std::pair<std::string, std::string>> selection;
-  char op = 0;                                      // binary: + - * /
-  std::string function;                             // call
-  std::vector<std::shared_ptr<const Node>> args;    // operands or arguments
-  std::string key;                                  // slope's KEY
+  char op = 0;                                    // binary: + - * /
+  std::string function;                           // call
+  std::vector<std::shared_ptr<const Node>> args;  // operands or arguments
+  std::string key;                                // slope's KEY
 };
 
 namespace {
@@ -70,9 +70,12 @@ class Parser {
     NodePtr left = product();
     for (;;) {
       char op = 0;
-      if (accept('+')) op = '+';
-      else if (accept('-')) op = '-';
-      else return left;
+      if (accept('+'))
+        op = '+';
+      else if (accept('-'))
+        op = '-';
+      else
+        return left;
       left = binary(op, left, product());
     }
   }
@@ -80,9 +83,12 @@ class Parser {
     NodePtr left = unary();
     for (;;) {
       char op = 0;
-      if (accept('*')) op = '*';
-      else if (accept('/')) op = '/';
-      else return left;
+      if (accept('*'))
+        op = '*';
+      else if (accept('/'))
+        op = '/';
+      else
+        return left;
       left = binary(op, left, unary());
     }
   }
@@ -226,8 +232,8 @@ std::string resolve(const ClaimTable& t, std::size_t column, const std::string& 
   for (std::size_t r = 0; r < t.table->value.size(); ++r) {
     const double v = t.table->value[r][column];
     if (std::isnan(v)) continue;
-    if (!best || (value == "max" ? v > t.table->value[*best][column]
-                                 : v < t.table->value[*best][column]))
+    if (!best ||
+        (value == "max" ? v > t.table->value[*best][column] : v < t.table->value[*best][column]))
       best = r;
   }
   return best ? t.table->text[*best][column] : value;
@@ -251,13 +257,11 @@ std::vector<std::size_t> select(const ClaimTable& t, const Node& ref, const std:
     if (match) rows.push_back(r);
   }
   if (rows.empty())
-    throw InvalidInput(fmt::format("claim \"{}\": no run matches {}{{{}}}", where, ref.column,
-                                   [&] {
-                                     std::vector<std::string> s;
-                                     for (const auto& [k, v] : ref.selection)
-                                       s.push_back(k + "=" + v);
-                                     return join(s, ", ");
-                                   }()));
+    throw InvalidInput(fmt::format("claim \"{}\": no run matches {}{{{}}}", where, ref.column, [&] {
+      std::vector<std::string> s;
+      for (const auto& [k, v] : ref.selection) s.push_back(k + "=" + v);
+      return join(s, ", ");
+    }()));
   // One point up to its seed (and free_key): every other axis takes one value. Zipped keys
   // move together, so only the entry needs fixing there.
   for (const std::string& axis : t.axes) {
@@ -298,8 +302,8 @@ double slope(const ClaimTable& t, const Node& call, const std::string& where) {
     if (numeric) by_x[t.table->value[r][x]].push_back(r);
   }
   if (by_x.size() < 2 || !numeric)
-    throw InvalidInput(fmt::format("claim \"{}\": slope needs two or more numeric values of {}",
-                                   where, call.key));
+    throw InvalidInput(
+        fmt::format("claim \"{}\": slope needs two or more numeric values of {}", where, call.key));
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
   for (const auto& [xv, point] : by_x) {
     const double yv = mean_of(t, y, point);
@@ -325,10 +329,14 @@ double eval(const Node& n, const ClaimTable& t, const std::string& where) {
     case Node::Kind::binary: {
       const double a = eval(*n.args[0], t, where), b = eval(*n.args[1], t, where);
       switch (n.op) {
-        case '+': return a + b;
-        case '-': return a - b;
-        case '*': return a * b;
-        default: return b == 0 ? nan : a / b;
+        case '+':
+          return a + b;
+        case '-':
+          return a - b;
+        case '*':
+          return a * b;
+        default:
+          return b == 0 ? nan : a / b;
       }
     }
     case Node::Kind::call:
@@ -353,7 +361,9 @@ Expression Expression::parse(std::string_view text) {
   return e;
 }
 
-double Expression::evaluate(const ClaimTable& table) const { return eval(*root_, table, text_); }
+double Expression::evaluate(const ClaimTable& table) const {
+  return eval(*root_, table, text_);
+}
 
 std::vector<std::string> Expression::columns() const {
   std::vector<std::string> out;

@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
-#include <toml++/toml.h>
+#include <sstream>
 
 #include "herd/algo/target.hpp"
 #include "herd/core/durable_file.hpp"
@@ -72,8 +74,7 @@ class StudyFile {
     const toml::node* n = t.get(key);
     if (n == nullptr) return std::nullopt;
     if (!n->is_number())
-      fail(where.empty() ? std::string(key) : fmt::format("{}.{}", where, key),
-           "must be a number");
+      fail(where.empty() ? std::string(key) : fmt::format("{}.{}", where, key), "must be a number");
     return *n->value<double>();
   }
   const toml::table& root() const { return table_; }
@@ -101,7 +102,8 @@ StudyScale read_scale(const StudyFile& f, const toml::table& t, const std::strin
     s.zip = *z->value<bool>();
   }
   if (const auto seeds = f.number(t, "seeds", name)) {
-    if (*seeds < 1 || *seeds != std::floor(*seeds)) f.fail(name + ".seeds", "must be an integer >= 1");
+    if (*seeds < 1 || *seeds != std::floor(*seeds))
+      f.fail(name + ".seeds", "must be an integer >= 1");
     s.seeds = int(*seeds);
   }
   if (const toml::node* tn = t.get("tune")) {
@@ -139,8 +141,8 @@ Study read_study(const fs::path& root, const fs::path& dir) {
   }
   const StudyFile f(file, table);
   f.only(table, "",
-         {"question", "paper", "source", "claim", "paper_number", "config", "closed_forms",
-          "plots", "speedup", "scale", "check"});
+         {"question", "paper", "source", "claim", "paper_number", "config", "closed_forms", "plots",
+          "speedup", "scale", "check"});
   Study s;
   s.id = fs::relative(dir, root).generic_string();
   s.dir = dir;
@@ -155,8 +157,8 @@ Study read_study(const fs::path& root, const fs::path& dir) {
   for (const std::string& c : s.closed_forms) {
     const auto& names = closed_form_names();
     if (std::find(names.begin(), names.end(), c) == names.end())
-      f.fail("closed_forms", fmt::format("unknown closed form {}; the closed forms are {}", c,
-                                         join(names, ", ")));
+      f.fail("closed_forms",
+             fmt::format("unknown closed form {}; the closed forms are {}", c, join(names, ", ")));
   }
   for (const std::string& p : f.texts(table, "plots", "")) {
     const std::size_t colon = p.find(':');
@@ -165,7 +167,8 @@ Study read_study(const fs::path& root, const fs::path& dir) {
   }
   s.speedup_key = f.text(table, "speedup", "", false);
   const toml::table* scales = table.get_as<toml::table>("scale");
-  if (scales == nullptr) f.fail("scale", "missing: every study has [scale.quick] and [scale.paper]");
+  if (scales == nullptr)
+    f.fail("scale", "missing: every study has [scale.quick] and [scale.paper]");
   f.only(*scales, "scale", scale_names());
   for (const std::string& name : scale_names()) {
     const toml::table* t = scales->get_as<toml::table>(name);
@@ -271,6 +274,14 @@ void check_claims(const Study& study, const Sweep& sweep) {
   }
 }
 
+std::string read_file(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) throw IoError(fmt::format("cannot read {}", file.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 // A JSON file, or a discarded value (is_discarded()) when it is missing or damaged.
 json read_json(const fs::path& file) {
   std::ifstream in(file);
@@ -287,9 +298,9 @@ void check_directory(const fs::path& dir, const Study& study, const ReproduceSpe
   if (!fs::exists(dir) || fs::is_empty(dir)) return;
   const json held = read_json(dir / "study.json");
   if (held.is_discarded() || !held.is_object())
-    throw InvalidInput(fmt::format(
-        "{} holds files that are not results of herd reproduce; choose another --out",
-        dir.string()));
+    throw InvalidInput(
+        fmt::format("{} holds files that are not results of herd reproduce; choose another --out",
+                    dir.string()));
   if (held != identity_of(study, spec))
     throw InvalidInput(fmt::format(
         "{} holds the results of {} at scale {} with seed {}; choose another --out (this is {} "
@@ -311,17 +322,16 @@ std::string number_text(double v) {
   return fmt::format("{:.4g}", v);
 }
 
-std::string report_markdown(const Study& study, const StudyScale& scale,
-                            const ReproduceSpec& spec, const StudyResult& result,
-                            const Sweep& sweep, const SweepTable& table,
+std::string report_markdown(const Study& study, const StudyScale& scale, const ReproduceSpec& spec,
+                            const StudyResult& result, const Sweep& sweep, const SweepTable& table,
                             const std::vector<std::string>& tuned) {
   std::string md = fmt::format("# {}: {}\n\n", study.id, study.question);
   const std::size_t held = std::size_t(
       std::count_if(result.checks.begin(), result.checks.end(), [](auto& c) { return c.holds; }));
-  md += fmt::format("**{}** ({} of {} checks hold) at scale {}, seed {}: {} runs in {:.0f} s{}.\n\n",
-                    result.verdict, held, result.checks.size(), spec.scale, spec.seed,
-                    result.runs, result.seconds,
-                    result.failed_runs > 0 ? fmt::format(", {} failed", result.failed_runs) : "");
+  md += fmt::format(
+      "**{}** ({} of {} checks hold) at scale {}, seed {}: {} runs in {:.0f} s{}.\n\n",
+      result.verdict, held, result.checks.size(), spec.scale, spec.seed, result.runs,
+      result.seconds, result.failed_runs > 0 ? fmt::format(", {} failed", result.failed_runs) : "");
   md += fmt::format("## The paper\n\n{}\n\n- Paper: {}\n- Where: {}\n- The paper's number: {}\n\n",
                     study.claim, study.paper, study.source, study.paper_number);
   md += fmt::format("## Setting\n\n{}\n\n", scale.differs);
@@ -330,17 +340,17 @@ std::string report_markdown(const Study& study, const StudyScale& scale,
   for (const Axis& a : scale.axes)
     md += fmt::format("- Swept: `{}` = {}\n", a.key, join(a.values, ", "));
   md += fmt::format("- Seeds: {}\n", scale.seeds == 1 ? std::to_string(spec.seed)
-                                                       : fmt::format("{} to {}", spec.seed,
-                                                                     spec.seed + scale.seeds - 1));
+                                                      : fmt::format("{} to {}", spec.seed,
+                                                                    spec.seed + scale.seeds - 1));
   if (!scale.grid.empty()) {
     std::vector<std::string> grid;
-    for (const Axis& a : scale.grid) grid.push_back(fmt::format("`{}` in {{{}}}", a.key,
-                                                                join(a.values, ", ")));
-    md += fmt::format("- Step sizes tuned per method by {} over {}{}; chosen: {} (tune/tune.md)\n",
-                      scale.tune_by, join(grid, ", "),
-                      scale.budget.empty() ? ""
-                                           : fmt::format(" with `{}`", join(scale.budget, "`, `")),
-                      join(tuned, "; "));
+    for (const Axis& a : scale.grid)
+      grid.push_back(fmt::format("`{}` in {{{}}}", a.key, join(a.values, ", ")));
+    md += fmt::format(
+        "- Step sizes tuned per method by {} over {}{}; chosen: {} (tune/tune.md)\n", scale.tune_by,
+        join(grid, ", "),
+        scale.budget.empty() ? "" : fmt::format(" with `{}`", join(scale.budget, "`, `")),
+        join(tuned, "; "));
   }
   // The sweep's table without its own title.
   std::string measured = sweep_markdown(sweep, table);
@@ -359,7 +369,9 @@ std::string report_markdown(const Study& study, const StudyScale& scale,
   std::sort(plots.begin(), plots.end());
   for (const fs::path& p : plots)
     md += fmt::format("![{}](sweep/{})\n\n", p.stem().string(), p.filename().string());
-  md += "## Checks\n\n| claim | computed | value | threshold | holds |\n| --- | --- | --- | --- | --- |\n";
+  md +=
+      "## Checks\n\n| claim | computed | value | threshold | holds |\n| --- | --- | --- | --- | "
+      "--- |\n";
   for (const CheckResult& c : result.checks)
     md += fmt::format("| {} | `{}` | {}{} | {} | {} |\n", markdown_cell(c.claim),
                       markdown_cell(c.expression), number_text(c.value),
@@ -372,13 +384,13 @@ std::string report_markdown(const Study& study, const StudyScale& scale,
     std::vector<std::string> failed;
     for (const CheckResult& c : result.checks)
       if (!c.holds)
-        failed.push_back(fmt::format("{} (measured {}, needs {})", c.claim, number_text(c.value),
-                                     c.bound));
+        failed.push_back(
+            fmt::format("{} (measured {}, needs {})", c.claim, number_text(c.value), c.bound));
     md += fmt::format("{} of {} checks hold. Not holding: {}.\n", held, result.checks.size(),
                       join(failed, "; "));
   }
-  md += fmt::format("\n## Rerun\n\n    herd reproduce {} --scale {} --seed {} --out {}\n",
-                    study.id, spec.scale, spec.seed, spec.out.string());
+  md += fmt::format("\n## Rerun\n\n    herd reproduce {} --scale {} --seed {} --out {}\n", study.id,
+                    spec.scale, spec.seed, spec.out.string());
   return md;
 }
 
@@ -391,10 +403,9 @@ json result_json(const StudyResult& r) {
                       {"threshold", c.bound},
                       {"holds", c.holds},
                       {"note", c.note}});
-  return {{"id", r.id},         {"question", r.question}, {"scale", r.scale},
-          {"seed", r.seed},     {"verdict", r.verdict},   {"seconds", r.seconds},
-          {"runs", r.runs},     {"failed_runs", r.failed_runs},
-          {"checks", checks}};
+  return {{"id", r.id},     {"question", r.question},       {"scale", r.scale},
+          {"seed", r.seed}, {"verdict", r.verdict},         {"seconds", r.seconds},
+          {"runs", r.runs}, {"failed_runs", r.failed_runs}, {"checks", checks}};
 }
 
 StudyResult run_study(const Study& study, const ReproduceSpec& spec) {
@@ -402,7 +413,8 @@ StudyResult run_study(const Study& study, const ReproduceSpec& spec) {
   const StudyScale& scale = study.scales.at(spec.scale);
   const fs::path dir = spec.out / study.id;
   claim_directory(dir, study, spec);
-  if (!spec.quiet) fmt::print("\n== {} ({}): {}\n", study.id, spec.scale, study.question);
+  fmt::print("\n== {} ({}): {}\n", study.id, spec.scale, study.question);
+  std::fflush(stdout);
 
   fs::path config = study.config;
   std::vector<std::string> tuned;
@@ -431,8 +443,8 @@ StudyResult run_study(const Study& study, const ReproduceSpec& spec) {
     for (std::size_t r = 0; r < rows.size(); ++r) {
       double v = nan;
       try {
-        v = closed_form(name, run::Config::from_toml_file(
-                                  (rows[r].result.dir / "config.toml").string()));
+        v = closed_form(name,
+                        run::Config::from_toml_file((rows[r].result.dir / "config.toml").string()));
       } catch (const Error&) {  // a run without its configuration has no closed form
       }
       table.text[r].push_back(number_text(v));
@@ -452,9 +464,9 @@ StudyResult run_study(const Study& study, const ReproduceSpec& spec) {
   // A finished run that never met a target: its counters to it are +inf (claim.hpp).
   const auto status = table.find("status");
   for (std::size_t c = 0; c < table.columns.size(); ++c) {
-    const bool counter = std::any_of(
-        algo::target_counter_names().begin(), algo::target_counter_names().end(),
-        [&](const std::string& n) { return table.columns[c].starts_with(n); });
+    const bool counter =
+        std::any_of(algo::target_counter_names().begin(), algo::target_counter_names().end(),
+                    [&](const std::string& n) { return table.columns[c].starts_with(n); });
     for (std::size_t r = 0; counter && r < rows.size(); ++r)
       if (std::isnan(table.value[r][c]) && table.text[r][*status] == "ok")
         table.value[r][c] = std::numeric_limits<double>::infinity();
@@ -473,14 +485,13 @@ StudyResult run_study(const Study& study, const ReproduceSpec& spec) {
     result.checks.push_back(std::move(c));
   }
   result.verdict = verdict_of(result.checks);
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_file_atomically(dir / "report.md",
                         report_markdown(study, scale, spec, result, sweep, table, tuned));
   write_file_atomically(dir / "result.json", result_json(result).dump(2) + "\n");
-  if (!spec.quiet)
-    fmt::print("{}: {} ({:.0f} s); report: {}\n", study.id, result.verdict, result.seconds,
-               (dir / "report.md").string());
+  fmt::print("{}: {} ({:.0f} s); report: {}\n", study.id, result.verdict, result.seconds,
+             (dir / "report.md").string());
+  std::fflush(stdout);
   return result;
 }
 
@@ -493,8 +504,8 @@ const std::vector<std::string>& scale_names() {
 
 std::vector<Study> load_studies(const fs::path& root) {
   if (!fs::is_directory(root))
-    throw InvalidInput(fmt::format("the studies directory {} does not exist (set --studies)",
-                                   root.string()));
+    throw InvalidInput(
+        fmt::format("the studies directory {} does not exist (set --studies)", root.string()));
   std::vector<Study> studies;
   for (const auto& e : fs::recursive_directory_iterator(root))
     if (e.is_regular_file() && e.path().filename() == "study.toml")
@@ -505,7 +516,8 @@ std::vector<Study> load_studies(const fs::path& root) {
 }
 
 std::string list_studies(const std::vector<Study>& studies) {
-  std::string md = "| study | question | paper | quick | paper scale |\n| --- | --- | --- | --- | --- |\n";
+  std::string md =
+      "| study | question | paper | quick | paper scale |\n| --- | --- | --- | --- | --- |\n";
   for (const Study& s : studies)
     md += fmt::format("| {} | {} | {} | {} | {} |\n", s.id, markdown_cell(s.question),
                       markdown_cell(s.paper), s.scales.at("quick").duration,
@@ -522,8 +534,8 @@ std::string verdict_of(const std::vector<CheckResult>& checks) {
 
 std::vector<StudyResult> reproduce(const ReproduceSpec& spec) {
   if (std::find(scale_names().begin(), scale_names().end(), spec.scale) == scale_names().end())
-    throw InvalidInput(fmt::format("--scale {}: the scales are {}", spec.scale,
-                                   join(scale_names(), ", ")));
+    throw InvalidInput(
+        fmt::format("--scale {}: the scales are {}", spec.scale, join(scale_names(), ", ")));
   const std::vector<Study> all = load_studies(spec.studies);
   std::vector<const Study*> chosen;
   if (spec.ids.empty()) throw InvalidInput("herd reproduce: name the studies (or all; see --list)");
@@ -532,7 +544,8 @@ std::vector<StudyResult> reproduce(const ReproduceSpec& spec) {
       for (const Study& s : all) chosen.push_back(&s);
       continue;
     }
-    const auto it = std::find_if(all.begin(), all.end(), [&](const Study& s) { return s.id == id; });
+    const auto it =
+        std::find_if(all.begin(), all.end(), [&](const Study& s) { return s.id == id; });
     if (it == all.end()) {
       std::vector<std::string> ids;
       for (const Study& s : all) ids.push_back(s.id);
@@ -556,7 +569,10 @@ std::vector<StudyResult> reproduce(const ReproduceSpec& spec) {
   return results;
 }
 
-void write_index(const fs::path& out) {
+namespace {
+
+// Every study result under OUT (its result.json), sorted by id.
+std::vector<json> results_in(const fs::path& out) {
   std::vector<json> results;
   for (auto it = fs::recursive_directory_iterator(out); it != fs::recursive_directory_iterator();
        ++it) {
@@ -568,25 +584,104 @@ void write_index(const fs::path& out) {
   }
   std::sort(results.begin(), results.end(),
             [](const json& a, const json& b) { return a["id"] < b["id"]; });
+  return results;
+}
+
+// The index table; `link` gives the target of a study's link.
+std::string index_markdown(const std::vector<json>& results,
+                           const std::function<std::string(const std::string&)>& link) {
   std::string md =
-      "# herd reproduce: the research questions of Local SGD, Leader SGD and Rescaled ASGD\n\n"
       "| study | question | verdict | checks held | scale | seed | runs | time [s] |\n"
       "| --- | --- | --- | --- | --- | --- | --- | --- |\n";
-  json index = json::array();
   for (const json& r : results) {
     std::size_t held = 0;
     for (const json& c : r["checks"]) held += c["holds"].get<bool>() ? 1 : 0;
     const std::string id = r["id"];
-    md += fmt::format("| [{}]({}/report.md) | {} | {} | {} of {} | {} | {} | {} | {:.0f} |\n", id,
-                      id, markdown_cell(r["question"].get<std::string>()),
+    md += fmt::format("| [{}]({}) | {} | {} | {} of {} | {} | {} | {} | {:.0f} |\n", id, link(id),
+                      markdown_cell(r["question"].get<std::string>()),
                       r["verdict"].get<std::string>(), held, r["checks"].size(),
                       r["scale"].get<std::string>(), r["seed"].get<std::int64_t>(),
                       r["runs"].get<std::size_t>(), r["seconds"].get<double>());
-    index.push_back({{"id", id}, {"verdict", r["verdict"]}, {"scale", r["scale"]},
-                     {"seed", r["seed"]}, {"seconds", r["seconds"]}});
   }
-  write_file_atomically(out / "index.md", md);
+  return md;
+}
+
+const char* index_title =
+    "# herd reproduce: the research questions of Local SGD, Leader SGD and Rescaled ASGD\n\n";
+
+}  // namespace
+
+void write_index(const fs::path& out) {
+  const std::vector<json> results = results_in(out);
+  json index = json::array();
+  for (const json& r : results)
+    index.push_back({{"id", r["id"]},
+                     {"verdict", r["verdict"]},
+                     {"scale", r["scale"]},
+                     {"seed", r["seed"]},
+                     {"seconds", r["seconds"]}});
+  write_file_atomically(out / "index.md",
+                        index_title + index_markdown(results, [](const std::string& id) {
+                          return id + "/report.md";
+                        }));
   write_file_atomically(out / "index.json", index.dump(2) + "\n");
+}
+
+void publish(const fs::path& out, const fs::path& docs) {
+  const std::vector<json> results = results_in(out);
+  if (results.empty())
+    throw InvalidInput(fmt::format("{} holds no results of herd reproduce", out.string()));
+  const auto paper_of = [](const std::string& id) { return id.substr(0, id.find('/')); };
+  const auto anchor = [](const std::string& id) {
+    std::string a;
+    for (char c : id) a += std::isalnum(static_cast<unsigned char>(c)) ? c : '-';
+    return a;
+  };
+  const std::string generated = fmt::format(
+      "<!-- Generated by herd reproduce --publish from {}: edit the studies (studies/), not "
+      "this page. -->\n\n",
+      out.filename().string());
+  fs::create_directories(docs / "img");
+  std::map<std::string, std::string> pages;
+  for (const json& r : results) {
+    const std::string id = r["id"];
+    std::string report = read_file(out / id / "report.md");
+    // One level down: the page's title is the paper; each study is a section.
+    std::string shifted;
+    std::size_t pos = 0;
+    while (pos < report.size()) {
+      const std::size_t end = std::min(report.find('\n', pos), report.size());
+      std::string line = report.substr(pos, end - pos);
+      if (line.starts_with("#")) line = "#" + line;
+      if (line.starts_with("![")) {  // a plot: copied beside the pages
+        const std::size_t open = line.find("](sweep/");
+        if (open != std::string::npos) {
+          const std::string file = line.substr(open + 8, line.size() - open - 9);
+          const fs::path to = docs / "img" / anchor(id) / file;
+          fs::create_directories(to.parent_path());
+          fs::copy_file(out / id / "sweep" / file, to, fs::copy_options::overwrite_existing);
+          line = line.substr(0, open) + "](img/" + anchor(id) + "/" + file + ")";
+        }
+      }
+      shifted += line + "\n";
+      pos = end + 1;
+    }
+    pages[paper_of(id)] += fmt::format("<a id=\"{}\"></a>\n\n{}\n", anchor(id), shifted);
+  }
+  static const std::map<std::string, std::string> titles = {
+      {"local-sgd", "Local SGD (Stich 2019)"},
+      {"lsgd", "Leader SGD (Teng et al. 2019)"},
+      {"rescaled", "Rescaled ASGD (Mahran, Maranjyan, Richtarik 2026)"}};
+  for (const auto& [paper, text] : pages) {
+    const auto t = titles.find(paper);
+    write_file_atomically(
+        docs / (paper + ".md"),
+        generated + fmt::format("# {}\n\n", t == titles.end() ? paper : t->second) + text);
+  }
+  write_file_atomically(docs / "index.md", generated + index_title +
+                                               index_markdown(results, [&](const std::string& id) {
+                                                 return paper_of(id) + ".md#" + anchor(id);
+                                               }));
 }
 
 }  // namespace herd::study

@@ -22,23 +22,23 @@
 namespace herd::study {
 
 struct StudyScale {
-  std::string duration;            // expected, on a 2-core machine (for --list)
-  std::string differs;             // what differs from the paper's setting at this scale
-  std::vector<std::string> set;    // key=value for every run
-  std::vector<Axis> axes;          // the sweep
+  std::string duration;          // expected, on a 2-core machine (for --list)
+  std::string differs;           // what differs from the paper's setting at this scale
+  std::vector<std::string> set;  // key=value for every run
+  std::vector<Axis> axes;        // the sweep
   bool zip = false;
-  int seeds = 1;                   // run.seed = SEED .. SEED + seeds - 1
-  std::vector<Axis> grid;          // step-size tuning before the sweep (empty: none)
-  std::string tune_by;             // tune's criterion
-  std::vector<std::string> budget; // key=value for the tuning runs only
+  int seeds = 1;                    // run.seed = SEED .. SEED + seeds - 1
+  std::vector<Axis> grid;           // step-size tuning before the sweep (empty: none)
+  std::string tune_by;              // tune's criterion
+  std::vector<std::string> budget;  // key=value for the tuning runs only
 };
 
 struct Study {
   std::string id;  // its path under the studies directory
   std::filesystem::path dir;
   std::string question, paper, source, claim, paper_number;
-  std::filesystem::path config;            // the configuration the sweep runs
-  std::vector<std::string> closed_forms;   // extra columns (closed_form.hpp)
+  std::filesystem::path config;           // the configuration the sweep runs
+  std::vector<std::string> closed_forms;  // extra columns (closed_form.hpp)
   std::vector<SweepPlot> plots;
   std::string speedup_key;
   std::map<std::string, StudyScale> scales;  // "quick", "paper"
@@ -57,14 +57,14 @@ std::vector<Study> load_studies(const std::filesystem::path& root);
 std::string list_studies(const std::vector<Study>& studies);
 
 struct ReproduceSpec {
-  std::filesystem::path studies;   // the studies directory
-  std::vector<std::string> ids;    // study ids, or "all"
+  std::filesystem::path studies;  // the studies directory
+  std::vector<std::string> ids;   // study ids, or "all"
   std::string scale = "quick";
   std::int64_t seed = 1;
-  int jobs = 0;                    // runs at once (0: as herd sweep chooses)
+  int jobs = 0;  // runs at once (0: as herd sweep chooses)
   std::filesystem::path out;
-  bool quiet = false;              // no line per run
-  bool check_only = false;         // check everything (--check), run nothing
+  bool quiet = false;                 // no line per run
+  bool check_only = false;            // check everything (--check), run nothing
   std::filesystem::path herd_binary;  // empty: this program
 };
 
@@ -94,5 +94,11 @@ std::vector<StudyResult> reproduce(const ReproduceSpec& spec);
 
 // OUT/index.md and OUT/index.json over every study result found under OUT.
 void write_index(const std::filesystem::path& out);
+
+// The results of OUT as documentation in DOCS (docs/results): DOCS/index.md, one page per
+// paper (the first part of the ids: local-sgd.md, lsgd.md, rescaled.md) holding its studies'
+// reports, and their plots under DOCS/img/. IoError when DOCS cannot be written;
+// InvalidInput when OUT holds no results.
+void publish(const std::filesystem::path& out, const std::filesystem::path& docs);
 
 }  // namespace herd::study
