@@ -88,8 +88,9 @@ def draw(args):
     for i, (key, points) in enumerate(sorted(lines.items())):
         xs = sorted(points) if numeric_x else list(points)
         means = [sum(points[v]) / len(points[v]) for v in xs]
-        low = [m - min(points[v]) for m, v in zip(means, xs)]
-        high = [max(points[v]) - m for m, v in zip(means, xs)]
+        # Clipped at 0: the mean of equal values may differ from them in the last bit.
+        low = [max(0.0, m - min(points[v])) for m, v in zip(means, xs)]
+        high = [max(0.0, max(points[v]) - m) for m, v in zip(means, xs)]
         label = ", ".join(f"{g}={k}" for g, k in zip(groups, key)) or args.y
         ax.errorbar(xs, means, yerr=[low, high], marker=MARKERS[i % len(MARKERS)],
                     capsize=3, linewidth=1.5, label=label)
