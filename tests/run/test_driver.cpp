@@ -390,12 +390,13 @@ TEST(Cli, AnEarlierRunIsNeverOverwritten) {
 }
 
 TEST(Cli, ASecondRunIntoADirectoryInUseIsRefused) {
-  // A run that takes about a second: emulated compute times on the threads runtime.
+  // A run that takes about six seconds (emulated compute times on the threads runtime): long
+  // enough that the second herd, slow to start on a loaded machine, still finds it running.
   const fs::path config = write_config("busy", small_run);
   const fs::path out = fresh_dir("busy");
   const std::string first = std::string(HERD_BINARY) + " run " + config.string() +
                             " run.progress=none cluster.compute_times=0.004 cluster.emulate=true"
-                            " stop.steps=250 --out " +
+                            " stop.steps=1500 eval.every=250 --out " +
                             out.string() + " >/dev/null 2>&1";
   std::thread running([&] { EXPECT_EQ(std::system(first.c_str()), 0); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -406,7 +407,7 @@ TEST(Cli, ASecondRunIntoADirectoryInUseIsRefused) {
   EXPECT_NE(err.find("another herd is writing"), std::string::npos) << err;
   running.join();
   // The first run's outputs are whole: one row per evaluation, and its summary.
-  EXPECT_EQ(lines_of(out / "metrics.jsonl").size(), 6u);  // steps 0, 50, ..., 250
+  EXPECT_EQ(lines_of(out / "metrics.jsonl").size(), 7u);  // steps 0, 250, ..., 1500
   EXPECT_NE(read(out / "summary.json").find("\"status\": \"ok\""), std::string::npos);
 }
 
