@@ -239,7 +239,7 @@ int reproduce_command(study::ReproduceSpec spec, bool list, const std::filesyste
   }
   const auto results = study::reproduce(spec);
   if (spec.check_only) {
-    fmt::print("{} studies checked at scale {}: nothing run\n", spec.ids.size(), spec.scale);
+    fmt::print("{}: checked at scale {}, nothing run\n", join(spec.ids, " "), spec.scale);
     return exit_codes::ok;
   }
   fmt::print("\n| study | verdict | time [s] |\n| --- | --- | --- |\n");

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "herd/algo/target.hpp"
+#include "herd/cli/plot.hpp"
 #include "herd/core/durable_file.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/text.hpp"
@@ -142,7 +143,7 @@ Study read_study(const fs::path& root, const fs::path& dir) {
   const StudyFile f(file, table);
   f.only(table, "",
          {"question", "paper", "source", "claim", "paper_number", "config", "closed_forms", "plots",
-          "speedup", "scale", "check"});
+          "curves", "speedup", "scale", "check"});
   Study s;
   s.id = fs::relative(dir, root).generic_string();
   s.dir = dir;
@@ -164,6 +165,17 @@ Study read_study(const fs::path& root, const fs::path& dir) {
     const std::size_t colon = p.find(':');
     if (colon == std::string::npos) f.fail("plots", fmt::format("\"{}\" is not KEY:COLUMN", p));
     s.plots.push_back({p.substr(0, colon), p.substr(colon + 1)});
+  }
+  for (const std::string& c : f.texts(table, "curves", "")) {
+    const std::size_t colon = c.find(':');
+    const std::string x = c.substr(0, std::min(colon, c.size()));
+    if (colon == std::string::npos ||
+        std::find(cli::plot_x_choices.begin(), cli::plot_x_choices.end(), x) ==
+            cli::plot_x_choices.end())
+      f.fail("curves", fmt::format("\"{}\" is not X:METRIC with X one of time, grads, rounds, "
+                                   "bytes, epoch",
+                                   c));
+    s.curves.push_back({x, c.substr(colon + 1)});
   }
   s.speedup_key = f.text(table, "speedup", "", false);
   const toml::table* scales = table.get_as<toml::table>("scale");
@@ -408,6 +420,32 @@ json result_json(const StudyResult& r) {
           {"runs", r.runs}, {"failed_runs", r.failed_runs}, {"checks", checks}};
 }
 
+// The study's curves: every entry's run at the last value of each swept key (the last point
+// of a zipped sweep too), first seed.
+void plot_curves(const Study& study, const StudyScale& scale, const ReproduceSpec& spec,
+                 const std::vector<SweepRow>& rows, const fs::path& out) {
+  for (const SweepPlot& curve : study.curves) {
+    cli::PlotRequest request;
+    for (const SweepRow& row : rows) {
+      bool last = !row.point.seed || *row.point.seed == spec.seed;
+      for (std::size_t a = 0; a < scale.axes.size() && last; ++a)
+        last = row.point.values[a].second == scale.axes[a].values.back();
+      if (last && fs::exists(row.result.dir / "metrics.jsonl"))
+        request.run_dirs.push_back(row.result.dir.string());
+    }
+    if (request.run_dirs.empty()) continue;
+    request.x = curve.x;
+    request.y = curve.y;
+    request.output = (out / fmt::format("curves_{}_vs_{}.png", curve.y, curve.x)).string();
+    request.title = fmt::format("{} against {}", curve.y, curve.x);
+    try {
+      cli::plot_runs(request);
+    } catch (const Error& e) {  // the study stands without its figure
+      fmt::print(stderr, "herd: warning: no plot: {}\n", e.what());
+    }
+  }
+}
+
 StudyResult run_study(const Study& study, const ReproduceSpec& spec) {
   const auto start = std::chrono::steady_clock::now();
   const StudyScale& scale = study.scales.at(spec.scale);
@@ -437,6 +475,7 @@ StudyResult run_study(const Study& study, const ReproduceSpec& spec) {
   }
   const Sweep sweep = prepare_sweep(sweep_spec(study, scale, spec, config, dir / "sweep"));
   const std::vector<SweepRow> rows = run_sweep(sweep);
+  plot_curves(study, scale, spec, rows, dir / "sweep");
   SweepTable table = tabulate(sweep, rows);
   for (const std::string& name : study.closed_forms) {
     table.columns.push_back(name);

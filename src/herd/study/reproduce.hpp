@@ -40,6 +40,9 @@ struct Study {
   std::filesystem::path config;           // the configuration the sweep runs
   std::vector<std::string> closed_forms;  // extra columns (closed_form.hpp)
   std::vector<SweepPlot> plots;
+  // X:Y curves (herd plot) of every entry's run at the sweep's last point and first seed,
+  // e.g. time:train_loss: the papers' loss-against-time figures.
+  std::vector<SweepPlot> curves;
   std::string speedup_key;
   std::map<std::string, StudyScale> scales;  // "quick", "paper"
   std::vector<Check> checks;
