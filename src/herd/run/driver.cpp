@@ -23,6 +23,7 @@
 #include "herd/data/sampler.hpp"
 #include "herd/data/synthetic.hpp"
 #include "herd/model/registry.hpp"
+#include "herd/run/capacity.hpp"
 #include "herd/run/output.hpp"
 #include "herd/run/results.hpp"
 
@@ -244,6 +245,17 @@ RunPlan plan(const Config& config, const std::string& label) {
   p.config.set("optim.name", optim_name(config));
   for (const auto& [key, value] : algo::prepare_algorithm(p.job).resolved) p.config.set(key, value);
 
+  // Threads it cannot start, stacks it cannot map, memory it does not have: refused now,
+  // with the numbers, rather than a failure or a hang halfway through starting the ranks
+  // (and before the problem is built: the models' own memory is checked below).
+  if (runtime.in_process) {
+    const bool server = algorithm.needs_server;
+    check_capacity(p.runtime, std::int64_t(p.job.workers) + (server ? 1 : 0), 0.0,
+                   server ? fmt::format("{} workers + 1 parameter server for {}", p.job.workers,
+                                        p.job.algorithm)
+                          : fmt::format("{} workers of {}", p.job.workers, p.job.algorithm),
+                   MachineLimits::of_this_machine());
+  }
   try {
     build_problem(config, p);
   } catch (const std::bad_alloc&) {
