@@ -117,28 +117,25 @@ TEST(SimStacks, AnIdleProcessCostsAboutTheBytesItsFramesUse) {
 #endif
 }
 
+// Frames of about 512 bytes; past `from` bytes below the first, every frame switches out.
+void dive(Communicator& c, const char* top, std::size_t from, std::size_t to) {
+  volatile char frame[512];
+  frame[0] = 1;
+  const auto depth = std::size_t(top - static_cast<const char*>(__builtin_frame_address(0)));
+  if (depth > from) c.compute(1);
+  if (depth < to) dive(c, top, from, to);
+  frame[1] = frame[0];
+}
+
 TEST(SimStacksDeathTest, AnOverflowEndsTheRunWithAMessage) {
-  // A process whose stack comes within a page of the end is caught at its next switch.
+  // A process whose stack pointer comes within a page of the end of its 64 KiB stack is
+  // caught at its next switch, before it reaches the guard page.
   SimSpec spec;
   spec.stack_bytes = 64 * 1024;
   EXPECT_DEATH(run_sim(spec, 1,
                        [](Communicator& c) {
-                         const char* top = static_cast<const char*>(__builtin_frame_address(0));
-                         // Frames of about 512 bytes, down to 3 KiB above the end.
-                         struct Dive {
-                           static void to(Communicator& c, const char* top, std::size_t limit) {
-                             volatile char frame[512];
-                             frame[0] = 1;
-                             const char* here =
-                                 static_cast<const char*>(__builtin_frame_address(0));
-                             if (std::size_t(top - here) < limit)
-                               to(c, top, limit);
-                             else
-                               c.compute(1);
-                             frame[1] = frame[0];
-                           }
-                         };
-                         Dive::to(c, top, 64 * 1024 - 3 * 1024);
+                         dive(c, static_cast<const char*>(__builtin_frame_address(0)), 48 * 1024,
+                              80 * 1024);
                        }),
                "overflowed its fibre stack");
 }

@@ -9,10 +9,11 @@
 #include <cstring>
 #include <map>
 #include <memory>
-#include <memory_resource>
+#include <new>
 #include <queue>
 #include <stdexcept>
 #include <unordered_map>
+#include <utility>
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -136,6 +137,51 @@ struct SimGroup {
 
 enum class Wait { none, recv, compute, collective, done };
 
+// A free list of the mailboxes' map nodes (all of one size): a message costs no allocation
+// of its own once the simulation has held as many at once before.
+class NodePool {
+ public:
+  NodePool() = default;
+  NodePool(const NodePool&) = delete;
+  NodePool& operator=(const NodePool&) = delete;
+  ~NodePool() {
+    while (free_ != nullptr) ::operator delete(std::exchange(free_, free_->next));
+  }
+  void* get(std::size_t bytes) {
+    if (free_ == nullptr) return ::operator new(std::max(bytes, sizeof(Block)));
+    return std::exchange(free_, free_->next);
+  }
+  void put(void* p) { free_ = new (p) Block{free_}; }
+
+ private:
+  struct Block {
+    Block* next;
+  };
+  Block* free_ = nullptr;
+};
+
+template <class T>
+struct PoolAllocator {
+  using value_type = T;
+  explicit PoolAllocator(NodePool* p) : pool(p) {}
+  template <class U>
+  PoolAllocator(const PoolAllocator<U>& other) : pool(other.pool) {}  // NOLINT: rebinding
+  T* allocate(std::size_t n) {
+    if (n != 1) return std::allocator<T>().allocate(n);
+    return static_cast<T*>(pool->get(sizeof(T)));
+  }
+  void deallocate(T* p, std::size_t n) {
+    if (n != 1) return std::allocator<T>().deallocate(p, n);
+    pool->put(p);
+  }
+  bool operator==(const PoolAllocator& other) const { return pool == other.pool; }
+  NodePool* pool;
+};
+
+using MailboxKey = std::pair<double, std::uint64_t>;
+using Mailbox =
+    std::map<MailboxKey, Message, std::less<>, PoolAllocator<std::pair<const MailboxKey, Message>>>;
+
 // The used part of a suspended process's stack, while another process runs on its slot.
 struct SavedStack {
   std::unique_ptr<std::byte[]> bytes;
@@ -143,7 +189,7 @@ struct SavedStack {
 };
 
 struct Proc {
-  explicit Proc(std::pmr::memory_resource* pool) : mailbox(pool) {}
+  explicit Proc(NodePool* pool) : mailbox(PoolAllocator<Mailbox::value_type>(pool)) {}
   fctx::fcontext_t context = nullptr;  // where it is suspended (null: not started, or done)
   bool started = false;
   std::uint32_t slot = 0;  // its run stack in the arena
@@ -154,8 +200,7 @@ struct Proc {
   Wait wait = Wait::none;
   int want_source = any_source, want_tag = any_tag;  // recv, or the compute interrupt tag
   // Arrived or in-flight messages by (arrival time, send sequence): received in that order.
-  // Its nodes come from the world's pool: a message costs no allocation of its own there.
-  std::pmr::map<std::pair<double, std::uint64_t>, Message> mailbox;
+  Mailbox mailbox;  // its nodes come from the world's pool
   // The latest arrival from each world rank that has sent here: a link delivers in order, so
   // a short message cannot overtake a long one sent before it from the same rank.
   std::unordered_map<int, double> last_arrival_from;
@@ -318,6 +363,9 @@ class SimWorld {
       owner = r;
     }
     if (!p.started) {
+      // A finished process never returns from its frames, so their shadow (AddressSanitizer)
+      // stays poisoned: a process that starts on the slot starts with a clean one.
+      unpoison(arena_->bottom(p.slot), arena_->stack_bytes());
       p.started = true;
       p.context = fctx::make_fcontext(arena_->top(p.slot), arena_->stack_bytes(), &process_main);
     }
@@ -505,7 +553,7 @@ class SimWorld {
   }
 
   const SimSpec& spec_;
-  std::pmr::unsynchronized_pool_resource pool_;  // the mailboxes' nodes
+  NodePool pool_;  // the mailboxes' nodes
   std::vector<Proc> procs_;
   std::unique_ptr<StackArena> arena_;
   std::vector<int> slot_owner_;  // the process whose frames a slot holds; -1: none

@@ -31,21 +31,10 @@ std::uint64_t count_lines(const char* path) {
   return n;
 }
 
-// A field of /proc/meminfo, in bytes (its values are in kB).
-double meminfo(const std::string& field, double otherwise) {
-  std::ifstream in("/proc/meminfo");
-  for (std::string line; std::getline(in, line);) {
-    if (!line.starts_with(field + ":")) continue;
-    std::istringstream rest(line.substr(field.size() + 1));
-    double kb = 0;
-    if (rest >> kb) return kb * 1024.0;
-  }
-  return otherwise;
-}
-
-// A field of /proc/self/status, in bytes (its values are in kB).
-double status_field(const std::string& field) {
-  std::ifstream in("/proc/self/status");
+// A field of a /proc file of "Name:  value kB" lines (/proc/meminfo, /proc/self/status), in
+// bytes; 0 when absent.
+double kb_field(const char* path, const std::string& field) {
+  std::ifstream in(path);
   for (std::string line; std::getline(in, line);) {
     if (!line.starts_with(field + ":")) continue;
     std::istringstream rest(line.substr(field.size() + 1));
@@ -83,11 +72,11 @@ MachineLimits MachineLimits::of_this_machine() {
   rlimit nproc{};
   if (::getrlimit(RLIMIT_NPROC, &nproc) == 0 && nproc.rlim_cur != RLIM_INFINITY)
     m.threads_limit = std::uint64_t(nproc.rlim_cur);
-  m.available_memory = meminfo("MemAvailable", 0);
+  m.available_memory = kb_field("/proc/meminfo", "MemAvailable");
   rlimit as{};
   if (::getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
     m.address_space_limit = std::uint64_t(as.rlim_cur);
-    m.address_space_in_use = status_field("VmSize");
+    m.address_space_in_use = kb_field("/proc/self/status", "VmSize");
   }
   rlimit stack{};
   if (::getrlimit(RLIMIT_STACK, &stack) == 0 && stack.rlim_cur != RLIM_INFINITY)

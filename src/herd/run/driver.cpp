@@ -238,16 +238,9 @@ RunPlan plan(const Config& config, const std::string& label) {
   p.runtime = runtime.name;
   p.config.set("run.runtime", p.runtime);  // the resolved config.toml says what ran
   p.writer = runtime.in_process || comm::mpi_world_rank() == 0;
-  p.cluster = make_cluster(config, p.job.workers, algorithm.needs_server, p.job.seed);
-  p.job.worker_tau = p.cluster.worker_tau;
-  // The resolved config.toml says what runs, so that reading it back (--resume) describes the
-  // same job: the algorithm's local rule and the defaults its settings resolved.
-  p.config.set("optim.name", optim_name(config));
-  for (const auto& [key, value] : algo::prepare_algorithm(p.job).resolved) p.config.set(key, value);
-
   // Threads it cannot start, stacks it cannot map, memory it does not have: refused now,
   // with the numbers, rather than a failure or a hang halfway through starting the ranks
-  // (and before the problem is built: the models' own memory is checked below).
+  // (before the cluster and the problem are built: the models' own memory is checked below).
   if (runtime.in_process) {
     const bool server = algorithm.needs_server;
     check_capacity(p.runtime, std::int64_t(p.job.workers) + (server ? 1 : 0), 0.0,
@@ -256,6 +249,13 @@ RunPlan plan(const Config& config, const std::string& label) {
                           : fmt::format("{} workers of {}", p.job.workers, p.job.algorithm),
                    MachineLimits::of_this_machine());
   }
+  p.cluster = make_cluster(config, p.job.workers, algorithm.needs_server, p.job.seed);
+  p.job.worker_tau = p.cluster.worker_tau;
+  // The resolved config.toml says what runs, so that reading it back (--resume) describes the
+  // same job: the algorithm's local rule and the defaults its settings resolved.
+  p.config.set("optim.name", optim_name(config));
+  for (const auto& [key, value] : algo::prepare_algorithm(p.job).resolved) p.config.set(key, value);
+
   try {
     build_problem(config, p);
   } catch (const std::bad_alloc&) {
