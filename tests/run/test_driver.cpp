@@ -16,6 +16,7 @@
 
 #include "herd/core/error.hpp"
 #include "herd/core/rng.hpp"
+#include "herd/run/capacity.hpp"
 #include "herd/run/driver.hpp"
 #include "support/cli_files.hpp"
 #include "support/runtime_kind.hpp"
@@ -429,6 +430,43 @@ TEST(Cli, MoreThreadsThanTheMachineGivesIsAnErrorNotAHang) {
   EXPECT_NE(read(err).find("run.runtime = \"sim\""), std::string::npos) << read(err);
 }
 #endif
+
+// A job the machine cannot hold is refused before it starts, with the numbers and the
+// setting to change: 100,000 threads (two memory mappings each, past vm.max_map_count and
+// pid_max), and 10^7 simulated processes on a machine with less than ~40 GB available.
+TEST(Cli, AJobTheMachineCannotHoldIsRefusedUpFront) {
+  const fs::path config = write_config("huge", R"(
+[model]
+name = "quadratic"
+dim = 1
+[algo]
+name = "asgd"
+batch = 1
+[stop]
+steps = 1000
+)");
+  const auto started = std::chrono::steady_clock::now();
+  const MachineLimits limits = MachineLimits::of_this_machine();
+  if (limits.max_map_count < 200000 || limits.threads_max < 100001) {  // the usual kernel
+    const auto [code, err] =
+        herd_stderr("run " + config.string() + " algo.workers=100000 run.runtime=threads --out " +
+                    fresh_dir("huge_threads").string());
+    EXPECT_EQ(code, exit_codes::invalid_input) << err;
+    EXPECT_NE(err.find("needs 100001 threads (100000 workers + 1 parameter server for asgd)"),
+              std::string::npos)
+        << err;
+    EXPECT_NE(err.find("run.runtime = \"sim\""), std::string::npos) << err;
+  }
+  if (physical_memory_bytes() < 40e9) {
+    const auto [sim_code, sim_err] =
+        herd_stderr("run " + config.string() + " algo.workers=10000000 run.runtime=sim --out " +
+                    fresh_dir("huge_sim").string());
+    EXPECT_EQ(sim_code, exit_codes::invalid_input) << sim_err;
+    EXPECT_NE(sim_err.find("the simulator needs about"), std::string::npos) << sim_err;
+    EXPECT_NE(sim_err.find("algo.workers <= about"), std::string::npos) << sim_err;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+}
 
 TEST(Cli, MessagesNameWhatIsWrong) {
   const fs::path out = fresh_dir("messages");

@@ -5,6 +5,15 @@
 
 namespace herd::algo {
 
+namespace {
+// Out of line, as is everything that is not the rank's own state: on the simulator a
+// waiting rank's frames are most of what it costs (comm/fiber_stacks.hpp).
+[[noreturn, gnu::noinline, gnu::cold]] void no_checkpoints_started(const std::string& algorithm) {
+  throw std::logic_error("algorithm " + algorithm +
+                         " ran without starting the checkpoints it was asked for");
+}
+}  // namespace
+
 PreparedAlgorithm prepare_algorithm(const JobSpec& spec) {
   const JobContext job{
       .workers = spec.workers, .optimizer = spec.optimizer, .worker_tau = spec.worker_tau};
@@ -43,7 +52,7 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
       }
       if (spec.worker_start && worker_index >= 0) spec.worker_start(worker_index, worker.x);
       auto algorithm = make_algorithm();
-      auto keep = [&] {
+      auto keep = [&] [[gnu::noinline]] {
         std::lock_guard lock(mu);
         if (c.rank() == 0) {
           result.last = monitor.last_row();
@@ -55,9 +64,7 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
         algorithm->run(worker);
         // Every algorithm runs its loop through sync_loop.hpp or server_channel.hpp, which
         // start the checkpoints; one that did not would silently write none.
-        if (checkpointer && !checkpointer->started())
-          throw std::logic_error("algorithm " + spec.algorithm +
-                                 " ran without starting the checkpoints it was asked for");
+        if (checkpointer && !checkpointer->started()) no_checkpoints_started(spec.algorithm);
       } catch (...) {
         keep();
         throw;

@@ -19,8 +19,10 @@ class GradientTask final : public WorkerTask {
 };
 
 // The worker loop of the protocol in ps.hpp. After a resume (server_channel.hpp) it carries
-// on with its idle and wasted seconds as the server last heard them.
-void run_worker(Worker& w, WorkerTask& task) {
+// on with its idle and wasted seconds as the server last heard them. Not inlined into
+// ParameterServerAlgorithm::run: a waiting worker's frames then do not hold room for the
+// server's objects (on the simulator, its stack is most of what an idle worker costs).
+[[gnu::noinline]] void run_worker(Worker& w, WorkerTask& task) {
   comm::Communicator& c = w.comm;
   WorkerEnd link(w);
   double idle = 0, wasted = 0;
@@ -179,11 +181,20 @@ void ParameterServer::serve(ServerPolicy& policy) {
   channel_.stop_workers();
 }
 
+namespace {
+
+[[gnu::noinline]] void run_server(Worker& w,
+                                  const ParameterServerAlgorithm::PolicyFactory& make_policy) {
+  ParameterServer server(w);
+  const std::unique_ptr<ServerPolicy> policy = make_policy(server);
+  server.serve(*policy);
+}
+
+}  // namespace
+
 void ParameterServerAlgorithm::run(Worker& w) {
   if (w.comm.rank() == server_rank) {
-    ParameterServer server(w);
-    const std::unique_ptr<ServerPolicy> policy = policy_(server);
-    server.serve(*policy);
+    run_server(w, policy_);
   } else {
     const std::unique_ptr<WorkerTask> task = task_(w);
     run_worker(w, *task);

@@ -1,7 +1,6 @@
 #include "herd/comm/sim.hpp"
 
-#include <boost/context/fiber.hpp>
-#include <boost/context/protected_fixedsize_stack.hpp>
+#include <boost/context/detail/fcontext.hpp>
 
 #include <algorithm>
 #include <cassert>
@@ -10,14 +9,18 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <new>
 #include <queue>
 #include <stdexcept>
 #include <unordered_map>
+#include <utility>
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 
+#include "herd/comm/fiber_stacks.hpp"
 #include "herd/comm/posts.hpp"
 #include "herd/comm/runtimes.hpp"
 #include "herd/comm/traffic.hpp"
@@ -84,7 +87,7 @@ double NetworkModel::barrier(int p, Links links) const {
 
 namespace {
 
-namespace ctx = boost::context;
+namespace fctx = boost::context::detail;
 using detail::CollKind;
 using detail::Post;
 constexpr double never = std::numeric_limits<double>::infinity();
@@ -112,22 +115,6 @@ inline void arrived_on_stack(void* fake, StackExtent* from) {
 #endif
 }
 
-// A guard-paged stack that remembers where it is (for the sanitizer annotations).
-class RecordedStack {
- public:
-  RecordedStack(std::size_t bytes, StackExtent& where) : inner_(bytes), where_(where) {}
-  ctx::stack_context allocate() {
-    ctx::stack_context sc = inner_.allocate();
-    where_ = {static_cast<char*>(sc.sp) - sc.size, sc.size};
-    return sc;
-  }
-  void deallocate(ctx::stack_context& sc) noexcept { inner_.deallocate(sc); }
-
- private:
-  ctx::protected_fixedsize_stack inner_;
-  StackExtent& where_;
-};
-
 // One communicator's ranks and its collective in progress.
 struct SimGroup {
   SimGroup(std::vector<int> members, const NetworkModel& network)
@@ -150,23 +137,76 @@ struct SimGroup {
 
 enum class Wait { none, recv, compute, collective, done };
 
+// A free list of the mailboxes' map nodes (all of one size): a message costs no allocation
+// of its own once the simulation has held as many at once before.
+class NodePool {
+ public:
+  NodePool() = default;
+  NodePool(const NodePool&) = delete;
+  NodePool& operator=(const NodePool&) = delete;
+  ~NodePool() {
+    while (free_ != nullptr) ::operator delete(std::exchange(free_, free_->next));
+  }
+  void* get(std::size_t bytes) {
+    if (free_ == nullptr) return ::operator new(std::max(bytes, sizeof(Block)));
+    return std::exchange(free_, free_->next);
+  }
+  void put(void* p) { free_ = new (p) Block{free_}; }
+
+ private:
+  struct Block {
+    Block* next;
+  };
+  Block* free_ = nullptr;
+};
+
+template <class T>
+struct PoolAllocator {
+  using value_type = T;
+  explicit PoolAllocator(NodePool* p) : pool(p) {}
+  template <class U>
+  PoolAllocator(const PoolAllocator<U>& other) : pool(other.pool) {}  // NOLINT: rebinding
+  T* allocate(std::size_t n) {
+    if (n != 1) return std::allocator<T>().allocate(n);
+    return static_cast<T*>(pool->get(sizeof(T)));
+  }
+  void deallocate(T* p, std::size_t n) {
+    if (n != 1) return std::allocator<T>().deallocate(p, n);
+    pool->put(p);
+  }
+  bool operator==(const PoolAllocator& other) const { return pool == other.pool; }
+  NodePool* pool;
+};
+
+using MailboxKey = std::pair<double, std::uint64_t>;
+using Mailbox =
+    std::map<MailboxKey, Message, std::less<>, PoolAllocator<std::pair<const MailboxKey, Message>>>;
+
+// The used part of a suspended process's stack, while another process runs on its slot.
+struct SavedStack {
+  std::unique_ptr<std::byte[]> bytes;
+  std::uint32_t size = 0, capacity = 0;
+};
+
 struct Proc {
-  ctx::fiber fiber;  // the process, while it is suspended
-  ctx::fiber sink;   // the scheduler, while the process runs
+  explicit Proc(NodePool* pool) : mailbox(PoolAllocator<Mailbox::value_type>(pool)) {}
+  fctx::fcontext_t context = nullptr;  // where it is suspended (null: not started, or done)
+  bool started = false;
+  std::uint32_t slot = 0;  // its run stack in the arena
+  SavedStack saved;
   double clock = 0;
   double wake = never;        // when the scheduler resumes it
   std::uint64_t version = 0;  // invalidates older heap entries
   Wait wait = Wait::none;
   int want_source = any_source, want_tag = any_tag;  // recv, or the compute interrupt tag
   // Arrived or in-flight messages by (arrival time, send sequence): received in that order.
-  std::map<std::pair<double, std::uint64_t>, Message> mailbox;
+  Mailbox mailbox;  // its nodes come from the world's pool
   // The latest arrival from each world rank that has sent here: a link delivers in order, so
   // a short message cannot overtake a long one sent before it from the same rank.
   std::unordered_map<int, double> last_arrival_from;
   std::vector<Fault> faults;  // pending, by time
   std::uint64_t faults_fired = 0;
   Rng noise{0, 0};
-  StackExtent stack;
   std::chrono::steady_clock::time_point resumed_at;
 };
 
@@ -210,13 +250,19 @@ class SimComm final : public Communicator {
 
 class SimWorld {
  public:
-  SimWorld(const SimSpec& spec, int ranks) : spec_(spec), procs_(std::size_t(ranks)) {
+  SimWorld(const SimSpec& spec, int ranks)
+      : spec_(spec),
+        arena_(reused_arena(slots_for(spec, ranks), spec.stack_bytes)),
+        slot_owner_(arena_->slots(), -1) {
+    procs_.reserve(std::size_t(ranks));
+    for (int r = 0; r < ranks; ++r) procs_.emplace_back(&pool_);
     if (spec.network.hierarchical() && spec.network.node.size() != std::size_t(ranks))
       throw std::logic_error("run_sim: the network places " +
                              std::to_string(spec.network.node.size()) +
                              " ranks on nodes, but the simulation has " + std::to_string(ranks));
     for (int r = 0; r < ranks; ++r) {
       Proc& p = procs_[std::size_t(r)];
+      p.slot = std::uint32_t(slot_of(r, arena_->slots()));
       p.noise = Rng(spec.compute.seed, streams::compute_noise_base + std::uint64_t(r));
       for (const Fault& f : spec.faults)
         if (f.rank == r) p.faults.push_back(f);
@@ -229,29 +275,10 @@ class SimWorld {
     const int n = int(procs_.size());
     std::vector<int> all(procs_.size());
     for (int r = 0; r < n; ++r) all[std::size_t(r)] = r;
-    auto world_group = std::make_shared<SimGroup>(all, spec_.network);
-    std::vector<std::unique_ptr<SimComm>> comms;
-    for (int r = 0; r < n; ++r) comms.push_back(std::make_unique<SimComm>(*this, world_group, r));
-    for (int r = 0; r < n; ++r) {
-      Proc& p = procs_[std::size_t(r)];
-      p.fiber = ctx::fiber(std::allocator_arg, RecordedStack(spec_.stack_bytes, p.stack),
-                           [this, r, &program, &comms](ctx::fiber&& sink) {
-                             arrived_on_stack(nullptr, &scheduler_stack_);
-                             Proc& self = procs_[std::size_t(r)];
-                             self.sink = std::move(sink);
-                             try {
-                               program(*comms[std::size_t(r)]);
-                             } catch (const ctx::detail::forced_unwind&) {
-                               throw;  // a stuck fiber being destroyed: let it unwind
-                             } catch (...) {
-                               fail(r, std::current_exception());
-                             }
-                             self.wait = Wait::done;
-                             leaving_stack(nullptr, scheduler_stack_);  // for good
-                             return std::move(self.sink);
-                           });
-      schedule(r, 0.0);
-    }
+    world_group_ = std::make_shared<SimGroup>(all, spec_.network);
+    program_ = &program;
+    // A process starts at its first resumption, on its slot of the arena.
+    for (int r = 0; r < n; ++r) schedule(r, 0.0);
     SimStats stats;
     run_events(stats);
     if (root_cause_) std::rethrow_exception(root_cause_);
@@ -279,6 +306,35 @@ class SimWorld {
     return stats;
   }
 
+  ~SimWorld() { spare_arena() = std::move(arena_); }
+  SimWorld(const SimWorld&) = delete;
+  SimWorld& operator=(const SimWorld&) = delete;
+
+  // The arena of this thread's last simulation, when it has the same stacks: a run of many
+  // short simulations (a sweep, a benchmark) maps and faults in its stacks once.
+  static std::unique_ptr<StackArena>& spare_arena() {
+    thread_local std::unique_ptr<StackArena> spare;
+    return spare;
+  }
+  static std::unique_ptr<StackArena> reused_arena(std::size_t slots, std::size_t bytes) {
+    std::unique_ptr<StackArena>& spare = spare_arena();
+    if (spare && spare->slots() == slots && spare->stack_bytes() >= bytes &&
+        spare->stack_bytes() < bytes + 4096)
+      return std::move(spare);
+    spare.reset();  // unmapped before the new one is mapped
+    return std::make_unique<StackArena>(slots, bytes);
+  }
+
+  // One run stack per process up to spec.stack_slots; beyond, processes share them.
+  static std::size_t slots_for(const SimSpec& spec, int ranks) {
+    return std::max<std::size_t>(1, std::min(std::size_t(ranks), spec.stack_slots));
+  }
+  // Rank 0 (a parameter server's) has a slot of its own; the others take turns on the rest.
+  static std::size_t slot_of(int r, std::size_t slots) {
+    if (r == 0 || slots == 1) return 0;
+    return 1 + std::size_t(r - 1) % (slots - 1);
+  }
+
   // Resumes the process with the earliest event until none is left.
   void run_events(SimStats& stats) {
     while (!heap_.empty()) {
@@ -291,17 +347,110 @@ class SimWorld {
       ++stats.events;
       // Only the measured time model reads it (clock_gettime at every event costs ~10%).
       if (spec_.measured_time) p.resumed_at = std::chrono::steady_clock::now();
-      void* fake = nullptr;
-      leaving_stack(&fake, p.stack);
-      p.fiber = std::move(p.fiber).resume();
-      arrived_on_stack(fake, nullptr);
+      resume(e.rank);
       stats.end_time = std::max(stats.end_time, p.clock);
     }
   }
 
-  Proc& proc(int r) { return procs_[std::size_t(r)]; }
-  const SimSpec& spec() const { return spec_; }
-  std::uint64_t next_sequence() { return ++sequence_; }
+  // Runs process r until it next suspends or ends. Its slot first gets its frames back
+  // (their place in the slot's stack is saved by whichever process ran there last).
+  void resume(int r) {
+    Proc& p = procs_[std::size_t(r)];
+    int& owner = slot_owner_[p.slot];
+    if (owner != r) {
+      if (owner >= 0) save_stack(procs_[std::size_t(owner)]);
+      if (p.started) restore_stack(p);
+      owner = r;
+    }
+    if (!p.started) {
+      // A finished process never returns from its frames, so their shadow (AddressSanitizer)
+      // stays poisoned: a process that starts on the slot starts with a clean one.
+      unpoison(arena_->bottom(p.slot), arena_->stack_bytes());
+      p.started = true;
+      p.context = fctx::make_fcontext(arena_->top(p.slot), arena_->stack_bytes(), &process_main);
+    }
+    running_ = r;
+    void* fake = nullptr;
+    leaving_stack(&fake, {arena_->bottom(p.slot), arena_->stack_bytes()});
+    const fctx::transfer_t back = fctx::jump_fcontext(p.context, this);
+    arrived_on_stack(fake, nullptr);
+    if (p.wait == Wait::done) {  // its frames are gone: the slot is free
+      p.context = nullptr;
+      owner = -1;
+      p.saved = {};
+      return;
+    }
+    p.context = back.fctx;
+    if (!arena_->intact(p.slot, p.context)) stack_overflow(r);
+  }
+
+  // The used part of a suspended process's stack, from its stack pointer to the top.
+  void save_stack(Proc& q) {
+    char* sp = static_cast<char*>(q.context);
+    const auto used = std::uint32_t(arena_->top(q.slot) - sp);
+    if (used > q.saved.capacity) {
+      q.saved.capacity = (used + 63) / 64 * 64;
+      q.saved.bytes = std::make_unique_for_overwrite<std::byte[]>(q.saved.capacity);
+    }
+    q.saved.size = used;
+    unpoison(sp, used);
+    std::memcpy(q.saved.bytes.get(), sp, used);
+  }
+  void restore_stack(Proc& p) {
+    unpoison(p.context, p.saved.size);
+    std::memcpy(p.context, p.saved.bytes.get(), p.saved.size);
+  }
+  // Stack bytes copied out or in carry the shadow of whichever frames lay there before
+  // (AddressSanitizer); they are unpoisoned: the redzones of frames that were suspended when
+  // their process left its slot go unchecked, and nothing is reported that is not wrong.
+  static void unpoison(const void* p, std::size_t n) {
+#if defined(__SANITIZE_ADDRESS__)
+    __asan_unpoison_memory_region(p, n);
+#else
+    (void)p, (void)n;
+#endif
+  }
+
+  [[noreturn]] void stack_overflow(int r) const {
+    std::fprintf(stderr,
+                 "herd: simulated process %d overflowed its fibre stack of %zu bytes (the "
+                 "simulator's SimSpec::stack_bytes)\n",
+                 r, arena_->stack_bytes());
+    std::abort();
+  }
+
+  // The first frame of every process (on its own stack).
+  static void process_main(fctx::transfer_t from) {
+    auto& world = *static_cast<SimWorld*>(from.data);
+    world.scheduler_ = from.fctx;
+    world.run_process(world.running_);
+  }
+
+  [[noreturn]] void run_process(int r) {
+    arrived_on_stack(nullptr, &scheduler_stack_);
+    {
+      SimComm comm(*this, world_group_, r);
+      try {
+        (*program_)(comm);
+      } catch (...) {
+        fail(r, std::current_exception());
+      }
+    }
+    procs_[std::size_t(r)].wait = Wait::done;
+    leaving_stack(nullptr, scheduler_stack_);  // for good
+    fctx::jump_fcontext(scheduler_, nullptr);
+    std::abort();  // a finished process is never resumed
+  }
+
+  Proc& proc(int r) {
+    return procs_[std::size_t(r)];
+  }
+  const SimSpec& spec() const {
+    return spec_;
+  }
+  std::uint64_t next_sequence() {
+    return ++sequence_;
+  }
 
   // Makes rank r runnable at virtual time t (replacing any earlier wake-up).
   void schedule(int r, double t) {
@@ -317,7 +466,15 @@ class SimWorld {
     throw_if_aborted();  // a process that starts or calls after the abort never waits
     to_scheduler(p);
     p.wait = Wait::none;
-    if (aborted_) throw CommError(abort_reason_);
+    if (aborted_ || (!p.faults.empty() && p.faults.front().time <= p.clock)) [[unlikely]]
+      after_abort_or_fault(r);
+  }
+
+  // Out of line: the frames of a waiting process stay small (its stack is what an idle
+  // simulated process costs).
+  [[gnu::noinline, gnu::cold]] void after_abort_or_fault(int r) {
+    Proc& p = procs_[std::size_t(r)];
+    throw_if_aborted();
     while (!p.faults.empty() && p.faults.front().time <= p.clock) {
       const Fault f = p.faults.front();
       p.faults.erase(p.faults.begin());
@@ -327,20 +484,25 @@ class SimWorld {
                         std::to_string(f.time) + " (injected fault)");
       schedule(r, p.clock + f.duration);  // stall, then carry on
       to_scheduler(p);
-      if (aborted_) throw CommError(abort_reason_);
+      throw_if_aborted();
     }
   }
 
   // From the running process back to the scheduler, until the scheduler resumes it.
   void to_scheduler(Proc& p) {
+    (void)p;
     void* fake = nullptr;
     leaving_stack(&fake, scheduler_stack_);
-    p.sink = std::move(p.sink).resume();
+    scheduler_ = fctx::jump_fcontext(scheduler_, nullptr).fctx;
     arrived_on_stack(fake, &scheduler_stack_);
   }
 
   void throw_if_aborted() const {
-    if (aborted_) throw CommError(abort_reason_);
+    if (aborted_) [[unlikely]]
+      throw_aborted();
+  }
+  [[noreturn, gnu::noinline, gnu::cold]] void throw_aborted() const {
+    throw CommError(abort_reason_);
   }
 
   void abort(const std::string& reason) {
@@ -352,7 +514,7 @@ class SimWorld {
       if (procs_[std::size_t(r)].wait != Wait::done) schedule(r, procs_[std::size_t(r)].clock);
   }
 
-  void fail(int r, std::exception_ptr e) {
+  [[gnu::noinline]] void fail(int r, std::exception_ptr e) {
     if (!root_cause_) root_cause_ = e;
     std::string what = "unknown error";
     try {
@@ -391,7 +553,14 @@ class SimWorld {
   }
 
   const SimSpec& spec_;
+  NodePool pool_;  // the mailboxes' nodes
   std::vector<Proc> procs_;
+  std::unique_ptr<StackArena> arena_;
+  std::vector<int> slot_owner_;  // the process whose frames a slot holds; -1: none
+  std::shared_ptr<SimGroup> world_group_;
+  const std::function<void(Communicator&)>* program_ = nullptr;
+  int running_ = -1;
+  fctx::fcontext_t scheduler_ = nullptr;  // where the running process returns to
   std::priority_queue<Entry> heap_;
   std::uint64_t sequence_ = 0;
   bool aborted_ = false;

@@ -23,6 +23,7 @@
 #include "herd/data/sampler.hpp"
 #include "herd/data/synthetic.hpp"
 #include "herd/model/registry.hpp"
+#include "herd/run/capacity.hpp"
 #include "herd/run/output.hpp"
 #include "herd/run/results.hpp"
 
@@ -237,6 +238,17 @@ RunPlan plan(const Config& config, const std::string& label) {
   p.runtime = runtime.name;
   p.config.set("run.runtime", p.runtime);  // the resolved config.toml says what ran
   p.writer = runtime.in_process || comm::mpi_world_rank() == 0;
+  // Threads it cannot start, stacks it cannot map, memory it does not have: refused now,
+  // with the numbers, rather than a failure or a hang halfway through starting the ranks
+  // (before the cluster and the problem are built: the models' own memory is checked below).
+  if (runtime.in_process) {
+    const bool server = algorithm.needs_server;
+    check_capacity(p.runtime, std::int64_t(p.job.workers) + (server ? 1 : 0), 0.0,
+                   server ? fmt::format("{} workers + 1 parameter server for {}", p.job.workers,
+                                        p.job.algorithm)
+                          : fmt::format("{} workers of {}", p.job.workers, p.job.algorithm),
+                   MachineLimits::of_this_machine());
+  }
   p.cluster = make_cluster(config, p.job.workers, algorithm.needs_server, p.job.seed);
   p.job.worker_tau = p.cluster.worker_tau;
   // The resolved config.toml says what runs, so that reading it back (--resume) describes the
