@@ -462,7 +462,10 @@ StudyResult run_study(const Study& study, const ReproduceSpec& spec) {
     t.sweep.axes = scale.grid;
     t.sweep.plots.clear();
     t.sweep.speedup_key.clear();
+    // Tuned at the sweep's last point (its largest workers, say): the tuning runs only, so the
+    // tuned configuration keeps the sweep free to move these keys.
     t.budget = scale.budget;
+    for (const Axis& a : scale.axes) t.budget.push_back(a.key + "=" + a.values.back());
     t.by = scale.tune_by;
     const TuneResult r = tune(std::move(t));
     config = r.tuned_config;
