@@ -11,10 +11,11 @@ complete_words() {  # the words of a command line being completed (the last one 
   printf '%s\n' "${COMPREPLY[@]}"
 }
 expect() {  # expect WORD COMMAND-LINE...: WORD is among the completions
-  local word=$1
+  local word=$1 found
   shift
-  complete_words "$@" | grep -qx -- "$word" || {
-    echo "completing '$*': no '$word' in: $(complete_words "$@" | tr '\n' ' ')"
+  found=$(complete_words "$@")
+  grep -qx -- "$word" <<< "$found" || {
+    echo "completing '$*': no '$word' in: $(tr '\n' ' ' <<< "$found")"
     exit 1
   }
 }

@@ -22,8 +22,11 @@ from ._herd import CommError, Diverged, Error, InvalidInput, IoError
 __all__ = ["run", "compare", "sweep", "check", "Run", "algorithms", "models",
            "Error", "InvalidInput", "IoError", "CommError", "Diverged"]
 
-# The herd binary next to which this module was built (herd.sweep runs one process per point).
-_BUILT_HERD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "herd")
+# The herd program beside this module: in the build tree (BUILD/python/herd -> BUILD/herd) or
+# installed (PREFIX/lib/python3/dist-packages/herd -> PREFIX/bin/herd). herd.sweep runs it.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_BESIDE = [os.path.join(_HERE, "..", "..", "herd"),
+           os.path.join(_HERE, "..", "..", "..", "..", "bin", "herd")]
 
 
 def algorithms():
@@ -156,8 +159,7 @@ def check(config, overrides=None):
 
 
 def _herd_binary(herd_binary):
-    for candidate in (herd_binary, os.environ.get("HERD_BINARY"), _BUILT_HERD,
-                      shutil.which("herd")):
+    for candidate in [herd_binary, os.environ.get("HERD_BINARY")] + _BESIDE + [shutil.which("herd")]:
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return os.path.abspath(candidate)
     raise IoError("herd.sweep runs the herd program: none found (give herd_binary= or set "

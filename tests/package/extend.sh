@@ -40,7 +40,13 @@ assert len({s["parameters_crc32"] for s in summaries.values()}) == 1, summaries
 PY
 
 # The installed program, its completion, and the installed Python module.
-"$prefix/bin/herd" config | grep -q "algo.name"
+"$prefix/bin/herd" config --keys > "$work/keys"
+grep -q "^algo.name .*local_sgd" "$work/keys"
+# The application's additions are in its own option table, not in herd's.
+"$app" config --keys > "$work/app_keys"
+grep -q "^algo.name .*doubling_sgd" "$work/app_keys"
+grep -q "^model.sphere_dim" "$work/app_keys"
+if grep -q "doubling_sgd" "$work/keys"; then echo "herd itself lists doubling_sgd"; exit 1; fi
 test -f "$prefix/share/bash-completion/completions/herd"
 test -f "$prefix/lib/cmake/herd/herdConfig.cmake" || test -f "$prefix"/lib/*/cmake/herd/herdConfig.cmake
 if [ -d "$prefix/lib/python3/dist-packages/herd" ]; then
