@@ -150,35 +150,51 @@ OBJECTIVE_RUN = {"algo": {"workers": 4, "batch": 16, "lr": 0.2, "schedule": "ste
                  "stop": {"steps": 600}, "eval": {"every": 100}, "run": {"seed": 1}}
 
 
-def distance(run, objective):
-    return float(np.linalg.norm(run.parameters.astype(np.float64) - objective.optimum_point))
+def train_to_optimum(runtime, **algo):
+    """The quadratic through herd: at its optimum, to within the minibatch noise."""
+    f = Quadratic()
+    config = dict(OBJECTIVE_RUN, algo=dict(OBJECTIVE_RUN["algo"], **algo),
+                  run={"seed": 1, "runtime": runtime})
+    run = herd.run(config, objective=f)
+    d = float(np.linalg.norm(run.parameters.astype(np.float64) - f.optimum_point))
+    sub = run.metrics["suboptimality"]
+    print("%s on %s: ||x - x*|| = %.2e, suboptimality %.2e -> %.2e"
+          % (algo["name"], runtime, d, sub[0], sub[-1]))
+    assert run.summary["status"] == "ok" and run.summary["algorithm"] == algo["name"]
+    assert sub[0] > 1.0 and sub[-1] < 1e-3 and d < 0.05, (sub, d)
+    return config, run
 
 
 def test_objective_local_sgd_threads():
-    f = Quadratic()
-    config = dict(OBJECTIVE_RUN, algo=dict(OBJECTIVE_RUN["algo"], name="local_sgd", period=4))
-    config["run"] = {"seed": 1, "runtime": "threads"}
-    run = herd.run(config, objective=f)
-    d = distance(run, f)
-    sub = run.metrics["suboptimality"]
-    print("local_sgd on threads: ||x - x*|| = %.2e, suboptimality %.2e -> %.2e"
-          % (d, sub[0], sub[-1]))
-    assert run.summary["status"] == "ok"
-    assert sub[0] > 1.0 and sub[-1] < 1e-3 and d < 0.05, (sub, d)
+    train_to_optimum("threads", name="local_sgd", period=4)
 
 
 def test_objective_asgd_sim():
-    f = Quadratic()
-    config = dict(OBJECTIVE_RUN, algo=dict(OBJECTIVE_RUN["algo"], name="asgd", batch=64))
-    config["run"] = {"seed": 1, "runtime": "sim"}
-    run = herd.run(config, objective=f)
-    d = distance(run, f)
-    sub = run.metrics["suboptimality"]
-    print("asgd on sim: ||x - x*|| = %.2e, suboptimality %.2e -> %.2e" % (d, sub[0], sub[-1]))
-    assert sub[-1] < 1e-3 and d < 0.05, (sub, d)
+    config, run = train_to_optimum("sim", name="asgd", batch=64)
     # Deterministic: the simulator gives the same run again, bit for bit.
     again = herd.run(config, objective=Quadratic())
     assert np.array_equal(again.parameters, run.parameters)
+
+
+# On the simulator these two do not end on this job (a homogeneous cluster of 4): the built-in
+# quadratic hangs the same way (herd run, run.runtime = "sim"), a matter of those algorithms.
+SIM_HANGS = {"malenia_sgd", "ringleader_asgd"}
+
+
+def test_every_algorithm():
+    """Every algorithm trains the Python objective on threads and on the simulator."""
+    for runtime in ("threads", "sim"):
+        for name in herd.algorithms():
+            if runtime == "sim" and name in SIM_HANGS:
+                continue
+            algo = {"name": name, "workers": 4, "batch": 16, "lr": 0.1}
+            if name == "rescaled_asgd":
+                algo["rescale_tau"] = "estimated"  # no cluster.compute_times here
+            run = herd.run({"algo": algo, "stop": {"steps": 300}, "eval": {"every": 100},
+                            "run": {"runtime": runtime, "seed": 1}}, objective=Quadratic())
+            sub = run.metrics["suboptimality"]
+            print("%-7s %-20s suboptimality %.2e -> %.2e" % (runtime, name, sub[0], sub[-1]))
+            assert run.status == "ok" and sub[-1] < sub[0] / 10, (runtime, name, sub)
 
 
 def expect(error_type, fn, *fragments):
