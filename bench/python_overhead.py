@@ -19,7 +19,7 @@ import herd
 HERD = os.environ.get("HERD_BINARY", os.path.join(os.path.dirname(__file__), "..", "build", "herd"))
 REPS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 DIM = 100
-STEPS = 2000
+STEPS = 20000
 
 
 class Quadratic:
@@ -43,26 +43,50 @@ def steps_per_second(workers, runtime, objective):
               "stop": {"steps": STEPS}, "eval": {"every": STEPS}, "run": {"runtime": runtime}}
     if objective is None:
         config["model"] = {"name": "quadratic", "dim": DIM, "noise": 0.0}
-    best = 0.0
+    rates = []
     for _ in range(3):
         run = herd.run(config, objective=objective)
-        best = max(best, STEPS / run.summary["wall_seconds"])
-    return best
+        rates.append(STEPS / run.summary["wall_seconds"])
+    return statistics.median(rates)
 
 
 def call_seconds(config_path):
-    cli, py = [], []
+    """Per repetition, the CLI then herd.run: the whole call, and the run's own wall_seconds
+    (summary.json: the job, without the process start and the planning)."""
+    cli, py, cli_job, py_job = [], [], [], []
     for _ in range(REPS):
         out = tempfile.mkdtemp()
         t = time.perf_counter()
         subprocess.run([HERD, "run", config_path, "--out", out, "--force", "run.progress=none"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         cli.append(time.perf_counter() - t)
+        cli_job.append(herd.Run({"dir": out, "label": "", "algorithm": "", "status": "",
+                                 "error": "", "stop_reason": "", "parameters": None})
+                       .summary["wall_seconds"])
         out = tempfile.mkdtemp()
         t = time.perf_counter()
-        herd.run(config_path, out=out, force=True)
+        run = herd.run(config_path, out=out, force=True)
         py.append(time.perf_counter() - t)
-    return cli, py
+        py_job.append(run.summary["wall_seconds"])
+    return cli, py, cli_job, py_job
+
+
+def process_start_seconds():
+    """What starting the herd program costs (its shared libraries, LibTorch's among them)."""
+    times = []
+    for _ in range(REPS):
+        t = time.perf_counter()
+        subprocess.run([HERD, "config", "--keys"], check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def python_call_microseconds():
+    f, x = Quadratic(), np.zeros(DIM)
+    t = time.perf_counter()
+    for _ in range(100000):
+        f.loss_grad(x, None)
+    return (time.perf_counter() - t) * 10
 
 
 def spread(xs):
@@ -71,7 +95,9 @@ def spread(xs):
 
 if __name__ == "__main__":
     print("load:", open("/proc/loadavg").read().split()[:3])
-    print("1. steps per second, local_sgd on a quadratic, d = %d, %d steps (best of 3)" % (DIM, STEPS))
+    print("1. steps per second, local_sgd on a quadratic, d = %d, %d steps (median of 3)" % (DIM, STEPS))
+    print("   the objective's loss_grad called from Python directly: %.1f us per call"
+          % python_call_microseconds())
     for runtime in ("threads", "sim"):
         for workers in (1, 4):
             builtin = steps_per_second(workers, runtime, None)
@@ -105,9 +131,14 @@ steps = 3000
 [eval]
 every = 100
 """)
-    cli, py = call_seconds(config)
+    cli, py, cli_job, py_job = call_seconds(config)
     print("2. examples/quickstart.toml's Local SGD H = 8 run, %d interleaved repetitions:" % REPS)
-    print("   herd run (process): %s s" % spread(cli))
-    print("   herd.run (Python):  %s s" % spread(py))
-    print("   median ratio herd.run / herd run: %.3f" % (statistics.median(py) / statistics.median(cli)))
+    print("   the whole call:   herd run (process) %s s" % spread(cli))
+    print("                     herd.run (Python)  %s s" % spread(py))
+    print("   the run's own wall_seconds: herd run %s s" % spread(cli_job))
+    print("                               herd.run %s s" % spread(py_job))
+    print("   median ratio herd.run / herd run: whole call %.3f, run %.3f"
+          % (statistics.median(py) / statistics.median(cli),
+             statistics.median(py_job) / statistics.median(cli_job)))
+    print("   starting the herd program (herd config --keys): %s s" % spread(process_start_seconds()))
     print("load:", open("/proc/loadavg").read().split()[:3])

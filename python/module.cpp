@@ -102,13 +102,15 @@ run::Config config_from_dict(const py::dict& d) {
   return run::config_from_table(document, dict_source);
 }
 
-// kind: "file" (a path), "text" (TOML) or "dict".
+// kind: "file" (a path), "text" (TOML) or "dict". With `entry`, that [[compare]] entry alone,
+// the overrides winning over its settings (herd run --entry).
 run::Config make_config(const std::string& kind, const py::object& source,
-                        const std::vector<std::string>& overrides) {
+                        const std::vector<std::string>& overrides, const std::string& entry = "") {
   run::Config config = kind == "dict" ? config_from_dict(source.cast<py::dict>())
                        : kind == "text"
                            ? run::Config::from_toml_string(source.cast<std::string>(), "<string>")
                            : run::Config::from_toml_file(source.cast<std::string>());
+  if (!entry.empty()) config = config.variant(std::string_view(entry));
   for (const auto& o : overrides) config.apply_override(o);
   return config;
 }
@@ -163,12 +165,18 @@ py::dict result_dict(const run::RunResult& r) {
 }
 
 // run_all (run/compare.hpp) on the configuration: the results, one per run; the first failure
-// of a comparison entry is raised after all have run, as `herd run` does.
+// of a comparison entry is raised after all have run, as `herd run` does. `single`: refuse a
+// configuration with [[compare]] entries (herd.run), before anything runs.
 py::list run_configuration(const std::string& kind, const py::object& source,
                            const std::vector<std::string>& overrides, const std::string& out,
                            bool force, const std::string& label, const py::object& objective,
-                           bool progress) {
-  run::Config config = make_config(kind, source, overrides);
+                           bool progress, const std::string& entry, bool single) {
+  run::Config config = make_config(kind, source, overrides, entry);
+  if (single && !config.compare().empty())
+    throw InvalidInput(fmt::format(
+        "{}: the configuration has {} [[compare]] entries: herd.compare runs them all, and "
+        "herd.run(..., entry=LABEL) one of them",
+        config.source().empty() ? "<config>" : config.source(), config.compare().size()));
   std::optional<python::PyObjective> user;
   if (!objective.is_none()) {
     if (config.is_set_explicitly("model.name") && config.get_string("model.name") != "python")
@@ -334,7 +342,7 @@ PYBIND11_MODULE(_herd, m) {
 
   m.def("run_configuration", &run_configuration, py::arg("kind"), py::arg("source"),
         py::arg("overrides"), py::arg("out"), py::arg("force"), py::arg("label"),
-        py::arg("objective"), py::arg("progress"));
+        py::arg("objective"), py::arg("progress"), py::arg("entry"), py::arg("single"));
   m.def("metrics_columns", &metrics_columns, py::arg("file"));
   m.def("sweep", &sweep);
   m.def("check_config", [](const std::string& kind, const py::object& source,

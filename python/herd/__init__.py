@@ -117,7 +117,7 @@ def _out_dir(out, prefix):
     return os.fspath(out) if out is not None else tempfile.mkdtemp(prefix=prefix)
 
 
-def run(config, overrides=None, out=None, *, objective=None, force=False, label="",
+def run(config, overrides=None, out=None, *, objective=None, entry="", force=False, label="",
         progress=False):
     """Runs one configuration (a path, a TOML string or a nested dict) and returns its Run.
 
@@ -125,7 +125,8 @@ def run(config, overrides=None, out=None, *, objective=None, force=False, label=
     out: the run directory (default: a fresh temporary directory); force replaces an earlier
     run there. objective: an object with dim, initial_point(), loss_grad(x, batch) and
     optionally data: the run trains it (model.name "python", docs/python.md). A configuration
-    with [[compare]] entries is refused here: use herd.compare.
+    with [[compare]] entries is refused: herd.compare runs them, and entry=LABEL runs one
+    (as herd run --entry: the overrides win over the entry's settings).
 
     Errors raise herd.InvalidInput, IoError, CommError or Diverged with herd's message; an
     exception raised by the objective ends the run and is raised again here. Ctrl-C stops the
@@ -133,11 +134,8 @@ def run(config, overrides=None, out=None, *, objective=None, force=False, label=
     """
     kind, source = _source(config)
     results = _herd.run_configuration(kind, source, _overrides(overrides),
-                                      _out_dir(out, "herd-run-"), force, label, objective,
-                                      progress)
-    if len(results) != 1:
-        raise InvalidInput("the configuration has %d [[compare]] entries: herd.compare runs "
-                           "them (it ran them into %s)" % (len(results), os.path.dirname(results[0]["dir"])))
+                                      _out_dir(out, "herd-run-"), force, label or entry,
+                                      objective, progress, entry, True)
     return Run(results[0])
 
 
@@ -147,7 +145,7 @@ def compare(config, overrides=None, out=None, *, objective=None, force=False, pr
     kind, source = _source(config)
     results = _herd.run_configuration(kind, source, _overrides(overrides),
                                       _out_dir(out, "herd-compare-"), force, "", objective,
-                                      progress)
+                                      progress, "", False)
     return {r["label"]: Run(r) for r in results}
 
 

@@ -320,7 +320,13 @@ algo = { name = "local_sgd" }
     assert runs["local"].dir == os.path.join(out, "local")
     assert runs["minibatch"].metrics["rounds"][-1] == 200
     assert runs["local"].metrics["rounds"][-1] == 50
-    expect(herd.InvalidInput, lambda: herd.run(text), "herd.compare")
+    # herd.run refuses a comparison before anything runs, and runs one entry when named.
+    refused = os.path.join(tmp(), "refused")
+    expect(herd.InvalidInput, lambda: herd.run(text, out=refused), "2 [[compare]] entries",
+           "herd.compare")
+    assert not os.path.exists(refused)
+    one = herd.run(text, entry="local", overrides=["algo.period=8"])
+    assert one.label == "local" and one.metrics["rounds"][-1] == 25
     table = herd.sweep(LOCAL_SGD, {"algo.period": [2, 8]}, os.path.join(tmp(), "sweep"),
                        overrides={"stop.steps": 64})
     assert list(table["algo.period"]) == [2, 8] and list(table["status"]) == ["ok", "ok"], table
