@@ -5,10 +5,12 @@ packages=(cmake ninja-build g++ pkg-config
           libeigen3-dev libtomlplusplus-dev libcli11-dev libfmt-dev zlib1g-dev
           libboost-context-dev libopenmpi-dev openmpi-bin nlohmann-json3-dev
           libgtest-dev libgmock-dev libbenchmark-dev python3-matplotlib
-          libtorch-dev dataset-fashion-mnist)
+          libtorch-dev dataset-fashion-mnist
+          pybind11-dev python3-dev python3-numpy python3-pandas)
 # libtorch-dev: LibTorch 1.13 (CPU) for the torch models (cmake -DHERD_WITH_TORCH=OFF builds
 # without it); dataset-fashion-mnist: Fashion-MNIST in IDX under /usr/share/datasets/fashion-mnist
-# (examples/fashion_lenet.toml).
+# (examples/fashion_lenet.toml); pybind11-dev, python3-dev, python3-numpy: the Python module
+# (docs/python.md), python3-pandas for its Run.to_pandas().
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

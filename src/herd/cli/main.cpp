@@ -1,3 +1,4 @@
+<<<<<<< HEAD
 // herd: the command line. Each subcommand is a thin shell over the library; every error of
 // the library's hierarchy becomes its own exit code (core/error.hpp).
 #include <fmt/format.h>
@@ -447,14 +448,11 @@ int fail(int code, const std::string& message) {
   fmt::print(stderr, "\nherd: {}\n", message);
   return code;
 }
+=======
+// herd: the command line (command_line.cpp).
+#include "herd/cli/command_line.hpp"
+>>>>>>> python
 
 int main(int argc, char** argv) {
-  if (herd::comm::under_mpirun()) herd::comm::mpi_initialize(&argc, &argv);
-  try {
-    return main_impl(argc, argv);
-  } catch (const herd::Error& e) {
-    return fail(herd::exit_code(e.kind()), fmt::format("error: {}", e.what()));
-  } catch (const std::exception& e) {
-    return fail(herd::exit_codes::internal, fmt::format("internal error: {}", e.what()));
-  }
+  return herd::cli::main(argc, argv);
 }

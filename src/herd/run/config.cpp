@@ -1,5 +1,7 @@
 #include "herd/run/config.hpp"
 
+#include "herd/run/config_toml.hpp"
+
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
@@ -163,6 +165,28 @@ Config::Config() : explicit_(option_table().size(), false) {
   for (const auto& spec : option_table()) values_.push_back(spec.default_value);
 }
 
+// The reader of a parsed document, shared by TOML text and the documents that callers build
+// in memory (config_toml.hpp); a friend of Config.
+struct TomlDocumentReader {
+  static Config read(const toml::table& document, std::string_view source_name) {
+    Config config;
+    config.source_ = source_name;
+    read_sections(document, source_name, "", {compare_key}, [&](const OptionSpec& spec, Value v) {
+      const std::size_t i = index_in_table(spec);
+      config.values_[i] = std::move(v);
+      config.explicit_[i] = true;
+    });
+    if (const toml::node* compare = document.get(compare_key)) {
+      config.compare_ = read_compare(*compare, source_name);
+    }
+    return config;
+  }
+};
+
+Config config_from_table(const toml::table& document, std::string_view source_name) {
+  return TomlDocumentReader::read(document, source_name);
+}
+
 Config Config::from_toml_string(std::string_view text, std::string_view source_name) {
   toml::table document;
   try {
@@ -171,17 +195,7 @@ Config Config::from_toml_string(std::string_view text, std::string_view source_n
     throw InvalidInput(fmt::format("{}: TOML syntax error: {}", location(source_name, e.source()),
                                    e.description()));
   }
-  Config config;
-  config.source_ = source_name;
-  read_sections(document, source_name, "", {compare_key}, [&](const OptionSpec& spec, Value v) {
-    const std::size_t i = index_in_table(spec);
-    config.values_[i] = std::move(v);
-    config.explicit_[i] = true;
-  });
-  if (const toml::node* compare = document.get(compare_key)) {
-    config.compare_ = read_compare(*compare, source_name);
-  }
-  return config;
+  return config_from_table(document, source_name);
 }
 
 Config Config::from_toml_file(const std::string& path) {

@@ -89,6 +89,7 @@ class Config {
   }
 
  private:
+  friend struct TomlDocumentReader;  // config.cpp: a parsed document (config_toml.hpp)
   std::size_t index_of(std::string_view key) const;  // std::logic_error when unknown
 
   std::vector<Value> values_;  // parallel to option_table()

@@ -530,6 +530,7 @@ RunResult execute(RunPlan& p, const std::filesystem::path& out_dir, Progress pro
     result.last = std::move(job_result.last);
     result.stop_reason = std::move(job_result.stop_reason);
     result.parameters_crc32 = fingerprint(job_result.final_x.at(0));
+    result.parameters = std::move(job_result.final_x.at(0));
   } catch (const std::exception& e) {
     result.wall_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

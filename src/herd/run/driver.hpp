@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "herd/algo/job.hpp"
 #include "herd/algo/target.hpp"
@@ -56,6 +57,9 @@ struct RunResult {
   // CRC-32 of rank 0's final parameters (the server's x, or worker 0's), the same on every
   // runtime: equal fingerprints mean equal parameters, bit for bit.
   std::string parameters_crc32;
+  // Those parameters themselves, for callers in the same process (the Python module); empty
+  // when read back from a run directory or on the ranks other than 0 of an mpi job.
+  std::vector<float> parameters;
 };
 
 // Validates the configuration and loads what it needs; InvalidInput names the key or file.
