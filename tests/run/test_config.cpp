@@ -101,7 +101,8 @@ TEST(OptionTable, RuntimeAndModelChoicesComeFromTheirRegistries) {
             (std::vector<std::string>{"threads", "sim", "mpi"}));
   std::vector<std::string> models{"logistic", "least_squares", "softmax",
                                   "mlp",      "quadratic",     "double_well"};
-  if (HERD_WITH_TORCH) models.insert(models.end(), {"torch_mlp", "lenet5", "resnet20", "vgg16", "torchscript"});
+  if (HERD_WITH_TORCH)
+    models.insert(models.end(), {"torch_mlp", "lenet5", "resnet20", "vgg16", "torchscript"});
   EXPECT_EQ(find_option("model.name")->choices, models);
 }
 
@@ -403,6 +404,17 @@ TEST(Config, CheckCrossOptionRules) {
   Config endless;
   endless.apply_override("stop.steps=0");
   expect_invalid([&] { endless.check(); }, {"stop.steps", "stop.time"});
+
+  // Malenia and Ringleader on a simulator whose clock never moves would spin at time 0.
+  for (const std::string name : {"malenia_sgd", "ringleader_asgd"}) {
+    Config frozen;
+    frozen.apply_override("run.runtime=sim");
+    frozen.apply_override("algo.name=" + name);
+    expect_invalid([&] { frozen.check(); },
+                   {name, "needs a virtual clock", "cluster.compute_times"});
+    frozen.apply_override("cluster.compute_times=constant");
+    EXPECT_NO_THROW(frozen.check()) << name;
+  }
 }
 
 TEST(Config, CheckAppliesTheConfiguredAlgorithmsRules) {

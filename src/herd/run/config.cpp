@@ -375,14 +375,25 @@ void Config::check() const {
   }
   // On the simulator time is virtual: without modelled compute or network time it stays 0,
   // and a time limit would never end the run.
-  if (get_string("run.runtime") == "sim" && get_number("stop.time") > 0 &&
-      get_string("cluster.compute_times").empty() && get_number("cluster.latency") == 0 &&
-      get_number("cluster.bandwidth") == 0)
+  const bool frozen_clock =
+      get_string("run.runtime") == "sim" && get_string("cluster.compute_times").empty() &&
+      get_number("cluster.latency") == 0 && get_number("cluster.bandwidth") == 0;
+  if (frozen_clock && get_number("stop.time") > 0)
     throw InvalidInput(fmt::format(
         "{}: stop.time = {} on the sim runtime, but nothing moves its virtual clock (no "
         "cluster.compute_times, cluster.latency or cluster.bandwidth): set compute times, or "
         "stop by stop.steps",
         where, get_number("stop.time")));
+  // Malenia's and Ringleader's servers, with every gradient taking no virtual time, never end
+  // their round: the simulator spins at time 0 (a livelock not yet fixed at its cause).
+  // Refused rather than a hang.
+  if (frozen_clock &&
+      (get_string("algo.name") == "malenia_sgd" || get_string("algo.name") == "ringleader_asgd"))
+    throw InvalidInput(fmt::format(
+        "{}: {} on the sim runtime needs a virtual clock: without cluster.compute_times (or "
+        "cluster.latency / cluster.bandwidth) every gradient takes no time and its server never "
+        "ends a round; set cluster.compute_times (e.g. \"constant\")",
+        where, get_string("algo.name")));
   // The model's and the algorithm's rules (their settings' resolve()), against the job this
   // configuration describes.
   try {
