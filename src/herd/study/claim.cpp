@@ -66,32 +66,18 @@ class Parser {
     if (!accept(c)) fail(fmt::format("expected '{}'", c));
   }
 
-  NodePtr sum() {
-    NodePtr left = product();
+  // One precedence level: operands from `next`, joined left to right by the operators `ops`.
+  NodePtr level(std::string_view ops, NodePtr (Parser::*next)()) {
+    NodePtr left = (this->*next)();
     for (;;) {
-      char op = 0;
-      if (accept('+'))
-        op = '+';
-      else if (accept('-'))
-        op = '-';
-      else
-        return left;
-      left = binary(op, left, product());
+      skip_space();
+      if (pos_ >= text_.size() || ops.find(text_[pos_]) == std::string_view::npos) return left;
+      const char op = text_[pos_++];
+      left = binary(op, left, (this->*next)());
     }
   }
-  NodePtr product() {
-    NodePtr left = unary();
-    for (;;) {
-      char op = 0;
-      if (accept('*'))
-        op = '*';
-      else if (accept('/'))
-        op = '/';
-      else
-        return left;
-      left = binary(op, left, unary());
-    }
-  }
+  NodePtr sum() { return level("+-", &Parser::product); }
+  NodePtr product() { return level("*/", &Parser::unary); }
   static NodePtr binary(char op, NodePtr a, NodePtr b) {
     auto n = std::make_shared<Node>();
     n->kind = Node::Kind::binary;
@@ -370,14 +356,14 @@ std::vector<std::string> Expression::columns() const {
   const auto add = [&](const std::string& name) {
     if (!name.empty() && std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
   };
-  std::vector<const Node*> todo = {root_.get()};
-  while (!todo.empty()) {
-    const Node* n = todo.back();
-    todo.pop_back();
+  std::vector<const Node*> pending = {root_.get()};
+  while (!pending.empty()) {
+    const Node* n = pending.back();
+    pending.pop_back();
     if (n->kind == Node::Kind::reference) add(n->column);
     for (const auto& [key, value] : n->selection) add(key);
     add(n->key);
-    for (const auto& a : n->args) todo.push_back(a.get());
+    for (const auto& a : n->args) pending.push_back(a.get());
   }
   return out;
 }

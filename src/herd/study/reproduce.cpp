@@ -527,7 +527,11 @@ StudyResult run_study(const Study& study, const ReproduceSpec& spec) {
     result.checks.push_back(std::move(c));
   }
   result.verdict = verdict_of(result.checks);
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // The time spent on the study over every invocation: one that only rewrites the report of
+  // finished runs adds its second or two instead of replacing the time before it.
+  const json before = read_json(dir / "result.json");
+  result.seconds = (before.is_object() ? before.value("seconds", 0.0) : 0.0) +
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_file_atomically(dir / "report.md",
                         report_markdown(study, scale, spec, result, sweep, table, tuned));
   write_file_atomically(dir / "result.json", result_json(result).dump(2) + "\n");

@@ -81,7 +81,7 @@ struct StudyResult {
   std::string id, question, verdict, scale;
   std::int64_t seed = 1;
   std::vector<CheckResult> checks;
-  double seconds = 0;
+  double seconds = 0;  // wall time over every invocation of the study in its directory
   std::size_t runs = 0, failed_runs = 0;
 };
 
