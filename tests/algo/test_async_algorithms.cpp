@@ -503,6 +503,40 @@ TEST(ParameterServer, RescaledAsgdNeedsOneComputeTimePerWorker) {
   EXPECT_THROW(run_job(j, comm::run_threads), InvalidInput);
 }
 
+// On a simulator whose clock never moves (no compute times, a free network) every event
+// happens at t = 0 and the order of events is the whole schedule. Events at one instant run
+// in the order they were scheduled, so every worker delivers before any delivers twice:
+// Malenia with S = K then steps with one gradient of each worker at the current x, which on
+// F_k(x) = 0.5 ||x - a_k||^2 without noise is gradient descent on F, x_t - x* = (1 - gamma)^t
+// (x_0 - x*). (When equal times went by rank, the server and worker 1 answered each other at
+// t = 0 forever and these two servers, which wait for every worker, never stepped.)
+TEST(ParameterServer, OnAFrozenVirtualClockEveryWorkerIsHeardAndTheRunEnds) {
+  const auto problem = quadratic(c);
+  const Runtime frozen = [](int ranks, const std::function<void(comm::Communicator&)>& program) {
+    comm::run_sim(comm::SimSpec{}, ranks, program);
+  };
+  const std::int64_t N = 30;
+  const double gamma = 0.25;
+  RowSink sink;
+  JobSpec j = job_for(problem, "malenia_sgd", 4, N, gamma, &sink);
+  const JobResult malenia = run_job(j, frozen);
+  EXPECT_EQ(malenia.last.number("step"), double(N));
+  EXPECT_EQ(malenia.last.number("batch"), 4.0);  // every B_i = 1
+  EXPECT_EQ(malenia.last.number("time"), 0.0);
+  // x_0 = 0: x_N = (1 - (1 - gamma)^N) x* with x* = c_mean (1, -0.5, 2).
+  const double shrink = std::pow(1 - gamma, double(N));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_NEAR(malenia.final_x[0][std::size_t(i)], (1 - shrink) * c_mean * direction[i], 1e-5)
+        << i;
+
+  j.algorithm = "ringleader_asgd";
+  j.monitor.stop.max_steps = 400;
+  const JobResult ringleader = run_job(j, frozen);
+  EXPECT_EQ(ringleader.last.number("step"), 400.0);
+  EXPECT_GE(ringleader.last.number("ringleader_rounds"), 400.0 / 4 - 1);
+  EXPECT_LT(relative_error(ringleader.final_x[0], c_mean), 1e-4);
+}
+
 TEST(ParameterServer, EveryAlgorithmOfTheFamilyIsRegisteredWithAServer) {
   for (const char* name :
        {"asgd", "rescaled_asgd", "delay_adaptive_asgd", "ringmaster_asgd", "ia2sgd", "malenia_sgd",

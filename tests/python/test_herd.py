@@ -176,11 +176,6 @@ def test_objective_asgd_sim():
     assert np.array_equal(again.parameters, run.parameters)
 
 
-# On the simulator these two do not end on this job (a homogeneous cluster of 4): the built-in
-# quadratic hangs the same way (herd run, run.runtime = "sim"), a matter of those algorithms.
-SIM_HANGS = {"malenia_sgd", "ringleader_asgd"}
-
-
 # The algorithms whose run does not depend on the threads' schedule.
 SYNCHRONOUS = {"minibatch_sgd", "local_sgd", "fedprox", "easgd", "eamsgd", "lsgd"}
 
@@ -192,8 +187,6 @@ def test_every_algorithm():
     of IA2SGD's table very stale), so there it only has to improve."""
     for runtime in ("threads", "sim"):
         for name in herd.algorithms():
-            if runtime == "sim" and name in SIM_HANGS:
-                continue
             algo = {"name": name, "workers": 4, "batch": 16, "lr": 0.1}
             if name == "rescaled_asgd":
                 algo["rescale_tau"] = "estimated"  # no cluster.compute_times here

@@ -405,16 +405,6 @@ TEST(Config, CheckCrossOptionRules) {
   endless.apply_override("stop.steps=0");
   expect_invalid([&] { endless.check(); }, {"stop.steps", "stop.time"});
 
-  // Malenia and Ringleader on a simulator whose clock never moves would spin at time 0.
-  for (const std::string name : {"malenia_sgd", "ringleader_asgd"}) {
-    Config frozen;
-    frozen.apply_override("run.runtime=sim");
-    frozen.apply_override("algo.name=" + name);
-    expect_invalid([&] { frozen.check(); },
-                   {name, "needs a virtual clock", "cluster.compute_times"});
-    frozen.apply_override("cluster.compute_times=constant");
-    EXPECT_NO_THROW(frozen.check()) << name;
-  }
 }
 
 TEST(Config, CheckAppliesTheConfiguredAlgorithmsRules) {

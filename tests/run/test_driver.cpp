@@ -30,6 +30,8 @@ using test::herd;
 using test::herd_stderr;
 using test::lines_of;
 using test::read;
+using test::rows_without_time;
+using test::summary_field;
 
 fs::path fresh_dir(const std::string& name) {
   return test::fresh_dir("herd_test_driver", name);
@@ -431,6 +433,36 @@ TEST(Cli, MoreThreadsThanTheMachineGivesIsAnErrorNotAHang) {
 }
 #endif
 
+// The real per-user limit on processes and threads (ulimit -u; root is exempt from it, so as
+// root the test runs herd as the user nobody). Beyond the limit the job is refused up front,
+// naming it; at the limit the job passes that check, and the thread that the limit stops
+// (herd's main thread counts too) ends it with an error and a failed summary, not a hang.
+TEST(Cli, AUserThreadLimitIsRefusedOrReportedNotAHang) {
+  const fs::path config = write_config("nproc", small_run);
+  const std::string as_user =
+      ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : "";
+  for (const int workers : {200, 40}) {
+    const fs::path out = fresh_dir("nproc_" + std::to_string(workers));
+    const fs::path err = fs::temp_directory_path() / "herd_test_driver_nproc_err.txt";
+    const std::string command = "ulimit -u 40; exec timeout 60 " + as_user +
+                                std::string(HERD_BINARY) + " run " + config.string() +
+                                " algo.workers=" + std::to_string(workers) +
+                                " run.progress=none --out " + out.string();
+    const int status =
+        std::system(("bash -c '" + command + "' >/dev/null 2>" + err.string()).c_str());
+    const std::string said = read(err);
+    ASSERT_TRUE(WIFEXITED(status)) << said;
+    EXPECT_EQ(WEXITSTATUS(status), exit_codes::invalid_input) << workers << ": " << said;
+    if (workers == 200) {  // refused before anything is written
+      EXPECT_NE(said.find("ulimit -u = 40"), std::string::npos) << said;
+      EXPECT_FALSE(fs::exists(out));
+    } else {  // failed while starting: the run's summary records why
+      EXPECT_NE(said.find("would not start thread 40 of 40"), std::string::npos) << said;
+      EXPECT_EQ(summary_field(out, "status"), "failed");
+    }
+  }
+}
+
 // A job the machine cannot hold is refused before it starts, with the numbers and the
 // setting to change: 100,000 threads (two memory mappings each, past vm.max_map_count and
 // pid_max), and 10^7 simulated processes on a machine with less than ~40 GB available.
@@ -522,15 +554,6 @@ TEST(Cli, MessagesNameWhatIsWrong) {
 }
 
 // The value of "key": "..." in a summary.json.
-std::string summary_field(const fs::path& dir, const std::string& key) {
-  const std::string text = read(dir / "summary.json");
-  const std::string tag = "\"" + key + "\": \"";
-  const auto at = text.find(tag);
-  if (at == std::string::npos) return {};
-  const auto begin = at + tag.size();
-  return text.substr(begin, text.find('"', begin) - begin);
-}
-
 TEST(Cli, AResumeKeepsTheRunsNameAndRecordsWhatItChanged) {
   const fs::path config = write_config(
       "resume_record", std::string(small_run) + "\n[[compare]]\nlabel = \"Local SGD | H = 4\"\n");
@@ -682,15 +705,6 @@ TEST(Cli, LeaderElasticAndIdxInputsAreCheckedBeforeAnythingIsWritten) {
 }
 
 // metrics.jsonl without the wall-clock times (the rest is a function of the parameters).
-std::vector<std::string> rows_without_time(const fs::path& dir) {
-  std::vector<std::string> rows;
-  for (std::string line : lines_of(dir / "metrics.jsonl")) {
-    const auto comma = line.find(", ");
-    rows.push_back(line.substr(comma + 2));  // "time" is the first field
-  }
-  return rows;
-}
-
 // Starts `herd run ...` in the background (output discarded); returns its pid.
 pid_t spawn_herd(const std::vector<std::string>& args) {
   const pid_t pid = fork();

@@ -38,6 +38,27 @@ inline std::vector<std::string> lines_of(const fs::path& file) {
   return out;
 }
 
+// A string field of OUT/summary.json ("" when absent).
+inline std::string summary_field(const fs::path& dir, const std::string& key) {
+  const std::string text = read(dir / "summary.json");
+  const std::string tag = "\"" + key + "\": \"";
+  const auto at = text.find(tag);
+  if (at == std::string::npos) return {};
+  const auto begin = at + tag.size();
+  return text.substr(begin, text.find('"', begin) - begin);
+}
+
+// The rows of OUT/metrics.jsonl without their wall time (the first field): what a run on any
+// runtime must reproduce.
+inline std::vector<std::string> rows_without_time(const fs::path& dir) {
+  std::vector<std::string> rows;
+  for (std::string line : lines_of(dir / "metrics.jsonl")) {
+    const auto comma = line.find(", ");
+    rows.push_back(line.substr(comma + 2));
+  }
+  return rows;
+}
+
 #ifdef HERD_BINARY
 // The exit code of `herd ARGS` (stdout and stderr discarded); -1 when it did not exit.
 inline int herd(const std::string& args) {

@@ -456,7 +456,7 @@ class SimWorld {
   void schedule(int r, double t) {
     Proc& p = procs_[std::size_t(r)];
     p.wake = t;
-    heap_.push(Entry{t, r, ++p.version});
+    heap_.push(Entry{t, ++scheduled_, r, ++p.version});
   }
 
   // Suspends the running process `r` until the scheduler resumes it; then applies its
@@ -527,12 +527,18 @@ class SimWorld {
   }
 
  private:
+  // Events at the same virtual time run in the order they were scheduled. A process that
+  // suspends for zero time (a gradient that costs nothing, an immediate reply) thus goes
+  // behind every process already runnable at that time; ordering by rank let the server and
+  // one worker ping-pong at t = 0 forever while the others starved (Malenia and Ringleader,
+  // which wait for every worker, never stepped).
   struct Entry {
     double time;
+    std::uint64_t order;
     int rank;
     std::uint64_t version;
     bool operator<(const Entry& o) const {  // std::priority_queue is a max-heap
-      return time != o.time ? time > o.time : rank > o.rank;
+      return time != o.time ? time > o.time : order > o.order;
     }
   };
 
@@ -563,6 +569,7 @@ class SimWorld {
   fctx::fcontext_t scheduler_ = nullptr;  // where the running process returns to
   std::priority_queue<Entry> heap_;
   std::uint64_t sequence_ = 0;
+  std::uint64_t scheduled_ = 0;  // events scheduled so far: their order at equal times
   bool aborted_ = false;
   std::string abort_reason_;
   std::exception_ptr root_cause_;

@@ -384,16 +384,6 @@ void Config::check() const {
         "cluster.compute_times, cluster.latency or cluster.bandwidth): set compute times, or "
         "stop by stop.steps",
         where, get_number("stop.time")));
-  // Malenia's and Ringleader's servers, with every gradient taking no virtual time, never end
-  // their round: the simulator spins at time 0 (a livelock not yet fixed at its cause).
-  // Refused rather than a hang.
-  if (frozen_clock &&
-      (get_string("algo.name") == "malenia_sgd" || get_string("algo.name") == "ringleader_asgd"))
-    throw InvalidInput(fmt::format(
-        "{}: {} on the sim runtime needs a virtual clock: without cluster.compute_times (or "
-        "cluster.latency / cluster.bandwidth) every gradient takes no time and its server never "
-        "ends a round; set cluster.compute_times (e.g. \"constant\")",
-        where, get_string("algo.name")));
   // The model's and the algorithm's rules (their settings' resolve()), against the job this
   // configuration describes.
   try {
