@@ -52,7 +52,8 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
       }
       if (spec.worker_start && worker_index >= 0) spec.worker_start(worker_index, worker.x);
       auto algorithm = make_algorithm();
-      auto keep = [&] [[gnu::noinline]] {
+      // noinline as a GNU attribute: GCC and clang both take it at this place.
+      auto keep = [&]() __attribute__((noinline)) {
         std::lock_guard lock(mu);
         if (c.rank() == 0) {
           result.last = monitor.last_row();
