@@ -26,7 +26,6 @@ namespace herd::test {
 namespace {
 
 const char* const cases_file = HERD_SOURCE_DIR "/tests/catalogue/cases.toml";
-constexpr int time_limit_seconds = 60;
 
 // One file of a case: its contents from text, hex or another file, then optionally
 // gzip-compressed, cut to its first `cut` bytes, or with the byte at `flip` inverted.
@@ -47,29 +46,32 @@ struct Case {
   std::vector<std::string> message;
   std::vector<std::string> may_write;  // paths (relative) the command may create or change
   std::string requires_;               // "", "data" (../shared/data) or "torch"
+  int within = 60;                     // seconds
 };
 
-std::vector<std::string> strings(const toml::node_view<const toml::node>& node) {
+// The strings of the array t[key]; none when it is absent.
+std::vector<std::string> strings(const toml::table& t, std::string_view key) {
   std::vector<std::string> out;
-  if (const auto* a = node.as_array())
+  if (const auto* a = t[key].as_array())
     for (const auto& v : *a) out.push_back(v.value<std::string>().value());
   return out;
 }
 
-std::vector<FileSpec> files(const toml::node_view<const toml::node>& node) {
+// The files of the array of tables t[key].
+std::vector<FileSpec> files(const toml::table& t, std::string_view key) {
   std::vector<FileSpec> out;
-  if (const auto* a = node.as_array()) {
+  if (const auto* a = t[key].as_array()) {
     for (const auto& f : *a) {
-      const toml::table& t = *f.as_table();
+      const toml::table& ft = *f.as_table();
       FileSpec s;
-      s.path = t["path"].value<std::string>().value();
-      s.text = t["text"].value<std::string>();
-      s.hex = t["hex"].value<std::string>();
-      s.from = t["from"].value<std::string>();
-      s.gzip = t["gzip"].value_or(false);
-      s.cut = t["cut"].value<std::int64_t>();
-      s.flip = t["flip"].value<std::int64_t>();
-      s.after_setup = t["after_setup"].value_or(false);
+      s.path = ft["path"].value<std::string>().value();
+      s.text = ft["text"].value<std::string>();
+      s.hex = ft["hex"].value<std::string>();
+      s.from = ft["from"].value<std::string>();
+      s.gzip = ft["gzip"].value_or(false);
+      s.cut = ft["cut"].value<std::int64_t>();
+      s.flip = ft["flip"].value<std::int64_t>();
+      s.after_setup = ft["after_setup"].value_or(false);
       out.push_back(std::move(s));
     }
   }
@@ -78,22 +80,21 @@ std::vector<FileSpec> files(const toml::node_view<const toml::node>& node) {
 
 std::vector<Case> load_cases() {
   const toml::table doc = toml::parse_file(cases_file);
-  const toml::node_view<const toml::node> root(doc);
-  const std::vector<FileSpec> common = files(root["file"]);
+  const std::vector<FileSpec> common = files(doc, "file");
   std::vector<Case> cases;
   for (const auto& node : *doc["case"].as_array()) {
     const toml::table& t = *node.as_table();
-    const toml::node_view<const toml::node> view(t);
     Case c;
     c.files = common;
     c.name = t["name"].value<std::string>().value();
     c.args = t["args"].value<std::string>().value();
     c.exit = int(t["exit"].value<std::int64_t>().value());
-    c.message = strings(view["message"]);
-    c.may_write = strings(view["may_write"]);
-    c.setup = strings(view["setup"]);
+    c.message = strings(t, "message");
+    c.may_write = strings(t, "may_write");
+    c.setup = strings(t, "setup");
     c.requires_ = t["requires"].value_or(std::string());
-    for (FileSpec& f : files(view["file"])) c.files.push_back(std::move(f));
+    c.within = int(t["within"].value_or(std::int64_t(c.within)));
+    for (FileSpec& f : files(t, "file")) c.files.push_back(std::move(f));
     cases.push_back(std::move(c));
   }
   return cases;
@@ -161,12 +162,12 @@ std::map<std::string, std::string> snapshot(const fs::path& dir) {
   return out;
 }
 
-// `herd ARGS` run in dir, under a time limit: the exit code (124: the limit) and stderr.
-std::pair<int, std::string> run_in(const fs::path& dir, const std::string& args) {
+// `herd ARGS` run in dir, for at most `seconds`: the exit code (124: out of time) and stderr.
+std::pair<int, std::string> run_in(const fs::path& dir, const std::string& args, int seconds) {
   const fs::path err = dir.parent_path() / (dir.filename().string() + ".stderr");
   const std::string command = "cd '" + dir.string() + "' && env -u HERD_DATA timeout " +
-                              std::to_string(time_limit_seconds) + " " + HERD_BINARY + " " +
-                              expand(args) + " </dev/null >/dev/null 2>'" + err.string() + "'";
+                              std::to_string(seconds) + " " + HERD_BINARY + " " + expand(args) +
+                              " </dev/null >/dev/null 2>'" + err.string() + "'";
   const int status = std::system(command.c_str());
   std::string text = read(err);
   fs::remove(err);
@@ -195,25 +196,32 @@ TEST_P(Catalogue, RefusedAsCatalogued) {
   if (c.requires_ == "torch" && !HERD_WITH_TORCH) GTEST_SKIP() << "built without LibTorch";
   const fs::path dir = fresh_dir("herd_test_catalogue_" + std::to_string(::getpid()), c.name);
   fs::create_directories(dir);
-  for (const FileSpec& f : c.files)
-    if (!f.after_setup) ASSERT_NO_FATAL_FAILURE(write_file(dir, f));
+  for (const FileSpec& f : c.files) {
+    if (!f.after_setup) {
+      ASSERT_NO_FATAL_FAILURE(write_file(dir, f));
+    }
+  }
   for (const std::string& setup : c.setup) {
-    const auto [code, err] = run_in(dir, setup);
+    const auto [code, err] = run_in(dir, setup, 600);
     ASSERT_EQ(code, exit_codes::ok) << "setup: herd " << setup << "\n" << err;
   }
-  for (const FileSpec& f : c.files)
-    if (f.after_setup) ASSERT_NO_FATAL_FAILURE(write_file(dir, f));
+  for (const FileSpec& f : c.files) {
+    if (f.after_setup) {
+      ASSERT_NO_FATAL_FAILURE(write_file(dir, f));
+    }
+  }
 
   auto before = snapshot(dir);
-  const auto [code, err] = run_in(dir, c.args);
+  const auto [code, err] = run_in(dir, c.args, c.within);
   EXPECT_EQ(code, c.exit) << "herd " << c.args << "\n" << err;
   for (const std::string& words : c.message)
     EXPECT_NE(err.find(expand(words)), std::string::npos)
         << "the message lacks '" << words << "':\n"
         << err;
   EXPECT_EQ(control_bytes_in(err), "") << err;
-  if (c.exit != exit_codes::internal)
+  if (c.exit != exit_codes::internal) {
     EXPECT_EQ(err.find("internal error"), std::string::npos) << err;
+  }
 
   auto after = snapshot(dir);
   for (const std::string& allowed : c.may_write) {
@@ -234,8 +242,8 @@ TEST_P(Catalogue, RefusedAsCatalogued) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, Catalogue, ::testing::ValuesIn(load_cases()),
-                         [](const ::testing::TestParamInfo<Case>& info) {
-                           return info.param.name;
+                         [](const ::testing::TestParamInfo<Case>& param) {
+                           return param.param.name;
                          });
 
 }  // namespace

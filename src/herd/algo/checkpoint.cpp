@@ -85,21 +85,6 @@ Bytes read_file(const std::filesystem::path& file) {
   return bytes;
 }
 
-void check_same_job(const JobIdentity& saved, const JobIdentity& job, const std::string& name) {
-  std::string diff;
-  auto compare = [&](const char* what, const std::string& a, const std::string& b) {
-    if (a != b) diff += std::string("\n  ") + what + ": saved " + a + ", this job " + b;
-  };
-  compare("algorithm", saved.algorithm, job.algorithm);
-  compare("problem", saved.problem, job.problem);
-  compare("workers", std::to_string(saved.workers), std::to_string(job.workers));
-  compare("ranks", std::to_string(saved.ranks), std::to_string(job.ranks));
-  compare("dimension", std::to_string(saved.dim), std::to_string(job.dim));
-  compare("seed", std::to_string(saved.seed), std::to_string(job.seed));
-  if (!diff.empty())
-    throw InvalidInput(name + " was written by another job; it cannot resume this one:" + diff);
-}
-
 // --- One rank's record: its rank, the step to continue at, its state (Worker::save). ---
 
 Bytes rank_record(const Worker& w, std::int64_t steps_done) {
@@ -168,6 +153,23 @@ CheckpointInfo read_checkpoint_info(const std::filesystem::path& file) {
   return get_header(in);
 }
 
+void check_same_job(const JobIdentity& saved, const JobIdentity& job,
+                    const std::filesystem::path& file) {
+  std::string diff;
+  auto compare = [&](const char* what, const std::string& a, const std::string& b) {
+    if (a != b) diff += std::string("\n  ") + what + ": saved " + a + ", this job " + b;
+  };
+  compare("algorithm", saved.algorithm, job.algorithm);
+  compare("problem", saved.problem, job.problem);
+  compare("workers", std::to_string(saved.workers), std::to_string(job.workers));
+  compare("ranks", std::to_string(saved.ranks), std::to_string(job.ranks));
+  compare("dimension", std::to_string(saved.dim), std::to_string(job.dim));
+  compare("seed", std::to_string(saved.seed), std::to_string(job.seed));
+  if (!diff.empty())
+    throw InvalidInput(name_of(file) +
+                       " was written by another job; it cannot resume this one:" + diff);
+}
+
 CheckpointContents decode_checkpoint(ByteSpan bytes, const std::string& name) {
   ByteReader in(verified_body(bytes, name), name);
   CheckpointContents out;
@@ -205,7 +207,7 @@ std::int64_t Checkpointer::first_step(Worker& w) {
   if (c.rank() == 0) {
     file = read_file(settings_.file);
     CheckpointContents contents = decode_checkpoint(file, name);
-    check_same_job(contents.info.job, identity_, name);
+    check_same_job(contents.info.job, identity_, settings_.file);
     const std::size_t saved = contents.info.server_only ? 1 : P;
     if (contents.records.size() != saved)
       throw IoError(name + ": corrupt or from an incompatible build (" +

@@ -67,6 +67,12 @@ struct CheckpointInfo {
 // it cannot be read or is truncated or corrupt.
 CheckpointInfo read_checkpoint_info(const std::filesystem::path& file);
 
+// InvalidInput naming every difference unless `saved` (the identity in checkpoint `file`) is
+// `job`'s: a checkpoint resumes only the job that wrote it. Resuming checks it (first_step);
+// a caller checks it earlier to refuse before writing anything.
+void check_same_job(const JobIdentity& saved, const JobIdentity& job,
+                    const std::filesystem::path& file);
+
 // A checkpoint's bytes decoded: the header and each record (views into the bytes).
 struct CheckpointContents {
   CheckpointInfo info;
