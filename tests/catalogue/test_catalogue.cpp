@@ -162,11 +162,18 @@ std::map<std::string, std::string> snapshot(const fs::path& dir) {
   return out;
 }
 
+// The herd program: this build's, or HERD_CATALOGUE_BINARY's (another build of it, e.g. one
+// with sanitizers).
+std::string herd_binary() {
+  const char* other = std::getenv("HERD_CATALOGUE_BINARY");
+  return other != nullptr && *other != '\0' ? other : HERD_BINARY;
+}
+
 // `herd ARGS` run in dir, for at most `seconds`: the exit code (124: out of time) and stderr.
 std::pair<int, std::string> run_in(const fs::path& dir, const std::string& args, int seconds) {
   const fs::path err = dir.parent_path() / (dir.filename().string() + ".stderr");
   const std::string command = "cd '" + dir.string() + "' && env -u HERD_DATA timeout " +
-                              std::to_string(seconds) + " " + HERD_BINARY + " " + expand(args) +
+                              std::to_string(seconds) + " " + herd_binary() + " " + expand(args) +
                               " </dev/null >/dev/null 2>'" + err.string() + "'";
   const int status = std::system(command.c_str());
   std::string text = read(err);
