@@ -5,6 +5,7 @@
 #   make stress the threads-runtime tests PASSES times with LOAD busy loops on the cores
 #   make asan   the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (Debug)
 #   make tsan   the threads-runtime tests under ThreadSanitizer (Debug)
+#   make fuzz   the libFuzzer harnesses of fuzz/ with clang, each for FUZZ_SECONDS
 # and CI's second stage:
 #   make reproduce-quick  every study at quick scale; fails when one that reproduced stops
 BUILD ?= build
@@ -13,10 +14,12 @@ PASSES ?= 100
 LOAD ?= $(shell nproc)
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 # The tests that start MPI processes (mpiexec and the herd CLI under it): not in-process.
 MPI_TESTS = mpi|Mpi
 
-.PHONY: all deps build run test bench format clean stress asan tsan reproduce-quick
+.PHONY: all deps build run test bench format clean stress asan tsan fuzz reproduce-quick
 all: build
 
 deps:
@@ -64,9 +67,21 @@ tsan: deps
 	@cmake --build $(TSAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -E '$(MPI_TESTS)'
 
+# The harnesses alone (fuzz/CMakeLists.txt): clang, -O1 with assertions, instrumented for
+# libFuzzer, ASan and UBSan; no torch, Python, tests or benchmarks.
+fuzz:
+	@bash tools/install-deps.sh fuzz
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g" \
+	  -DHERD_FUZZ=ON -DHERD_WITH_TORCH=OFF -DHERD_WITH_PYTHON=OFF -DHERD_BUILD_BENCH=OFF \
+	  -DHERD_BUILD_TESTS=OFF > $(FUZZ_BUILD).configure.log 2>&1 \
+	  || (cat $(FUZZ_BUILD).configure.log; exit 1)
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	bash tools/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
 	rm -rf $(BUILD) $(BUILD).configure.log runs $(ASAN_BUILD) $(ASAN_BUILD).configure.log \
-	  $(TSAN_BUILD) $(TSAN_BUILD).configure.log
+	  $(TSAN_BUILD) $(TSAN_BUILD).configure.log $(FUZZ_BUILD) $(FUZZ_BUILD).configure.log

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages herd builds with, when any is missing (root, or sudo).
+#   bash tools/install-deps.sh        what the README's commands need
+#   bash tools/install-deps.sh fuzz   that and clang with its libFuzzer (make fuzz)
 set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config
           libeigen3-dev libtomlplusplus-dev libcli11-dev libfmt-dev zlib1g-dev
@@ -11,6 +13,9 @@ packages=(cmake ninja-build g++ pkg-config
 # without it); dataset-fashion-mnist: Fashion-MNIST in IDX under /usr/share/datasets/fashion-mnist
 # (examples/fashion_lenet.toml); pybind11-dev, python3-dev, python3-numpy: the Python module
 # (docs/python.md), python3-pandas for its Run.to_pandas().
+if [ "${1:-}" = fuzz ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -311,6 +311,32 @@ TEST(Checkpoint, CorruptOrTruncatedFilesAreIoErrorsNamingTheFile) {
   EXPECT_NO_THROW(resume());
 }
 
+// decode_checkpoint, what a resume decodes before restoring any rank (and what
+// fuzz/fuzz_checkpoint.cpp feeds): the header read_checkpoint_info gives, one record per rank
+// within the bytes, and the job identity that job_identity() computes for the same job.
+TEST(Checkpoint, DecodingGivesTheHeaderAndOneRecordPerRank) {
+  const SavedJob saved;
+  const Bytes bytes(saved.bytes.begin(), saved.bytes.end());
+  const CheckpointContents c = decode_checkpoint(bytes, "checkpoint saved");
+  const CheckpointInfo info = read_checkpoint_info(saved.job.checkpoint.file);
+  EXPECT_EQ(c.info.step, info.step);
+  EXPECT_EQ(c.info.rows_recorded, info.rows_recorded);
+  EXPECT_EQ(c.info.job.problem, info.job.problem);
+  const JobIdentity identity = job_identity(saved.job);
+  EXPECT_NO_THROW(check_same_job(c.info.job, identity, saved.job.checkpoint.file));
+  ASSERT_EQ(c.records.size(), std::size_t(identity.ranks));
+  for (const ByteSpan r : c.records) {
+    EXPECT_GE(r.data(), bytes.data());
+    EXPECT_LE(r.data() + r.size(), bytes.data() + bytes.size());
+  }
+  JobIdentity other = identity;
+  other.seed += 1;
+  expect_error<InvalidInput>([&] { check_same_job(c.info.job, other, "c.bin"); },
+                             "checkpoint c.bin was written by another job");
+  expect_error<IoError>([&] { decode_checkpoint(ByteSpan(bytes).first(20), "checkpoint cut"); },
+                        "checkpoint cut");
+}
+
 TEST(Checkpoint, AnotherJobsCheckpointIsInvalidInput) {
   const SavedJob saved;
   JobSpec other_seed = saved.job;
@@ -354,12 +380,12 @@ class OwnLoop final : public Algorithm {
     w.monitor.evaluate(w, 0, {&model, 1});
   }
 };
-HERD_REGISTER_ALGORITHM(
-    test_own_loop,
-    AlgorithmDef<NoSettings>{.name = "test_own_loop",
-                             .summary = "A test algorithm without checkpoint support.",
-                             .order = 9990,
-                             .make = [](const NoSettings&) { return std::make_unique<OwnLoop>(); }});
+HERD_REGISTER_ALGORITHM(test_own_loop,
+                        AlgorithmDef<NoSettings>{
+                            .name = "test_own_loop",
+                            .summary = "A test algorithm without checkpoint support.",
+                            .order = 9990,
+                            .make = [](const NoSettings&) { return std::make_unique<OwnLoop>(); }});
 
 TEST(Checkpoint, AnAlgorithmThatNeverStartsCheckpointsFailsInsteadOfRunningWithout) {
   const auto problem = shuffled_problem();

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -248,6 +249,36 @@ TEST(ReadIdx, MalformedFilesNameThePathAndTheProblem) {
     EXPECT_TRUE(message.starts_with(at_fault + ": ")) << message;
     EXPECT_NE(message.find(c.expected), std::string::npos) << message;
   }
+}
+
+// The peak resident memory of this process so far, in MiB.
+long peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024;
+}
+
+// Found by fuzz/fuzz_idx.cpp (fuzz/corpus/idx/crash_labels_declared_not_held, in its format:
+// two bytes of label-file length, the label file, the image file): headers declaring
+// 4,294,967,295 labels and images in files of a few bytes. The reader allocated the labels
+// the header declared before reading any (4 GiB, out of memory under the fuzzer); it must
+// fail on the truncation having allocated about what the files hold.
+TEST(ReadIdx, CountsDeclaredButNotHeldFailAsTruncatedWithoutAllocatingThem) {
+  std::ifstream in(std::string(HERD_SOURCE_DIR) + "/fuzz/corpus/idx/crash_labels_declared_not_held",
+                   std::ios::binary);
+  const std::string input((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(input.size(), 2u);
+  const std::size_t label_bytes =
+      std::min<std::size_t>(std::uint8_t(input[0]) | std::uint8_t(input[1]) << 8, input.size() - 2);
+  TempDir dir;
+  const std::string labels_path = dir.write("labels", input.substr(2, label_bytes));
+  const std::string images = dir.write("images", input.substr(2 + label_bytes));
+  const long before = peak_rss_mib();
+  const std::string message = read_error(images, labels_path);
+  EXPECT_TRUE(message.starts_with(labels_path + ": truncated")) << message;
+  EXPECT_NE(message.find("inside the 4294967295 labels the header declares"), std::string::npos)
+      << message;
+  EXPECT_LT(peak_rss_mib() - before, 512) << "MiB allocated for a file of a few bytes";
 }
 
 TEST(ReadIdx, CountMismatchNamesBothFiles) {

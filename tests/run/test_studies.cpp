@@ -1,6 +1,6 @@
 // Studies: `herd sweep` (product, zip, seeds, resumable, killed and resumed), `herd tune`
-// (the argmin of a closed form), comparisons that go on past a diverged entry, `herd table`,
-// and the refusals that write nothing.
+// (the argmin of a closed form), comparisons that go on past a diverged entry, `herd table`.
+// Their refusals of bad arguments are the catalogue's (tests/catalogue/cases.toml).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -319,31 +319,6 @@ TEST(Cli, AComparisonGoesOnPastADivergedEntryAndTableRebuildsIt) {
   fs::remove(out / "comparison.md");
   ASSERT_EQ(herd("table " + out.string()), exit_codes::ok);
   EXPECT_EQ(read(out / "comparison.md"), table);
-}
-
-TEST(Cli, BadStudyArgumentsExitTwoAndWriteNothing) {
-  const fs::path config = write_config("bad", quadratic_sim);
-  const fs::path out = fresh_dir("bad");
-  const std::string c = config.string() + " --out " + out.string() + " ";
-  const std::pair<std::string, const char*> cases[] = {
-      {"sweep " + c + "algo.nope=1,2", "algo.nope"},
-      {"sweep " + c + "algo.workers=", "algo.workers="},
-      {"sweep " + c + "algo.workers=1,2 --plot algo.workers:nonsense", "nonsense"},
-      {"sweep " + c + "algo.workers=1,2 --plot algo.lr:steps_to_target", "algo.lr"},
-      {"sweep " + c + "algo.workers=1,2 --speedup algo.lr", "algo.lr"},
-      {"sweep " + c + "algo.workers=1,2 'eval.target=loss<'", "loss<"},
-      {"tune " + c + "--grid algo.lr=log:0:1:5", "algo.lr=log:0:1:5"},
-      {"tune " + c + "--grid algo.lr=log:1e-3:1:5 --by fastest", "fastest"},
-      {"tune " + c + "--grid algo.lr=log:1e-3:1:5 --by final:accuracy", "accuracy"},
-      {"tune " + c + "--grid algo.lr=log:1e-3:1:5 --budget stop.nope=3", "stop.nope"},
-      {"table " + out.string(), "not a run, comparison or sweep directory"},
-  };
-  for (const auto& [args, words] : cases) {
-    const auto [code, err] = herd_stderr(args);
-    EXPECT_EQ(code, exit_codes::invalid_input) << args << ": " << err;
-    EXPECT_NE(err.find(words), std::string::npos) << args << ": " << err;
-    EXPECT_FALSE(fs::exists(out)) << args << " wrote " << out;
-  }
 }
 
 }  // namespace

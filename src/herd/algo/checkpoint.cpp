@@ -60,22 +60,21 @@ CheckpointInfo get_header(ByteReader& r) {
 
 // Checks the magic, version and checksum; returns the bytes between the version and the
 // checksum.
-ByteSpan verified_body(const Bytes& file, const std::string& name) {
+ByteSpan verified_body(ByteSpan file, const std::string& name) {
   constexpr std::size_t prefix = sizeof magic + 4, crc_bytes = 4;
-  const ByteSpan all(file);
   if (file.size() < prefix + crc_bytes)
     throw IoError(name + ": truncated (" + std::to_string(file.size()) + " bytes)");
   if (std::memcmp(file.data(), magic, sizeof magic) != 0)
     throw IoError(name + ": not a herd checkpoint (bad magic)");
   const std::size_t body_end = file.size() - crc_bytes;
-  const std::uint32_t crc = checksum(all.subspan(0, body_end));
-  if (ByteReader{all.subspan(body_end), name}.get<std::uint32_t>() != crc)
+  const std::uint32_t crc = checksum(file.subspan(0, body_end));
+  if (ByteReader{file.subspan(body_end), name}.get<std::uint32_t>() != crc)
     throw IoError(name + ": checksum mismatch (truncated or corrupt)");
-  const auto version = ByteReader{all.subspan(sizeof magic), name}.get<std::uint32_t>();
+  const auto version = ByteReader{file.subspan(sizeof magic), name}.get<std::uint32_t>();
   if (version != format_version)
     throw IoError(name + ": format version " + std::to_string(version) + ", this build reads " +
                   std::to_string(format_version));
-  return all.subspan(prefix, body_end - prefix);
+  return file.subspan(prefix, body_end - prefix);
 }
 
 Bytes read_file(const std::filesystem::path& file) {
@@ -84,21 +83,6 @@ Bytes read_file(const std::filesystem::path& file) {
   Bytes bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw IoError(name_of(file) + ": read error");
   return bytes;
-}
-
-void check_same_job(const JobIdentity& saved, const JobIdentity& job, const std::string& name) {
-  std::string diff;
-  auto compare = [&](const char* what, const std::string& a, const std::string& b) {
-    if (a != b) diff += std::string("\n  ") + what + ": saved " + a + ", this job " + b;
-  };
-  compare("algorithm", saved.algorithm, job.algorithm);
-  compare("problem", saved.problem, job.problem);
-  compare("workers", std::to_string(saved.workers), std::to_string(job.workers));
-  compare("ranks", std::to_string(saved.ranks), std::to_string(job.ranks));
-  compare("dimension", std::to_string(saved.dim), std::to_string(job.dim));
-  compare("seed", std::to_string(saved.seed), std::to_string(job.seed));
-  if (!diff.empty())
-    throw InvalidInput(name + " was written by another job; it cannot resume this one:" + diff);
 }
 
 // --- One rank's record: its rank, the step to continue at, its state (Worker::save). ---
@@ -169,6 +153,35 @@ CheckpointInfo read_checkpoint_info(const std::filesystem::path& file) {
   return get_header(in);
 }
 
+void check_same_job(const JobIdentity& saved, const JobIdentity& job,
+                    const std::filesystem::path& file) {
+  std::string diff;
+  auto compare = [&](const char* what, const std::string& a, const std::string& b) {
+    if (a != b) diff += std::string("\n  ") + what + ": saved " + a + ", this job " + b;
+  };
+  compare("algorithm", saved.algorithm, job.algorithm);
+  compare("problem", saved.problem, job.problem);
+  compare("workers", std::to_string(saved.workers), std::to_string(job.workers));
+  compare("ranks", std::to_string(saved.ranks), std::to_string(job.ranks));
+  compare("dimension", std::to_string(saved.dim), std::to_string(job.dim));
+  compare("seed", std::to_string(saved.seed), std::to_string(job.seed));
+  if (!diff.empty())
+    throw InvalidInput(name_of(file) +
+                       " was written by another job; it cannot resume this one:" + diff);
+}
+
+CheckpointContents decode_checkpoint(ByteSpan bytes, const std::string& name) {
+  ByteReader in(verified_body(bytes, name), name);
+  CheckpointContents out;
+  out.info = get_header(in);
+  const auto count = in.get<std::uint64_t>();
+  // Each record takes at least its 8-byte length: a wild count runs out of bytes first.
+  for (std::uint64_t r = 0; r < count; ++r)
+    out.records.push_back(in.get_bytes(std::size_t(in.get<std::uint64_t>())));
+  in.expect_end("the records");
+  return out;
+}
+
 Checkpointer::Checkpointer(CheckpointSettings settings, JobIdentity identity)
     : settings_(std::move(settings)), identity_(std::move(identity)) {
   if (settings_.every < 0)
@@ -193,16 +206,15 @@ std::int64_t Checkpointer::first_step(Worker& w) {
   std::vector<double> lengths(P, 0.0);
   if (c.rank() == 0) {
     file = read_file(settings_.file);
-    ByteReader in(verified_body(file, name), name);
-    const CheckpointInfo info = get_header(in);
-    check_same_job(info.job, identity_, name);
-    const std::size_t saved = info.server_only ? 1 : P;
-    if (in.get<std::uint64_t>() != saved) in.corrupt("a rank count that is not the header's");
-    for (std::size_t r = 0; r < saved; ++r) {
-      records.push_back(in.get_bytes(std::size_t(in.get<std::uint64_t>())));
-      lengths[r] = double(records.back().size());
-    }
-    in.expect_end("the records");
+    CheckpointContents contents = decode_checkpoint(file, name);
+    check_same_job(contents.info.job, identity_, settings_.file);
+    const std::size_t saved = contents.info.server_only ? 1 : P;
+    if (contents.records.size() != saved)
+      throw IoError(name + ": corrupt or from an incompatible build (" +
+                    std::to_string(contents.records.size()) + " records for " +
+                    std::to_string(saved) + (saved == 1 ? " rank" : " ranks") + ")");
+    records = std::move(contents.records);
+    for (std::size_t r = 0; r < saved; ++r) lengths[r] = double(records[r].size());
   }
   c.broadcast(std::span<double>(lengths), 0);
   Bytes mine;

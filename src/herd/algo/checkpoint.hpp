@@ -29,6 +29,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include "herd/core/bytes.hpp"
 
 namespace herd::algo {
 
@@ -63,6 +66,23 @@ struct CheckpointInfo {
 // Reads and verifies a checkpoint (magic, version, checksum): IoError naming the file when
 // it cannot be read or is truncated or corrupt.
 CheckpointInfo read_checkpoint_info(const std::filesystem::path& file);
+
+// InvalidInput naming every difference unless `saved` (the identity in checkpoint `file`) is
+// `job`'s: a checkpoint resumes only the job that wrote it. Resuming checks it (first_step);
+// a caller checks it earlier to refuse before writing anything.
+void check_same_job(const JobIdentity& saved, const JobIdentity& job,
+                    const std::filesystem::path& file);
+
+// A checkpoint's bytes decoded: the header and each record (views into the bytes).
+struct CheckpointContents {
+  CheckpointInfo info;
+  std::vector<ByteSpan> records;
+};
+// Decodes a whole checkpoint held in memory, as a resume does before restoring any rank:
+// magic, version, checksum, header, the record count and every record, and nothing after
+// them. IoError "<name>: ..." when the bytes are truncated or corrupt; `name` names the
+// source in messages (name_of a file: "checkpoint runs/x/checkpoint.bin").
+CheckpointContents decode_checkpoint(ByteSpan bytes, const std::string& name);
 
 // One rank's side of a job's checkpoints; run_job makes one per rank when checkpoints are
 // configured (Worker::checkpointer).

@@ -20,6 +20,16 @@ PreparedAlgorithm prepare_algorithm(const JobSpec& spec) {
   return prepare_algorithm(spec.algorithm, spec.options, job);
 }
 
+JobIdentity job_identity(const JobSpec& spec) {
+  const bool server = algorithm_or_throw(spec.algorithm).needs_server;
+  return {.algorithm = spec.algorithm,
+          .problem = spec.problem->describe(),
+          .workers = spec.workers,
+          .ranks = spec.workers + (server ? 1 : 0),
+          .dim = spec.problem->dim(),
+          .seed = spec.seed};
+}
+
 JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partial) {
   const AlgorithmFactory make_algorithm = prepare_algorithm(spec).make;
   std::vector<float> x0(spec.problem->dim());
@@ -28,14 +38,9 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
   JobResult result;
   std::mutex mu;
   const bool server = algorithm_or_throw(spec.algorithm).needs_server;
-  const int ranks = spec.workers + (server ? 1 : 0);
+  const JobIdentity identity = job_identity(spec);
+  const int ranks = identity.ranks;
   result.final_x.resize(std::size_t(ranks));
-  const JobIdentity identity{.algorithm = spec.algorithm,
-                             .problem = spec.problem->describe(),
-                             .workers = spec.workers,
-                             .ranks = ranks,
-                             .dim = x0.size(),
-                             .seed = spec.seed};
   try {
     runtime(ranks, [&](comm::Communicator& c) {
       const int worker_index = server ? c.rank() - 1 : c.rank();
@@ -52,7 +57,8 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
       }
       if (spec.worker_start && worker_index >= 0) spec.worker_start(worker_index, worker.x);
       auto algorithm = make_algorithm();
-      auto keep = [&] [[gnu::noinline]] {
+      // noinline as a GNU attribute: GCC and clang both take it at this place.
+      auto keep = [&]() __attribute__((noinline)) {
         std::lock_guard lock(mu);
         if (c.rank() == 0) {
           result.last = monitor.last_row();

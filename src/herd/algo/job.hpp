@@ -67,6 +67,10 @@ struct JobResult {
   std::string stop_reason;
 };
 
+// What a checkpoint of this job records of it (checkpoint.hpp): algorithm, problem, workers,
+// ranks (a server's included), dimension, seed. spec.problem must be set.
+JobIdentity job_identity(const JobSpec& spec);
+
 // Runs the job (prepare_algorithm first, so a refused job starts no rank); on failure `partial`
 // (when given) receives what was recorded before the exception is rethrown.
 JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partial = nullptr);

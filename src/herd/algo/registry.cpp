@@ -57,7 +57,8 @@ PreparedAlgorithm prepare_algorithm(std::string_view name, const OptionValues& v
                                     const JobContext& job) {
   const AlgorithmInfo& info = algorithm_or_throw(name);
   const auto& known = algorithm_options();
-  for (const auto& [key, value] : values) {
+  for (const auto& entry : values) {
+    const auto& key = entry.first;  // a named variable: clang 14 cannot capture a binding
     const bool declared = std::any_of(known.begin(), known.end(),
                                       [&](const OptionSpec* spec) { return spec->key == key; });
     if (!declared)

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include "herd/core/error.hpp"
@@ -86,21 +87,32 @@ void check_magic(ByteReader& in, std::uint32_t expected, const char* kind) {
                      "), found " + hex(found) + hint);
 }
 
-// The pixel payload, appended as floats in chunks so that a header claiming more images than
-// the file holds fails on truncation rather than on an enormous allocation.
+// `count` bytes of `what`, read in chunks and each passed to `use`, so that a header claiming
+// more than the file holds fails on truncation rather than on an enormous allocation.
+template <class Use>
+void read_chunks(ByteReader& in, std::uint64_t count, const std::string& what, Use use) {
+  constexpr std::size_t chunk = 1u << 16;
+  std::vector<unsigned char> bytes(std::size_t(std::min<std::uint64_t>(count, chunk)));
+  for (std::uint64_t done = 0; done < count;) {
+    const auto n = std::size_t(std::min<std::uint64_t>(chunk, count - done));
+    in.read_exact(bytes.data(), n, what);
+    use(std::span<const unsigned char>(bytes.data(), n));
+    done += n;
+  }
+}
+
+// The most elements reserved up front on the word of a header (the rest grows as read).
+constexpr std::uint64_t reserve_ahead = 16u << 20;
+
+// The pixel payload, appended as floats scaled to [0, 1].
 void read_pixels(ByteReader& in, std::uint64_t count, const std::string& what,
                  std::vector<float>& out) {
   std::array<float, 256> scaled{};
   for (std::size_t v = 0; v < scaled.size(); ++v) scaled[v] = float(v) / 255.0f;
-  constexpr std::size_t chunk = 1u << 20;
-  std::vector<unsigned char> bytes(chunk);
-  out.reserve(std::min<std::uint64_t>(count, 64u * chunk));
-  for (std::uint64_t done = 0; done < count;) {
-    const auto n = std::size_t(std::min<std::uint64_t>(chunk, count - done));
-    in.read_exact(bytes.data(), n, what);
-    for (std::size_t i = 0; i < n; ++i) out.push_back(scaled[bytes[i]]);
-    done += n;
-  }
+  out.reserve(std::size_t(std::min(count, reserve_ahead)));
+  read_chunks(in, count, what, [&](std::span<const unsigned char> bytes) {
+    for (const unsigned char b : bytes) out.push_back(scaled[b]);
+  });
 }
 
 }  // namespace
@@ -129,9 +141,13 @@ Dataset read_idx(const std::string& images_path, const std::string& labels_path)
                        " holds " + std::to_string(n_labels) + " labels");
   }
 
-  std::vector<unsigned char> label_bytes(n);
-  labels.read_exact(label_bytes.data(), n,
-                    "the " + std::to_string(n) + " labels the header declares");
+  // Read like the pixels: a header may declare up to 4 billion labels in a file of a few bytes.
+  std::vector<unsigned char> label_bytes;
+  label_bytes.reserve(std::size_t(std::min<std::uint64_t>(n, reserve_ahead)));
+  read_chunks(labels, n, "the " + std::to_string(n) + " labels the header declares",
+              [&](std::span<const unsigned char> bytes) {
+                label_bytes.insert(label_bytes.end(), bytes.begin(), bytes.end());
+              });
   labels.expect_end();
 
   Dataset data;

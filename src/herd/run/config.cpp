@@ -188,6 +188,12 @@ Config config_from_table(const toml::table& document, std::string_view source_na
 }
 
 Config Config::from_toml_string(std::string_view text, std::string_view source_name) {
+  // Said by name: the parser would report the first byte as invalid UTF-8.
+  if (text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF"))
+    throw InvalidInput(fmt::format(
+        "{}: the file is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as "
+        "UTF-8",
+        source_name));
   toml::table document;
   try {
     document = toml::parse(text, source_name);

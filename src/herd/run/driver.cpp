@@ -623,8 +623,15 @@ RunResult resume(const std::filesystem::path& dir, const std::vector<std::string
   p.earlier_wall_seconds = earlier_wall_seconds;
   std::optional<OutputClaim> claim;
   if (p.writer) {
+    const std::filesystem::path checkpoint = dir / "checkpoint.bin";
+    const algo::CheckpointInfo info = algo::read_checkpoint_info(checkpoint);
+    // Before anything is written: another run's checkpoint (copied in, or a configuration
+    // changed by hand or by an override) leaves this run as it was.
+    algo::JobSpec job = p.job;
+    job.problem = p.problem.get();
+    algo::check_same_job(info.job, algo::job_identity(job), checkpoint);
     claim.emplace(dir, OutputClaim::Mode::resume, false);
-    record_changes(dir, before, config, algo::read_checkpoint_info(dir / "checkpoint.bin").step);
+    record_changes(dir, before, config, info.step);
   }
   return execute(p, dir, progress);
 }

@@ -100,6 +100,7 @@ OutputClaim::OutputClaim(const fs::path& dir, Mode mode, bool force) {
     throw IoError(
         fmt::format("{}: cannot create the output directory: {}", dir.string(), ec.message()));
   const fs::path lock = dir / lock_name;
+  const bool lock_existed = fs::exists(lock, ec);
   fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0)
     throw IoError(fmt::format("{}: cannot create: {}", lock.string(), std::strerror(errno)));
@@ -136,6 +137,7 @@ OutputClaim::OutputClaim(const fs::path& dir, Mode mode, bool force) {
   } catch (...) {
     ::close(fd_);
     fd_ = -1;
+    if (!lock_existed) fs::remove(lock, ec);  // a refused directory is left as it was
     throw;
   }
   for (const fs::path& p : held) fs::remove_all(p);  // --force: the earlier run goes
