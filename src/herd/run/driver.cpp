@@ -39,6 +39,10 @@ data::Sampling parse_sampling(const std::string& s) {
 // CIFAR-10: data_batch_1..5.bin (or data.train) and test_batch.bin (or data.test) of
 // data.dir; only the rank that evaluates reads the test set.
 void load_cifar10(const Config& c, RunPlan& p) {
+  if (c.get_int("data.split") > 0)
+    throw InvalidInput(
+        "data.split: data.format = \"cifar10\" has its own test set (test_batch.bin, or "
+        "data.test); set data.split = 0");
   const std::string dir = c.data_dir().string();
   const std::vector<std::string> train_files =
       c.get_string("data.train").empty() ? data::cifar10_train_files(dir)
