@@ -237,6 +237,19 @@ TEST(TorchFlatBuffer, ParametersAndRunningStatisticsLiveInXGradientsInG) {
   EXPECT_GT(e.grad_norm2, 0.0);
 }
 
+// The evaluation at x_0, and after `steps` plain SGD steps of worker 0's oracle.
+std::pair<Evaluation, Evaluation> descent(const Problem& p, int steps, float lr) {
+  std::vector<float> x(p.dim()), g(p.dim());
+  p.initial_point(x);
+  const Evaluation first = p.evaluate(x);
+  auto local = p.local(0, 1);
+  for (int t = 0; t < steps; ++t) {
+    local->grad(x, g);
+    for (std::size_t j = 0; j < x.size(); ++j) x[j] -= lr * g[j];
+  }
+  return {first, p.evaluate(x)};
+}
+
 TEST(TorchLeNet5, BuildsOnSquareImagesAndDescends) {
   data::Dataset d = testing::dense_random(48, 16 * 16, 3);
   testing::set_classes(d, 4, 4);
@@ -249,16 +262,8 @@ TEST(TorchLeNet5, BuildsOnSquareImagesAndDescends) {
   const auto p = make_torch_problem(s);
   // 16 x 16: conv1 (1 -> 6), conv2 (6 -> 16), 16 * 2 * 2 -> 120 -> 84 -> 4.
   EXPECT_EQ(p->dim(), std::size_t(156 + 2416 + (64 * 120 + 120) + (120 * 84 + 84) + (84 * 4 + 4)));
-  std::vector<float> x(p->dim()), g(p->dim());
-  p->initial_point(x);
-  const double f0 = p->evaluate(x).train_loss;
-  auto local = p->local(0, 1);
-  for (int t = 0; t < 30; ++t) {
-    local->grad(x, g);
-    for (std::size_t j = 0; j < x.size(); ++j) x[j] -= 0.05f * g[j];
-  }
-  const Evaluation e = p->evaluate(x);
-  EXPECT_LT(e.train_loss, f0);
+  const auto [first, e] = descent(*p, 30, 0.05f);
+  EXPECT_LT(e.train_loss, first.train_loss);
   EXPECT_TRUE(std::isnan(e.grad_norm2));  // model.eval_grad = false: forward passes only
   s.input_shape = {1, 8, 32};
   EXPECT_THROW(make_torch_problem(s), InvalidInput);  // below 12 x 12
@@ -308,15 +313,8 @@ TEST(TorchCnn7, HasItsSizeAndDescends) {
   const auto p = make_torch_problem(s);
   EXPECT_EQ(p->dim(), std::size_t(2424388));
   EXPECT_EQ(p->averaged_dim(), p->dim());
-  std::vector<float> x(p->dim()), g(p->dim());
-  p->initial_point(x);
-  const double f0 = p->evaluate(x).train_loss;
-  auto local = p->local(0, 1);
-  for (int t = 0; t < 10; ++t) {
-    local->grad(x, g);
-    for (std::size_t j = 0; j < x.size(); ++j) x[j] -= 0.01f * g[j];
-  }
-  EXPECT_LT(p->evaluate(x).train_loss, f0);
+  const auto [first, last] = descent(*p, 10, 0.01f);
+  EXPECT_LT(last.train_loss, first.train_loss);
   TorchProblemSpec tiny = image_spec(TorchNet::cnn7, 3, 8);  // 3 x 3: below 4 x 4
   EXPECT_THROW(make_torch_problem(tiny), InvalidInput);
 }
