@@ -624,6 +624,12 @@ TEST(TorchExamples, CifarCnn7RunsOnGeneratedFiles) {
   EXPECT_NE(err2.find(bad + ": record 2 (byte offset 6146) has label 12"), std::string::npos)
       << err2;
   EXPECT_FALSE(std::filesystem::exists(out2));
+  // CIFAR-10 has its own test file: data.split is refused.
+  const auto [code3, err3] = test::herd_stderr(args + " data.split=10 --out " + out2);
+  EXPECT_EQ(code3, 2) << err3;
+  EXPECT_NE(err3.find("data.split: data.format = \"cifar10\" has its own test set"),
+            std::string::npos)
+      << err3;
 }
 
 // `herd run` with a bad TorchScript file: exit code 2, the file named, nothing written.
