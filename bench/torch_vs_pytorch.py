@@ -53,7 +53,8 @@ def load():
 
 
 def pytorch_steps_per_second(X, y, seconds):
-    """The plain loop a PyTorch user writes, timed for `seconds` after 20 warm-up steps."""
+    """The plain loop a PyTorch user writes, timed for `seconds` after 20 warm-up steps: steps
+    per second of wall-clock time and per second of this thread's CPU time."""
     torch.manual_seed(0)
     model = lenet5()
     opt = torch.optim.SGD(model.parameters(), lr=LR)
@@ -69,19 +70,22 @@ def pytorch_steps_per_second(X, y, seconds):
 
     for _ in range(20):
         step()
-    steps, t0 = 0, time.perf_counter()
+    steps, t0, c0 = 0, time.perf_counter(), time.thread_time()
     while True:
         step()
         steps += 1
         t = time.perf_counter() - t0
         if t >= seconds:
-            return steps / t
+            return steps / t, steps / (time.thread_time() - c0)
 
 
 def bench_steps_per_second(seconds):
     out = subprocess.run([BENCH, f"--benchmark_min_time={seconds}", "--benchmark_format=json"],
                          check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["benchmarks"][0]["items_per_second"]
+    b = json.loads(out)["benchmarks"][0]
+    # items_per_second is per second of real time (UseRealTime); cpu_time is the main thread's.
+    scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+    return b["items_per_second"], 1.0 / (b["cpu_time"] * scale)
 
 
 def herd_config(workers, steps, period, rows):
@@ -166,27 +170,37 @@ def main():
 
     if a.only != "local":
         X, y = load()
-        bench, run, py = [], [], []
+        bench, run, py, bench_cpu, py_cpu = [], [], [], [], []
         for r in range(a.reps):
             order = ["bench", "run", "py"] if r % 2 == 0 else ["py", "run", "bench"]
             for what in order:
                 if what == "bench":
-                    bench.append(bench_steps_per_second(a.step_seconds))
+                    wall, cpu = bench_steps_per_second(a.step_seconds)
+                    bench.append(wall)
+                    bench_cpu.append(cpu)
                 elif what == "run":
                     t, _ = herd_loop_seconds(1, a.run_steps, a.period, a.rows)
                     run.append(a.run_steps / t)
                 else:
-                    py.append(pytorch_steps_per_second(X, y, a.step_seconds))
+                    wall, cpu = pytorch_steps_per_second(X, y, a.step_seconds)
+                    py.append(wall)
+                    py_cpu.append(cpu)
             print(f"  rep {r + 1}: steps/s bench_torch_step {bench[-1]:.1f}, herd run "
-                  f"{run[-1]:.1f}, PyTorch {py[-1]:.1f}; load {load_average()}", flush=True)
+                  f"{run[-1]:.1f}, PyTorch {py[-1]:.1f}; per CPU second: bench_torch_step "
+                  f"{bench_cpu[-1]:.1f}, PyTorch {py_cpu[-1]:.1f}; load {load_average()}",
+                  flush=True)
         ratio = [b / p for b, p in zip(bench, py)]
         ratio_run = [b / p for b, p in zip(run, py)]
+        ratio_cpu = [b / p for b, p in zip(bench_cpu, py_cpu)]
         print("\nLeNet-5 step, batch 32, 1 thread (steps / s, min / median / max):")
         print(f"| herd bench_torch_step | {mmm(bench)} |")
         print(f"| herd run, 1 worker | {mmm(run)} |")
         print(f"| PyTorch loop | {mmm(py)} |")
         print(f"| ratio bench_torch_step / PyTorch (per repetition) | {mmm(ratio, '{:.2f}')} |")
         print(f"| ratio herd run / PyTorch (per repetition) | {mmm(ratio_run, '{:.2f}')} |")
+        print(f"| per CPU second: bench_torch_step | {mmm(bench_cpu)} |")
+        print(f"| per CPU second: PyTorch loop | {mmm(py_cpu)} |")
+        print(f"| ratio per CPU second (per repetition) | {mmm(ratio_cpu, '{:.2f}')} |")
         print(f"load average after: {load_average()}\n", flush=True)
 
     if a.only != "step":
