@@ -2,24 +2,29 @@
 // the same network agree with the native MLP; the flat buffer (parameters and BatchNorm
 // statistics in x, gradients written into g); synchronous runs bit-identical on threads and
 // sim; kill-and-resume bit for bit; the refusals of bad TorchScript files.
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "../data/cifar_files.hpp"
 #include "../data/temp_files.hpp"
 #include "herd/algo/checkpoint.hpp"
 #include "herd/algo/job.hpp"
 #include "herd/comm/sim.hpp"
 #include "herd/comm/threads.hpp"
 #include "herd/core/error.hpp"
+#include "herd/data/image.hpp"
 #include "herd/model/mlp.hpp"
 #include "herd/model/registry.hpp"
 #include "herd/model/torch/torch_problem.hpp"
@@ -232,6 +237,19 @@ TEST(TorchFlatBuffer, ParametersAndRunningStatisticsLiveInXGradientsInG) {
   EXPECT_GT(e.grad_norm2, 0.0);
 }
 
+// The evaluation at x_0, and after `steps` plain SGD steps of worker 0's oracle.
+std::pair<Evaluation, Evaluation> descent(const Problem& p, int steps, float lr) {
+  std::vector<float> x(p.dim()), g(p.dim());
+  p.initial_point(x);
+  const Evaluation first = p.evaluate(x);
+  auto local = p.local(0, 1);
+  for (int t = 0; t < steps; ++t) {
+    local->grad(x, g);
+    for (std::size_t j = 0; j < x.size(); ++j) x[j] -= lr * g[j];
+  }
+  return {first, p.evaluate(x)};
+}
+
 TEST(TorchLeNet5, BuildsOnSquareImagesAndDescends) {
   data::Dataset d = testing::dense_random(48, 16 * 16, 3);
   testing::set_classes(d, 4, 4);
@@ -244,16 +262,8 @@ TEST(TorchLeNet5, BuildsOnSquareImagesAndDescends) {
   const auto p = make_torch_problem(s);
   // 16 x 16: conv1 (1 -> 6), conv2 (6 -> 16), 16 * 2 * 2 -> 120 -> 84 -> 4.
   EXPECT_EQ(p->dim(), std::size_t(156 + 2416 + (64 * 120 + 120) + (120 * 84 + 84) + (84 * 4 + 4)));
-  std::vector<float> x(p->dim()), g(p->dim());
-  p->initial_point(x);
-  const double f0 = p->evaluate(x).train_loss;
-  auto local = p->local(0, 1);
-  for (int t = 0; t < 30; ++t) {
-    local->grad(x, g);
-    for (std::size_t j = 0; j < x.size(); ++j) x[j] -= 0.05f * g[j];
-  }
-  const Evaluation e = p->evaluate(x);
-  EXPECT_LT(e.train_loss, f0);
+  const auto [first, e] = descent(*p, 30, 0.05f);
+  EXPECT_LT(e.train_loss, first.train_loss);
   EXPECT_TRUE(std::isnan(e.grad_norm2));  // model.eval_grad = false: forward passes only
   s.input_shape = {1, 8, 32};
   EXPECT_THROW(make_torch_problem(s), InvalidInput);  // below 12 x 12
@@ -294,6 +304,94 @@ TEST(TorchImageNets, ResNet20AndVgg16HaveTheirSizesAndBatchNormState) {
   EXPECT_THROW(make_torch_problem(small), InvalidInput);  // below 32 x 32
 }
 
+TEST(TorchCnn7, HasItsSizeAndDescends) {
+  // 3 x 32 x 32, 4 classes: conv 3 -> 64 (1,792), 64 -> 64 (36,928), 64 -> 128 (73,856),
+  // 128 -> 128 (147,584), linear 8192 -> 256 (2,097,408), 256 -> 256 (65,792), 256 -> 4
+  // (1,028); with 10 classes (CIFAR-10) 2,425,930. No BatchNorm: no buffers.
+  TorchProblemSpec s = image_spec(TorchNet::cnn7, 32, 8);
+  s.batch = 4;
+  const auto p = make_torch_problem(s);
+  EXPECT_EQ(p->dim(), std::size_t(2424388));
+  EXPECT_EQ(p->averaged_dim(), p->dim());
+  const auto [first, last] = descent(*p, 10, 0.01f);
+  EXPECT_LT(last.train_loss, first.train_loss);
+  TorchProblemSpec tiny = image_spec(TorchNet::cnn7, 3, 8);  // 3 x 3: below 4 x 4
+  EXPECT_THROW(make_torch_problem(tiny), InvalidInput);
+}
+
+// ---- Image transforms -----------------------------------------------------------------
+
+// ResNet-20 on 3 x 8 x 8 images, normalised per channel and augmented.
+TorchProblemSpec augmented_spec() {
+  TorchProblemSpec s = image_spec(TorchNet::resnet20, 8, 16);
+  s.normalize = true;
+  s.augment = true;
+  return s;
+}
+
+TEST(TorchTransforms, AugmentationDrawsFromTheWorkersStreamAndResumesExactly) {
+  const auto plain = make_torch_problem(image_spec(TorchNet::resnet20, 8, 16));
+  const auto augmented = make_torch_problem(augmented_spec());
+  std::vector<float> x(plain->dim()), g0(x.size()), g1(x.size()), g2(x.size());
+  plain->initial_point(x);
+  // The same x, the same stream: reproducible; different from the unaugmented gradient.
+  std::vector<float> xa = x, xb = x, xc = x;
+  auto a = augmented->local(1, 7);
+  auto b = augmented->local(1, 7);
+  a->grad(xa, g1);
+  b->grad(xb, g2);
+  EXPECT_EQ(g1, g2);
+  auto unaugmented = plain->local(1, 7);
+  unaugmented->grad(xc, g0);
+  EXPECT_NE(g0, g1);
+  // The augmentation's draws are in the saved state: a restored oracle continues exactly.
+  const OracleState saved = a->save_state();
+  EXPECT_EQ(saved.order, unaugmented->save_state().order);  // the same batch ...
+  EXPECT_NE(saved.rng, unaugmented->save_state().rng);      // ... and 3 draws per image more
+  a->grad(xa, g1);
+  auto c = augmented->local(1, 7);
+  c->restore_state(saved);
+  std::vector<float> xr = xb;
+  c->grad(xr, g2);
+  EXPECT_EQ(g1, g2);
+  EXPECT_EQ(xa, xr);  // the same BatchNorm statistics too
+  // Shapes the transforms cannot take: flat features, statistics of the wrong length.
+  TorchProblemSpec flat = torch_spec(native_spec(Activation::relu, 0), TorchNet::mlp);
+  flat.augment = true;
+  EXPECT_THROW(make_torch_problem(flat), InvalidInput);
+  TorchProblemSpec given = augmented_spec();
+  given.channel_mean = {0.5, 0.5};
+  given.channel_std = {0.25, 0.25};
+  EXPECT_THROW(make_torch_problem(given), InvalidInput);  // 2 values, 3 channels
+}
+
+TEST(TorchTransforms, NormalisationUsesTheTrainingSetsOrTheGivenStatistics) {
+  // Given statistics equal to the computed ones give the same evaluation as computed ones.
+  TorchProblemSpec computed = image_spec(TorchNet::lenet5, 12, 16);
+  computed.normalize = true;
+  const auto p = make_torch_problem(computed);
+  const data::ChannelStats stats =
+      data::channel_stats(*computed.train, data::ImageShape{3, 12, 12});
+  // testing::dense_random: 0 with probability 0.35, else a standard normal: mean about 0,
+  // std about sqrt(0.65) = 0.806 over 16 x 144 values per channel, not exactly.
+  for (std::size_t c = 0; c < 3; ++c) {
+    EXPECT_NEAR(stats.mean[c], 0.0, 0.1);
+    EXPECT_NEAR(stats.std[c], 0.806, 0.03);
+    EXPECT_NE(stats.std[c], 0.806);
+  }
+  TorchProblemSpec given = computed;
+  given.channel_mean = stats.mean;
+  given.channel_std = stats.std;
+  const auto q = make_torch_problem(given);
+  TorchProblemSpec none = computed;
+  none.normalize = false;
+  const auto r = make_torch_problem(none);
+  std::vector<float> x(p->dim());
+  p->initial_point(x);
+  EXPECT_EQ(p->evaluate(x).train_loss, q->evaluate(x).train_loss);
+  EXPECT_NE(p->evaluate(x).train_loss, r->evaluate(x).train_loss);
+}
+
 // ---- Runs ----------------------------------------------------------------------------
 
 const algo::Runtime threads = comm::run_threads;
@@ -323,7 +421,8 @@ TEST(TorchRuns, LocalSgdIsBitIdenticalOnThreadsAndSim) {
   const auto mlp = make_torch_problem(torch_spec(native_spec(Activation::relu, 0), TorchNet::mlp));
   const auto bn = make_torch_problem(batchnorm_spec(save_batchnorm_script(dir.path("bn.pt"))));
   const auto resnet = make_torch_problem(image_spec(TorchNet::resnet20, 8, 16));
-  for (const Problem* p : {mlp.get(), bn.get(), resnet.get()}) {
+  const auto augmented = make_torch_problem(augmented_spec());  // crop, flip, normalisation
+  for (const Problem* p : {mlp.get(), bn.get(), resnet.get(), augmented.get()}) {
     const algo::JobResult a = algo::run_job(job(*p, "local_sgd", 20), threads);
     const algo::JobResult b = algo::run_job(job(*p, "local_sgd", 20), sim);
     EXPECT_EQ(a.final_x, b.final_x);
@@ -349,11 +448,17 @@ class CrashingSink final : public algo::MetricsSink {
   std::int64_t crash_step_;
 };
 
-// With BatchNorm: the running statistics are in x, so the checkpoint keeps them.
+// With BatchNorm: the running statistics are in x, so the checkpoint keeps them; also when
+// they stay per worker (model.average_buffers = false), with augmented inputs.
 TEST(TorchRuns, KillAndResumeEndsOnTheUninterruptedParameters) {
   const TempDir dir;
-  const auto p = make_torch_problem(batchnorm_spec(save_batchnorm_script(dir.path("bn.pt"))));
-  for (const algo::Runtime* runtime : {&threads, &sim}) {
+  const auto bn = make_torch_problem(batchnorm_spec(save_batchnorm_script(dir.path("bn.pt"))));
+  TorchProblemSpec own = augmented_spec();
+  own.average_buffers = false;
+  const auto augmented = make_torch_problem(own);
+  const std::pair<const Problem*, const algo::Runtime*> runs[] = {
+      {bn.get(), &threads}, {bn.get(), &sim}, {augmented.get(), &sim}};
+  for (const auto& [p, runtime] : runs) {
     const algo::JobSpec base = job(*p, "local_sgd", 30);
     const algo::JobResult expected = algo::run_job(base, *runtime);
     CrashingSink crash(25);
@@ -367,6 +472,28 @@ TEST(TorchRuns, KillAndResumeEndsOnTheUninterruptedParameters) {
     second.monitor.sink = nullptr;
     second.checkpoint.resume = true;
     EXPECT_EQ(algo::run_job(second, *runtime).final_x, expected.final_x);
+  }
+}
+
+// model.average_buffers: after a round of Local SGD the parameters are equal on every
+// worker, and the BatchNorm statistics are too (true) or each worker's own (false).
+TEST(TorchRuns, BatchNormStatisticsAreAveragedOrStayPerWorker) {
+  const TempDir dir;
+  const std::string path = save_batchnorm_script(dir.path("bn.pt"));
+  const std::size_t params = 63;  // then running mean and variance, 5 each
+  for (const bool average : {true, false}) {
+    SCOPED_TRACE(average);
+    TorchProblemSpec s = batchnorm_spec(path);
+    s.average_buffers = average;
+    const auto p = make_torch_problem(s);
+    ASSERT_EQ(p->dim(), params + 10);
+    EXPECT_EQ(p->averaged_dim(), average ? params + 10 : params);
+    const algo::JobResult r = algo::run_job(job(*p, "local_sgd", 3), threads);  // one round
+    const std::vector<float>&x0 = r.final_x[0], &x1 = r.final_x[1];
+    EXPECT_TRUE(std::equal(x0.begin(), x0.begin() + params, x1.begin()));
+    int differ = 0;
+    for (std::size_t j = params; j < x0.size(); ++j) differ += x0[j] != x1[j];
+    EXPECT_EQ(differ, average ? 0 : 10);
   }
 }
 
@@ -420,6 +547,89 @@ TEST(TorchScript, BadFilesAreRefusedNamingTheFile) {
   EXPECT_THROW(
       model_or_throw("lenet5").check({{"model.input_shape", std::string("28,28")}}, context),
       InvalidInput);
+}
+
+// A copy of a TorchScript file whose format version is 100: one saved by a newer PyTorch.
+std::string bump_version(const std::string& from, const std::string& to) {
+  caffe2::serialize::PyTorchStreamReader in(from);
+  caffe2::serialize::PyTorchStreamWriter out(to);
+  const std::string version = "100\n";
+  bool bumped = false;
+  for (const std::string& name : in.getAllRecords()) {
+    if (name == "version" || name == ".data/version") {
+      out.writeRecord(name, version.data(), version.size());
+      bumped = true;
+      continue;
+    }
+    const auto [data, size] = in.getRecord(name);
+    out.writeRecord(name, data.get(), size);
+  }
+  EXPECT_TRUE(bumped);
+  out.writeEndOfFile();
+  return to;
+}
+
+TEST(TorchScript, AFileFromANewerPyTorchIsRefusedNamingTheFile) {
+  const TempDir dir;
+  const MlpProblemSpec spec = native_spec(Activation::relu, 0.01);
+  TorchProblemSpec s = torch_spec(spec, TorchNet::script);
+  s.path = save_mlp_script(MlpProblem(spec), dir.path("mlp.pt"));
+  ASSERT_NO_THROW(make_torch_problem(s));  // the original loads
+  s.path = bump_version(s.path, dir.path("newer.pt"));
+  try {
+    make_torch_problem(s);
+    ADD_FAILURE() << "a file of format version 100 was accepted";
+  } catch (const InvalidInput& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(s.path + " was saved by a newer PyTorch than this LibTorch (1.13"),
+              std::string::npos)
+        << what;
+  }
+  // Through herd run: exit code 2, the file named, nothing written.
+  std::ofstream(dir.path("train.svm")) << "0 1:0.5 2:1\n1 1:-0.5 3:2\n2 2:0.25\n0 3:1\n";
+  std::ofstream(dir.path("run.toml")) << "[data]\nformat = \"libsvm\"\ntrain = \"train.svm\"\n"
+                                      << "[model]\nname = \"torchscript\"\npath = \"newer.pt\"\n"
+                                      << "[algo]\nworkers = 2\nbatch = 1\n[stop]\nsteps = 3\n";
+  const std::string out = dir.path("out");
+  const auto [code, err] = test::herd_stderr("run " + dir.path("run.toml") + " --out " + out);
+  EXPECT_EQ(code, 2) << err;
+  EXPECT_NE(err.find(s.path), std::string::npos) << err;
+  EXPECT_NE(err.find("newer PyTorch"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// examples/cifar_cnn7.toml on tiny generated CIFAR-10 files: it parses, and its Local SGD
+// entry runs two steps with normalisation and augmentation; a bad file is refused (exit 2)
+// naming the file and the record.
+TEST(TorchExamples, CifarCnn7RunsOnGeneratedFiles) {
+  const TempDir dir;
+  data::write_cifar_dir(dir, 4, 4);
+  const std::string example = std::string(HERD_SOURCE_DIR) + "/examples/cifar_cnn7.toml";
+  const std::string out = dir.path("out");
+  const std::string args = "run " + example + " --entry \"Local SGD\" data.dir=" + dir.path("") +
+                           " algo.workers=2 algo.batch=4 stop.epochs=0 stop.steps=2 eval.every=2";
+  const auto [code, err] = test::herd_stderr(args + " --out " + out);
+  ASSERT_EQ(code, 0) << err;
+  const std::string metrics = test::read(std::filesystem::path(out) / "metrics.jsonl");
+  EXPECT_NE(metrics.find("\"test_acc\""), std::string::npos) << metrics;
+  const std::string config = test::read(std::filesystem::path(out) / "config.toml");
+  EXPECT_NE(config.find("augment = \"crop_flip\""), std::string::npos);
+  // Label 12 in record 2 of data_batch_3.bin.
+  std::string bytes = data::cifar_records(4, 6, 3);
+  bytes[2 * 3073] = char(12);
+  const std::string bad = dir.write("data_batch_3.bin", bytes);
+  const std::string out2 = dir.path("out2");
+  const auto [code2, err2] = test::herd_stderr(args + " --out " + out2);
+  EXPECT_EQ(code2, 2) << err2;
+  EXPECT_NE(err2.find(bad + ": record 2 (byte offset 6146) has label 12"), std::string::npos)
+      << err2;
+  EXPECT_FALSE(std::filesystem::exists(out2));
+  // CIFAR-10 has its own test file: data.split is refused.
+  const auto [code3, err3] = test::herd_stderr(args + " data.split=10 --out " + out2);
+  EXPECT_EQ(code3, 2) << err3;
+  EXPECT_NE(err3.find("data.split: data.format = \"cifar10\" has its own test set"),
+            std::string::npos)
+      << err3;
 }
 
 // `herd run` with a bad TorchScript file: exit code 2, the file named, nothing written.

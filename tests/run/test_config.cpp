@@ -102,7 +102,8 @@ TEST(OptionTable, RuntimeAndModelChoicesComeFromTheirRegistries) {
   std::vector<std::string> models{"logistic", "least_squares", "softmax",
                                   "mlp",      "quadratic",     "double_well"};
   if (HERD_WITH_TORCH)
-    models.insert(models.end(), {"torch_mlp", "lenet5", "resnet20", "vgg16", "torchscript"});
+    models.insert(models.end(),
+                  {"torch_mlp", "lenet5", "cnn7", "resnet20", "vgg16", "torchscript"});
   EXPECT_EQ(find_option("model.name")->choices, models);
 }
 

@@ -50,6 +50,7 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
       Monitor monitor(spec.monitor);
       Worker worker(c, objective.get(), optimizer, schedule, monitor, x0);
       worker.set_worker_index(worker_index);
+      worker.averaged_dim = spec.problem->averaged_dim();
       std::unique_ptr<Checkpointer> checkpointer;
       if (!spec.checkpoint.file.empty()) {
         checkpointer = std::make_unique<Checkpointer>(spec.checkpoint, identity);

@@ -15,7 +15,8 @@ Worker::Worker(comm::Communicator& c, model::LocalObjective* obj, optim::LocalOp
       schedule(sched),
       monitor(mon),
       x(x0.begin(), x0.end()),
-      g(x0.size()) {}
+      g(x0.size()),
+      averaged_dim(x0.size()) {}
 
 double Worker::compute_gradient(std::int64_t step) {
   compute_gradient_unless(step, comm::Communicator::no_interrupt);
@@ -39,7 +40,7 @@ bool Worker::compute_gradient_unless(std::int64_t step, int interrupt_tag) {
 }
 
 void Worker::average(comm::Communicator& c) {
-  c.allreduce(x, comm::ReduceOp::mean);
+  c.allreduce(std::span(x).first(averaged_dim), comm::ReduceOp::mean);
   ++rounds;
 }
 

@@ -40,8 +40,12 @@ class Worker {
   bool compute_gradient_unless(std::int64_t step, int interrupt_tag);
   // One local optimizer step with the scheduled step size eta_t.
   void local_step(std::int64_t step) { optimizer.step(x, g, float(schedule.at(step))); }
-  // x <- mean over the ranks of `c` of x: one communication round.
+  // x <- mean over the ranks of `c` of x: one communication round. Only the first
+  // `averaged_dim` entries are averaged; the rest stay this worker's own.
   void average(comm::Communicator& c);
+  // The leading entries of x that average() averages: all of them, unless the problem keeps
+  // some model state per worker (model::Problem::averaged_dim; run_job sets it).
+  std::size_t averaged_dim;
 
   // Which worker this rank is (its data shard); -1 on a server rank.
   int worker_index() const { return worker_index_; }

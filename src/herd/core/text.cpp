@@ -1,6 +1,9 @@
 #include "herd/core/text.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 namespace herd {
 
@@ -66,6 +69,27 @@ std::string markdown_cell(std::string_view s) {
       out += "\\|";
     else
       out += (c == '\n' || c == '\r') ? ' ' : c;
+  }
+  return out;
+}
+
+NumberList parse_number_list(std::string_view text) {
+  NumberList out;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    const std::size_t end = std::min(text.find(',', begin), text.size());
+    std::string item(text.substr(begin, end - begin));
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    const bool ok = used != 0 && used == item.size() && std::isfinite(v);
+    out.values.push_back(ok ? std::optional(v) : std::nullopt);
+    out.items.push_back(std::move(item));
+    begin = end + 1;
   }
   return out;
 }

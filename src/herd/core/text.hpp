@@ -1,6 +1,7 @@
 #pragma once
 // Text helpers shared by the writers of JSON (metrics, summaries) and TOML (resolved
 // configurations).
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,5 +23,14 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 
 // s without the leading and trailing characters of `whitespace`.
 std::string_view trim(std::string_view s, std::string_view whitespace = " \t");
+
+// The items of a comma-separated list ("1,28,28" -> {"1", "28", "28"}; "" -> {}), each as a
+// finite number: an item that is not one (or not wholly) is the nullopt at its place, for the
+// caller's message, with the item's text in `items`.
+struct NumberList {
+  std::vector<std::string> items;
+  std::vector<std::optional<double>> values;
+};
+NumberList parse_number_list(std::string_view text);
 
 }  // namespace herd

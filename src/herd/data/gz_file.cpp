@@ -1,6 +1,7 @@
 #include "herd/data/gz_file.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -51,6 +52,44 @@ std::size_t GzFile::read(void* out, std::size_t n, std::optional<std::string>& p
     break;
   }
   return got;
+}
+
+std::size_t ByteFile::read(unsigned char* out, std::size_t n) {
+  std::optional<std::string> problem;
+  const std::size_t got = file_.read(out, n, problem);
+  if (problem) throw InvalidInput(path() + ": " + *problem);
+  offset_ += got;
+  return got;
+}
+
+void ByteFile::read_exact(unsigned char* out, std::size_t n, const std::string& what) {
+  const std::uint64_t start = offset_;
+  const std::size_t got = read(out, n);
+  if (got < n)
+    throw InvalidInput(path() + ": truncated: the file ends after " + std::to_string(start + got) +
+                       " bytes, inside " + what);
+}
+
+std::uint32_t ByteFile::read_u32_be(const std::string& what) {
+  std::array<unsigned char, 4> b{};
+  read_exact(b.data(), b.size(), what);
+  return std::uint32_t(b[0]) << 24 | std::uint32_t(b[1]) << 16 | std::uint32_t(b[2]) << 8 | b[3];
+}
+
+void ByteFile::expect_end(const std::string& declared) {
+  unsigned char extra = 0;
+  if (read(&extra, 1) != 0)
+    throw InvalidInput(path() + ": trailing bytes after the " + std::to_string(offset_ - 1) +
+                       " bytes " + declared);
+}
+
+void append_pixels(std::span<const unsigned char> bytes, std::vector<float>& out) {
+  static const std::array<float, 256> scaled = [] {
+    std::array<float, 256> t{};
+    for (std::size_t v = 0; v < t.size(); ++v) t[v] = float(v) / 255.0f;
+    return t;
+  }();
+  for (const unsigned char b : bytes) out.push_back(scaled[b]);
 }
 
 }  // namespace herd::data

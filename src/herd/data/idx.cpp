@@ -29,56 +29,8 @@ std::string hex(std::uint32_t v) {
   return buf;
 }
 
-// Reads a file as bytes through zlib, which passes plain files through unchanged, so one code
-// path serves plain and gzip input.
-class ByteReader {
- public:
-  explicit ByteReader(const std::string& path) : path_(path), file_(path) {}
-
-  const std::string& path() const { return path_; }
-
-  // Fills out[0, n) unless the file ends first; returns how many bytes were read. A damaged
-  // compressed stream throws.
-  std::size_t read(unsigned char* out, std::size_t n) {
-    std::optional<std::string> problem;
-    const std::size_t got = file_.read(out, n, problem);
-    if (problem) throw InvalidInput(path_ + ": " + *problem);
-    offset_ += got;
-    return got;
-  }
-
-  // Reads exactly n bytes of `what`; a shorter file is truncated.
-  void read_exact(unsigned char* out, std::size_t n, const std::string& what) {
-    const std::uint64_t start = offset_;
-    const std::size_t got = read(out, n);
-    if (got < n) {
-      throw InvalidInput(path_ + ": truncated: the file ends after " + std::to_string(start + got) +
-                         " bytes, inside " + what);
-    }
-  }
-
-  std::uint32_t read_u32(const std::string& what) {  // big-endian, as IDX writes it
-    std::array<unsigned char, 4> b{};
-    read_exact(b.data(), b.size(), what);
-    return std::uint32_t(b[0]) << 24 | std::uint32_t(b[1]) << 16 | std::uint32_t(b[2]) << 8 | b[3];
-  }
-
-  void expect_end() {
-    unsigned char extra = 0;
-    if (read(&extra, 1) != 0) {
-      throw InvalidInput(path_ + ": trailing bytes after the " + std::to_string(offset_ - 1) +
-                         " bytes the header declares");
-    }
-  }
-
- private:
-  std::string path_;
-  GzFile file_;
-  std::uint64_t offset_ = 0;  // uncompressed bytes read so far
-};
-
-void check_magic(ByteReader& in, std::uint32_t expected, const char* kind) {
-  const std::uint32_t found = in.read_u32("the magic number");
+void check_magic(ByteFile& in, std::uint32_t expected, const char* kind) {
+  const std::uint32_t found = in.read_u32_be("the magic number");
   if (found == expected) return;
   std::string hint;
   if (found == images_magic) hint = " (an image file: are images and labels swapped?)";
@@ -90,7 +42,7 @@ void check_magic(ByteReader& in, std::uint32_t expected, const char* kind) {
 // `count` bytes of `what`, read in chunks and each passed to `use`, so that a header claiming
 // more than the file holds fails on truncation rather than on an enormous allocation.
 template <class Use>
-void read_chunks(ByteReader& in, std::uint64_t count, const std::string& what, Use use) {
+void read_chunks(ByteFile& in, std::uint64_t count, const std::string& what, Use use) {
   constexpr std::size_t chunk = 1u << 16;
   std::vector<unsigned char> bytes(std::size_t(std::min<std::uint64_t>(count, chunk)));
   for (std::uint64_t done = 0; done < count;) {
@@ -105,26 +57,23 @@ void read_chunks(ByteReader& in, std::uint64_t count, const std::string& what, U
 constexpr std::uint64_t reserve_ahead = 16u << 20;
 
 // The pixel payload, appended as floats scaled to [0, 1].
-void read_pixels(ByteReader& in, std::uint64_t count, const std::string& what,
+void read_pixels(ByteFile& in, std::uint64_t count, const std::string& what,
                  std::vector<float>& out) {
-  std::array<float, 256> scaled{};
-  for (std::size_t v = 0; v < scaled.size(); ++v) scaled[v] = float(v) / 255.0f;
   out.reserve(std::size_t(std::min(count, reserve_ahead)));
-  read_chunks(in, count, what, [&](std::span<const unsigned char> bytes) {
-    for (const unsigned char b : bytes) out.push_back(scaled[b]);
-  });
+  read_chunks(in, count, what,
+              [&](std::span<const unsigned char> bytes) { append_pixels(bytes, out); });
 }
 
 }  // namespace
 
 Dataset read_idx(const std::string& images_path, const std::string& labels_path) {
-  ByteReader images(images_path), labels(labels_path);
+  ByteFile images(images_path), labels(labels_path);
   check_magic(images, images_magic, "IDX3 unsigned-byte images");
-  const std::uint32_t n = images.read_u32("the image count");
-  const std::uint32_t height = images.read_u32("the row count");
-  const std::uint32_t width = images.read_u32("the column count");
+  const std::uint32_t n = images.read_u32_be("the image count");
+  const std::uint32_t height = images.read_u32_be("the row count");
+  const std::uint32_t width = images.read_u32_be("the column count");
   check_magic(labels, labels_magic, "IDX1 unsigned-byte labels");
-  const std::uint32_t n_labels = labels.read_u32("the label count");
+  const std::uint32_t n_labels = labels.read_u32_be("the label count");
 
   if (n == 0) throw InvalidInput(images_path + ": the header declares zero images");
   if (height == 0 || width == 0) {
@@ -148,7 +97,7 @@ Dataset read_idx(const std::string& images_path, const std::string& labels_path)
               [&](std::span<const unsigned char> bytes) {
                 label_bytes.insert(label_bytes.end(), bytes.begin(), bytes.end());
               });
-  labels.expect_end();
+  labels.expect_end("the header declares");
 
   Dataset data;
   data.name = images_path;
@@ -159,7 +108,7 @@ Dataset read_idx(const std::string& images_path, const std::string& labels_path)
               "the " + std::to_string(n) + " images of " + std::to_string(height) + " x " +
                   std::to_string(width) + " pixels the header declares",
               data.val);
-  images.expect_end();
+  images.expect_end("the header declares");
 
   const unsigned char largest = *std::max_element(label_bytes.begin(), label_bytes.end());
   data.num_classes = std::max(10, int(largest) + 1);

@@ -46,6 +46,9 @@ class BatchSampler {
   // Samples drawn so far / shard size.
   double epochs() const { return double(drawn_) / double(shard_.size()); }
   const Rng& rng() const { return rng_; }
+  // The worker's sample stream, for its other draws between batches (a model's training
+  // augmentation): they are then part of state(), so checkpoints resume them exactly.
+  Rng& rng() { return rng_; }
 
   SamplerState state() const;
   // InvalidInput when `s` cannot come from a sampler of this shard and mode.

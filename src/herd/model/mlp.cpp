@@ -10,6 +10,7 @@
 
 #include "herd/core/error.hpp"
 #include "herd/core/rng.hpp"
+#include "herd/core/text.hpp"
 #include "herd/model/knobs.hpp"
 #include "herd/model/registry.hpp"
 
@@ -80,23 +81,14 @@ std::string to_string(Activation a) {
 }
 
 std::vector<std::size_t> parse_hidden_widths(const std::string& text) {
+  const NumberList list = parse_number_list(text);
   std::vector<std::size_t> widths;
-  std::size_t begin = 0;
-  while (begin < text.size()) {
-    const std::size_t end = std::min(text.find(',', begin), text.size());
-    const std::string item = text.substr(begin, end - begin);
-    std::size_t used = 0;
-    long long w = 0;
-    try {
-      w = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size() || w < 1)
-      throw InvalidInput(
-          fmt::format("model.hidden = \"{}\": \"{}\" is not a positive layer width", text, item));
-    widths.push_back(std::size_t(w));
-    begin = end + 1;
+  for (std::size_t i = 0; i < list.items.size(); ++i) {
+    const std::optional<double> w = list.values[i];
+    if (!w || *w < 1 || *w != std::floor(*w))
+      throw InvalidInput(fmt::format("model.hidden = \"{}\": \"{}\" is not a positive layer width",
+                                     text, list.items[i]));
+    widths.push_back(std::size_t(*w));
   }
   return widths;
 }

@@ -71,6 +71,10 @@ class Problem {
   virtual ~Problem() = default;
   virtual std::string describe() const = 0;
   virtual std::size_t dim() const = 0;
+  // The leading entries of x that averaging algorithms average (algo::Worker::average): all
+  // of x, unless the model keeps state after its parameters that stays per worker (a torch
+  // network's BatchNorm statistics with model.average_buffers = false).
+  virtual std::size_t averaged_dim() const { return dim(); }
   virtual int workers() const = 0;
   // The common starting point x_0 (deterministic given the problem).
   virtual void initial_point(Span x) const = 0;

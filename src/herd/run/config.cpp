@@ -450,9 +450,7 @@ optim::OptimizerSpec local_optimizer(const Config& config) {
   return spec;
 }
 
-std::filesystem::path Config::data_path(std::string_view key) const {
-  const std::filesystem::path file = get_string(key);
-  if (file.empty() || file.is_absolute()) return file;
+std::filesystem::path Config::data_dir() const {
   std::filesystem::path base = get_string("data.dir");
   if (base.empty()) {
     const char* env = std::getenv("HERD_DATA");
@@ -460,7 +458,13 @@ std::filesystem::path Config::data_path(std::string_view key) const {
   } else if (base.is_relative()) {
     base = base_dir_ / base;  // a relative data.dir is relative to the configuration file
   }
-  return (base / file).lexically_normal();
+  return base;
+}
+
+std::filesystem::path Config::data_path(std::string_view key) const {
+  const std::filesystem::path file = get_string(key);
+  if (file.empty() || file.is_absolute()) return file;
+  return (data_dir() / file).lexically_normal();
 }
 
 std::string Config::to_toml() const {

@@ -79,6 +79,9 @@ class Config {
   // are, relative ones are taken from data.dir; an empty data.dir means $HERD_DATA when set,
   // else the configuration file's directory (the working directory for non-file configs).
   std::filesystem::path data_path(std::string_view key) const;
+  // The directory relative data paths are taken from (data.dir, $HERD_DATA, or the
+  // configuration file's directory, as data_path).
+  std::filesystem::path data_dir() const;
 
   // Every option, by section, then the compare entries: reading it back gives an equal Config.
   std::string to_toml() const;

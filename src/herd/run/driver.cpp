@@ -17,6 +17,7 @@
 #include "herd/comm/runtimes.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/text.hpp"
+#include "herd/data/cifar.hpp"
 #include "herd/data/idx.hpp"
 #include "herd/data/libsvm.hpp"
 #include "herd/data/partition.hpp"
@@ -33,6 +34,28 @@ namespace {
 data::Sampling parse_sampling(const std::string& s) {
   return s == "shuffled_epochs" ? data::Sampling::shuffled_epochs
                                 : data::Sampling::with_replacement;
+}
+
+// CIFAR-10: data_batch_1..5.bin (or data.train) and test_batch.bin (or data.test) of
+// data.dir; only the rank that evaluates reads the test set.
+void load_cifar10(const Config& c, RunPlan& p) {
+  if (c.get_int("data.split") > 0)
+    throw InvalidInput(
+        "data.split: data.format = \"cifar10\" has its own test set (test_batch.bin, or "
+        "data.test); set data.split = 0");
+  const std::string dir = c.data_dir().string();
+  const std::vector<std::string> train_files =
+      c.get_string("data.train").empty() ? data::cifar10_train_files(dir)
+                                         : std::vector{c.data_path("data.train").string()};
+  p.train = std::make_shared<data::Dataset>(data::read_cifar10(train_files));
+  p.data_description =
+      fmt::format("CIFAR-10 {}: {} images of 3 x 32 x 32", p.train->name, p.train->rows);
+  if (!p.writer || !c.get_bool("eval.test")) return;
+  const std::string test_file = c.get_string("data.test").empty()
+                                    ? data::cifar10_test_file(dir)
+                                    : c.data_path("data.test").string();
+  p.test = std::make_shared<data::Dataset>(data::read_cifar10({test_file}));
+  p.data_description += fmt::format("; test {}: {} images", test_file, p.test->rows);
 }
 
 // Loads (or generates) the training and test sets the configuration names.
@@ -67,6 +90,10 @@ void load_data(const Config& c, int workers, RunPlan& p) {
     p.data_description =
         fmt::format("synthetic {} data, {} x {} (density {}), {} test rows", spec.kind, spec.rows,
                     spec.cols, spec.density, p.test ? p.test->rows : 0);
+    return;
+  }
+  if (format == "cifar10") {
+    load_cifar10(c, p);
     return;
   }
   if (c.get_string("data.train").empty())

@@ -142,13 +142,19 @@ std::vector<OptionSpec> options_before_model_knobs() {
              "bar on a terminal, lines otherwise."),
 
       // [data]
-      choice("data.format", {"synthetic", "libsvm", "idx"}, "synthetic",
+      choice("data.format", {"synthetic", "libsvm", "idx", "cifar10"}, "synthetic",
              "Where the data comes from: synthetic (generated, see data.synthetic_kind), libsvm "
-             "(LIBSVM text files data.train and data.test) or idx (MNIST IDX image files "
+             "(LIBSVM text files data.train and data.test), idx (MNIST IDX image files "
              "data.train and data.test with label files data.train_labels and "
-             "data.test_labels; plain or .gz)."),
-      text("data.train", "", "Training set file (libsvm), or training images (idx)."),
-      text("data.test", "", "Test set file (libsvm), or test images (idx); empty = no test set."),
+             "data.test_labels; plain or .gz) or cifar10 (the CIFAR-10 binary version: "
+             "data_batch_1.bin .. data_batch_5.bin and test_batch.bin in data.dir, each plain "
+             "or .gz; 3 x 32 x 32 images)."),
+      text("data.train", "",
+           "Training set file (libsvm), training images (idx), or one CIFAR-10 batch file "
+           "instead of data_batch_1..5.bin (cifar10)."),
+      text("data.test", "",
+           "Test set file (libsvm), or test images (idx); empty = no test set (cifar10: empty = "
+           "test_batch.bin)."),
       text("data.train_labels", "", "idx: the IDX label file of data.train."),
       text("data.test_labels", "", "idx: the IDX label file of data.test."),
       integer("data.split", 0,

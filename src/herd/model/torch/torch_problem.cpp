@@ -13,10 +13,14 @@
 #include <limits>
 #include <mutex>
 #include <numeric>
+#include <optional>
+#include <span>
 #include <sstream>
 
 #include "herd/core/error.hpp"
 #include "herd/core/rng.hpp"
+#include "herd/core/text.hpp"
+#include "herd/data/image.hpp"
 #include "herd/model/knobs.hpp"
 #include "herd/model/linear_models.hpp"
 #include "herd/model/registry.hpp"
@@ -86,6 +90,35 @@ struct LeNet5Module : torch::nn::Module {
     return fc3->forward(x);
   }
   torch::nn::Conv2d conv1, conv2;
+  torch::nn::Linear fc1, fc2, fc3;
+};
+
+// cnn7, the 7-layer CNN of our reading of the LSGD paper (Teng et al. 2019), whose layers the
+// paper does not list: conv 3x3 (C -> 64), conv 3x3 (64 -> 64), pool 2, conv 3x3 (64 -> 128),
+// conv 3x3 (128 -> 128), pool 2, linear 128 (h/4) (w/4) -> 256 -> 256 -> classes; padding 1,
+// ReLU after every layer but the last, no BatchNorm. 2,425,930 parameters for CIFAR-10.
+struct Cnn7Module : torch::nn::Module {
+  Cnn7Module(std::int64_t channels, std::int64_t height, std::int64_t width, std::int64_t classes)
+      : conv1(register_module("conv1", conv(channels, 64))),
+        conv2(register_module("conv2", conv(64, 64))),
+        conv3(register_module("conv3", conv(64, 128))),
+        conv4(register_module("conv4", conv(128, 128))),
+        fc1(register_module("fc1", torch::nn::Linear(128 * (height / 4) * (width / 4), 256))),
+        fc2(register_module("fc2", torch::nn::Linear(256, 256))),
+        fc3(register_module("fc3", torch::nn::Linear(256, classes))) {}
+  static torch::nn::Conv2d conv(std::int64_t in, std::int64_t out) {
+    return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1));
+  }
+  at::Tensor forward(at::Tensor x) {
+    x = torch::relu(conv2->forward(torch::relu(conv1->forward(x))));
+    x = torch::max_pool2d(x, 2);
+    x = torch::relu(conv4->forward(torch::relu(conv3->forward(x))));
+    x = torch::max_pool2d(x, 2).flatten(1);
+    x = torch::relu(fc1->forward(x));
+    x = torch::relu(fc2->forward(x));
+    return fc3->forward(x);
+  }
+  torch::nn::Conv2d conv1, conv2, conv3, conv4;
   torch::nn::Linear fc1, fc2, fc3;
 };
 
@@ -249,6 +282,11 @@ torch::jit::Module load_script(const std::string& path) {
     // c10's messages carry a C++ backtrace after the first line; keep that line.
     std::string what = e.what_without_backtrace();
     if (const auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
+    if (what.find("maximum supported version for reading") != std::string::npos)
+      throw InvalidInput(fmt::format(
+          "model.path: {} was saved by a newer PyTorch than this LibTorch ({}) can read; save "
+          "it with PyTorch {} or older ({})",
+          path, TORCH_VERSION, TORCH_VERSION, what));
     throw InvalidInput(fmt::format(
         "model.path: {} is not a TorchScript file this LibTorch ({}) can load (a file saved by "
         "torch.jit.save from the same or an older PyTorch): {}",
@@ -403,6 +441,7 @@ class TorchProblem final : public Problem {
 
   std::string describe() const override;
   std::size_t dim() const override { return dim_; }
+  std::size_t averaged_dim() const override { return spec_.average_buffers ? dim_ : param_dim_; }
   int workers() const override { return int(spec_.shards.size()); }
   void initial_point(Span x) const override { copy(x0_, x); }
   std::unique_ptr<LocalObjective> local(int k, std::uint64_t seed) const override {
@@ -421,12 +460,20 @@ class TorchProblem final : public Problem {
   std::size_t param_dim() const { return param_dim_; }
   // A fresh network of this problem (one per worker: modules are never copied).
   std::unique_ptr<Net> make_net() const;
+  // The network's inputs for rows of d: augmented with draws from `augment` (training, when
+  // configured; null: not augmented), then normalised per channel (when configured).
+  at::Tensor batch(const data::Dataset& d, std::span<const data::Index> rows, Rng* augment) const;
 
  private:
+  // Checks the normalisation and augmentation settings against the shape; the statistics.
+  void set_up_transforms(const std::string& who);
+
   TorchProblemSpec spec_;
   std::size_t features_ = 0;
   int classes_ = 0;
   std::vector<std::int64_t> shape_;
+  data::ImageShape image_;                   // shape_ as an image (normalize, augment)
+  std::optional<data::ChannelStats> stats_;  // the normalisation, when on
   std::size_t dim_ = 0, param_dim_ = 0;
   std::vector<float> x0_;
   WeightedRows train_rows_, test_rows_;
@@ -446,7 +493,7 @@ double TorchLocal::grad(CSpan x, Span g) {
   std::fill(g.begin(), g.end(), 0.0f);
   // The module reads x in place (and BatchNorm writes its statistics there): the worker's x.
   net_.bind(const_cast<float*>(x.data()), g.data());
-  const at::Tensor logits = net_.net().forward(inputs(d, rows, p_.shape(), p_.features()));
+  const at::Tensor logits = net_.net().forward(p_.batch(d, rows, &sampler_.rng()));
   const at::Tensor loss = torch::nn::functional::cross_entropy(logits, labels(d, rows));
   loss.backward();  // accumulates into the zeroed views of g
   double value = loss.item<double>();
@@ -474,6 +521,9 @@ std::unique_ptr<Net> TorchProblem::make_net() const {
     case TorchNet::lenet5:
       return std::make_unique<ModuleNet<LeNet5Module>>(
           std::make_shared<LeNet5Module>(shape_[0], shape_[1], shape_[2], classes_));
+    case TorchNet::cnn7:
+      return std::make_unique<ModuleNet<Cnn7Module>>(
+          std::make_shared<Cnn7Module>(shape_[0], shape_[1], shape_[2], classes_));
     case TorchNet::resnet20:
       return std::make_unique<ModuleNet<ResNet20Module>>(
           std::make_shared<ResNet20Module>(shape_[0], classes_));
@@ -492,6 +542,8 @@ std::string net_name(TorchNet n) {
       return "torch_mlp";
     case TorchNet::lenet5:
       return "lenet5";
+    case TorchNet::cnn7:
+      return "cnn7";
     case TorchNet::resnet20:
       return "resnet20";
     case TorchNet::vgg16:
@@ -561,6 +613,10 @@ TorchProblem::TorchProblem(TorchProblemSpec spec) : spec_(std::move(spec)) {
   if (spec_.net == TorchNet::resnet20 && (shape_[1] < 8 || shape_[2] < 8))
     throw InvalidInput(fmt::format("resnet20: takes images C x H x W of at least 8 x 8, not {}",
                                    shape_text(shape_)));
+  if (spec_.net == TorchNet::cnn7 && (shape_[1] < 4 || shape_[2] < 4))
+    throw InvalidInput(
+        fmt::format("cnn7: takes images C x H x W of at least 4 x 4, not {}", shape_text(shape_)));
+  set_up_transforms(who);
 
   // The reference network: x_0, the layout, and the evaluation's network.
   use_threads(spec_.threads);
@@ -580,6 +636,7 @@ TorchProblem::TorchProblem(TorchProblemSpec spec) : spec_(std::move(spec)) {
       break;
     }
     case TorchNet::lenet5:
+    case TorchNet::cnn7:
     case TorchNet::resnet20:
     case TorchNet::vgg16: {
       // He normal weights (std sqrt(2 / fan_in)), zero biases, BatchNorm scales 1, from
@@ -617,7 +674,7 @@ TorchProblem::TorchProblem(TorchProblemSpec spec) : spec_(std::move(spec)) {
     eval_net_->bind(x.data(), nullptr);
     eval_net_->net().train(false);
     const data::Index two[] = {0, data::Index(std::min<std::size_t>(1, spec_.train->rows - 1))};
-    const at::Tensor out = eval_net_->net().forward(inputs(*spec_.train, two, shape_, features_));
+    const at::Tensor out = eval_net_->net().forward(batch(*spec_.train, two, nullptr));
     if (out.dim() != 2 || out.size(0) != 2 || out.size(1) < classes_ ||
         out.scalar_type() != at::kFloat)
       throw InvalidInput(fmt::format(
@@ -639,18 +696,77 @@ TorchProblem::TorchProblem(TorchProblemSpec spec) : spec_(std::move(spec)) {
   }
 }
 
+// The augmentation's crop padding (torchvision's RandomCrop(32, padding=4) of the CIFAR runs).
+constexpr std::size_t crop_padding = 4;
+
+void TorchProblem::set_up_transforms(const std::string& who) {
+  if (!spec_.normalize && !spec_.augment) return;
+  if (shape_.size() != 3)
+    throw InvalidInput(
+        fmt::format("{}: model.normalize and model.augment take images; the inputs are {} (set "
+                    "model.input_shape = \"C,H,W\")",
+                    who, shape_text(shape_)));
+  image_ = {std::size_t(shape_[0]), std::size_t(shape_[1]), std::size_t(shape_[2])};
+  if (!spec_.normalize) return;
+  if (spec_.channel_mean.empty() && spec_.channel_std.empty()) {
+    if (spec_.train->sparse || spec_.train->cols != image_.size())
+      throw InvalidInput(fmt::format(
+          "{}: model.normalize = \"channel\" computes the statistics of dense images of {} "
+          "features; {} is not (give model.channel_mean and model.channel_std)",
+          who, image_.size(), spec_.train->name));
+    stats_ = data::channel_stats(*spec_.train, image_);
+    return;
+  }
+  const auto channels = std::size_t(shape_[0]);
+  if (spec_.channel_mean.size() != channels || spec_.channel_std.size() != channels)
+    throw InvalidInput(fmt::format(
+        "model.channel_mean and model.channel_std: {} and {} values for {} channels (give one "
+        "per channel, or neither: the training set's)",
+        spec_.channel_mean.size(), spec_.channel_std.size(), channels));
+  for (const double v : spec_.channel_std)
+    if (!(v > 0) || !std::isfinite(v))
+      throw InvalidInput(fmt::format("model.channel_std: {} is not a positive deviation", v));
+  stats_ = data::ChannelStats{spec_.channel_mean, spec_.channel_std};
+}
+
+at::Tensor TorchProblem::batch(const data::Dataset& d, std::span<const data::Index> rows,
+                               Rng* augment) const {
+  at::Tensor t = inputs(d, rows, shape_, features_);
+  const std::span<float> all(t.data_ptr<float>(), std::size_t(t.numel()));
+  if (augment && spec_.augment) {
+    std::vector<float> original(image_.size());
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const std::span<float> one = all.subspan(r * image_.size(), image_.size());
+      std::copy(one.begin(), one.end(), original.begin());
+      data::crop_flip(original, one, image_, crop_padding, *augment);
+    }
+  }
+  if (stats_) data::normalize_channels(all, image_, *stats_);
+  return t;
+}
+
 std::string TorchProblem::describe() const {
   const data::Dataset& d = *spec_.train;
   std::ostringstream s;
   s << net_name(spec_.net);
   if (spec_.net == TorchNet::script) s << " " << spec_.path;
   s << " (inputs N x " << shape_text(shape_) << ", " << param_dim_ << " parameters";
-  if (dim_ > param_dim_) s << " + " << dim_ - param_dim_ << " buffer values";
+  if (dim_ > param_dim_)
+    s << " + " << dim_ - param_dim_ << " buffer values"
+      << (spec_.average_buffers ? "" : " (per worker, not averaged)");
   s << ", LibTorch " << TORCH_VERSION << ", " << spec_.threads << " thread"
     << (spec_.threads == 1 ? "" : "s") << " per worker) on " << d.name << " (" << d.rows << " x "
     << d.cols << "), " << workers() << " workers, lambda " << spec_.lambda << ", batch "
     << spec_.batch << " (" << data::sampling_name(spec_.sampling) << ")";
   if (spec_.test) s << ", test set " << spec_.test->name << " (" << spec_.test->rows << " rows)";
+  if (spec_.augment) s << ", training augmentation crop (padding 4) + flip";
+  if (stats_) {
+    s << ", normalised per channel (mean";
+    for (const double m : stats_->mean) s << " " << m;
+    s << ", std";
+    for (const double v : stats_->std) s << " " << v;
+    s << ")";
+  }
   return s.str();
 }
 
@@ -675,7 +791,7 @@ Evaluation TorchProblem::evaluate(CSpan x) const {
       const at::Tensor y = labels(d, block);
       std::optional<torch::NoGradGuard> no_grad;
       if (!with_grad) no_grad.emplace();
-      const at::Tensor logits = net.net().forward(inputs(d, block, shape_, features_));
+      const at::Tensor logits = net.net().forward(batch(d, block, nullptr));
       const at::Tensor per_row = torch::nn::functional::cross_entropy(
           logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
       const at::Tensor weighted = (per_row.to(torch::kDouble) * w).sum();
@@ -723,24 +839,15 @@ std::unique_ptr<Problem> make_torch_problem(TorchProblemSpec spec) {
 }
 
 std::vector<std::int64_t> parse_input_shape(const std::string& text) {
+  const NumberList list = parse_number_list(text);
   std::vector<std::int64_t> shape;
-  std::size_t begin = 0;
-  while (begin < text.size()) {
-    const std::size_t end = std::min(text.find(',', begin), text.size());
-    const std::string item = text.substr(begin, end - begin);
-    std::size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size() || v < 1)
+  for (std::size_t i = 0; i < list.items.size(); ++i) {
+    const std::optional<double> v = list.values[i];
+    if (!v || *v < 1 || *v != std::floor(*v))
       throw InvalidInput(fmt::format(
           "model.input_shape = \"{}\": \"{}\" is not a positive size (expected e.g. \"1,28,28\")",
-          text, item));
-    shape.push_back(std::int64_t(v));
-    begin = end + 1;
+          text, list.items[i]));
+    shape.push_back(std::int64_t(*v));
   }
   return shape;
 }
@@ -784,7 +891,7 @@ const OptionSpec& input_shape_knob() {
       text("model.input_shape", "",
            "Shape of one sample as the torch network takes it, \"C,H,W\" for images (e.g. "
            "\"1,28,28\") or empty: flat features (N x features) for torchscript, a square image "
-           "of 1 or 3 channels inferred from the features for lenet5, resnet20 and vgg16.");
+           "of 1 or 3 channels inferred from the features for lenet5, cnn7, resnet20 and vgg16.");
   return spec;
 }
 
@@ -797,6 +904,65 @@ const OptionSpec& path_knob() {
   return spec;
 }
 
+const OptionSpec& average_buffers_knob() {
+  static const OptionSpec spec = boolean(
+      "model.average_buffers", true,
+      "The torch network's floating-point buffers (BatchNorm's running statistics), which sit "
+      "in x after the parameters, are averaged with them (true), or stay each worker's own "
+      "(false: algorithms that average the workers' x average the parameters only; the "
+      "statistics are still checkpointed per worker).");
+  return spec;
+}
+
+const OptionSpec& normalize_knob() {
+  static const OptionSpec spec =
+      choice("model.normalize", {"none", "channel"}, "none",
+             "Normalisation of the torch network's image inputs: channel = (v - mean_c) / std_c "
+             "per channel, after the augmentation, in training and evaluation; mean and std "
+             "from model.channel_mean and model.channel_std, or computed from the training set "
+             "when both are empty.");
+  return spec;
+}
+
+const OptionSpec& channel_mean_knob() {
+  static const OptionSpec spec =
+      text("model.channel_mean", "",
+           "model.normalize = \"channel\": the means, one per channel, comma-separated (e.g. "
+           "\"0.4914,0.4822,0.4465\"); empty = the training set's.");
+  return spec;
+}
+
+const OptionSpec& channel_std_knob() {
+  static const OptionSpec spec =
+      text("model.channel_std", "",
+           "model.normalize = \"channel\": the standard deviations, one per channel, "
+           "comma-separated; empty = the training set's.");
+  return spec;
+}
+
+const OptionSpec& augment_knob() {
+  static const OptionSpec spec = choice(
+      "model.augment", {"none", "crop_flip"}, "none",
+      "Training augmentation of the torch network's image inputs: crop_flip = random crop with "
+      "zero padding 4 and horizontal flip (probability 1/2), drawn from each worker's sample "
+      "stream (reproducible; kept in checkpoints). Evaluations see the images as they are.");
+  return spec;
+}
+
+// "0.5,0.25" -> {0.5, 0.25}; "" -> {}. InvalidInput naming the option otherwise.
+std::vector<double> parse_numbers(const std::string& key, const std::string& text) {
+  const NumberList list = parse_number_list(text);
+  std::vector<double> out;
+  for (std::size_t i = 0; i < list.items.size(); ++i) {
+    if (!list.values[i])
+      throw InvalidInput(
+          fmt::format("{} = \"{}\": \"{}\" is not a number (expected e.g. \"0.5,0.5,0.5\")", key,
+                      text, list.items[i]));
+    out.push_back(*list.values[i]);
+  }
+  return out;
+}
+
 // What every torch model reads; values come from the options' declared defaults.
 struct TorchCommon {
   double l2{};
@@ -804,8 +970,11 @@ struct TorchCommon {
   std::int64_t threads{};
   std::string device;
   bool eval_grad{};
+  bool average_buffers{};
+  std::string normalize, channel_mean, channel_std, augment;
+  std::vector<double> means, stds;
 
-  void resolve_common() const {
+  void resolve_common() {
     if (device == "cuda") {
       if (!torch::cuda::is_available())
         throw InvalidInput(fmt::format(
@@ -816,6 +985,15 @@ struct TorchCommon {
           "model.device = \"cuda\": not supported yet (herd's flat parameter buffer lives in "
           "host memory); use model.device = \"cpu\"");
     }
+    means = parse_numbers("model.channel_mean", channel_mean);
+    stds = parse_numbers("model.channel_std", channel_std);
+    if (means.size() != stds.size())
+      throw InvalidInput(fmt::format(
+          "model.channel_mean has {} values and model.channel_std {}: give both or neither",
+          means.size(), stds.size()));
+    if (!means.empty() && normalize != "channel")
+      throw InvalidInput(
+          "model.channel_mean and model.channel_std need model.normalize = \"channel\"");
   }
   void fill(TorchProblemSpec& spec, const ModelContext& c) const {
     spec.train = c.data->train;
@@ -827,6 +1005,11 @@ struct TorchCommon {
     spec.seed = c.seed;
     spec.threads = int(threads);
     spec.eval_grad = eval_grad;
+    spec.average_buffers = average_buffers;
+    spec.normalize = normalize == "channel";
+    spec.channel_mean = means;
+    spec.channel_std = stds;
+    spec.augment = augment == "crop_flip";
   }
 };
 
@@ -837,7 +1020,19 @@ Knobs<S> common_knobs() {
       .add(knobs::l2_over_n(), &S::l2_over_n)
       .add(threads_knob(), &S::threads)
       .add(device_knob(), &S::device)
-      .add(eval_grad_knob(), &S::eval_grad);
+      .add(eval_grad_knob(), &S::eval_grad)
+      .add(average_buffers_knob(), &S::average_buffers);
+}
+
+// The models whose inputs can be images: the common knobs and the image transforms.
+template <class S>
+Knobs<S> image_knobs() {
+  return common_knobs<S>()
+      .add(input_shape_knob(), &S::input_shape)
+      .add(normalize_knob(), &S::normalize)
+      .add(channel_mean_knob(), &S::channel_mean)
+      .add(channel_std_knob(), &S::channel_std)
+      .add(augment_knob(), &S::augment);
 }
 
 struct TorchMlpSettings : TorchCommon {
@@ -856,13 +1051,13 @@ struct TorchMlpSettings : TorchCommon {
   }
 };
 
-// The image networks (lenet5, resnet20, vgg16).
+// The image networks (lenet5, cnn7, resnet20, vgg16).
 struct LeNetSettings : TorchCommon {
   std::string input_shape;
   std::vector<std::int64_t> shape;
   static const Knobs<LeNetSettings>& knobs() {
     using S = LeNetSettings;
-    static const auto k = common_knobs<S>().add(input_shape_knob(), &S::input_shape);
+    static const auto k = image_knobs<S>();
     return k;
   }
   void resolve(const ModelContext&) {
@@ -880,8 +1075,7 @@ struct ScriptSettings : TorchCommon {
   std::vector<std::int64_t> shape;
   static const Knobs<ScriptSettings>& knobs() {
     using S = ScriptSettings;
-    static const auto k =
-        common_knobs<S>().add(path_knob(), &S::path).add(input_shape_knob(), &S::input_shape);
+    static const auto k = image_knobs<S>().add(path_knob(), &S::path);
     return k;
   }
   void resolve(const ModelContext&) {
@@ -923,6 +1117,20 @@ HERD_REGISTER_MODEL(lenet5, ModelDef<LeNetSettings>{
                                   spec.input_shape = s.shape;
                                   return BuiltModel{make_torch_problem(std::move(spec)), {}, ""};
                                 }});
+
+HERD_REGISTER_MODEL(cnn7, ModelDef<LeNetSettings>{
+                              .name = "cnn7",
+                              .summary = "A 7-layer CNN for CIFAR-10 (LibTorch; the LSGD "
+                                         "paper's CNN7 as docs/models.md reads it).",
+                              .order = 85,
+                              .needs_data = true,
+                              .build = [](const LeNetSettings& s, const ModelContext& c) {
+                                TorchProblemSpec spec;
+                                s.fill(spec, c);
+                                spec.net = TorchNet::cnn7;
+                                spec.input_shape = s.shape;
+                                return BuiltModel{make_torch_problem(std::move(spec)), {}, ""};
+                              }});
 
 HERD_REGISTER_MODEL(resnet20, ModelDef<LeNetSettings>{
                                   .name = "resnet20",

@@ -4,6 +4,9 @@
 //                initialisation, to cross-check both;
 //   lenet5       LeNet-5 (two 5x5 convolutions with max pooling, three linear layers, ReLU)
 //                for images C x H x W;
+//   cnn7         a 7-layer CNN for CIFAR-10 (four 3x3 convolutions in two max-pooled stages,
+//                three linear layers, ReLU; our reading of the LSGD paper's CNN7, see
+//                docs/models.md), images C x H x W of at least 4 x 4;
 //   resnet20     ResNet-20 for CIFAR (He et al. 2016: 3 stages of 3 basic blocks, 16/32/64
 //                channels, BatchNorm, parameter-free shortcuts), images C x H x W >= 8 x 8;
 //   vgg16        VGG-16 with BatchNorm for CIFAR (13 convolutions, one linear classifier),
@@ -19,7 +22,12 @@
 // running statistics), are views into the worker's x, in the module's order; backward writes
 // the gradient straight into the worker's gradient span (each parameter's .grad() is a view
 // into it; the buffers' entries are 0). Nothing is copied per step, and the communicators see
-// one span: model state is averaged with the parameters and kept in checkpoints with x.
+// one span: model state is kept in checkpoints with x, and averaged with the parameters
+// unless average_buffers is false (then averaged_dim() is the parameters' length).
+//
+// Image inputs can be augmented for training (random crop with padding 4 and horizontal
+// flip, data/image.hpp, drawn from the worker's sample stream) and normalised per channel
+// (after the augmentation, in training and evaluation), as torchvision's transforms do.
 //
 // This header includes no torch header: only torch_problem.cpp does (each such translation
 // unit costs ~25 s to compile).
@@ -35,7 +43,7 @@
 
 namespace herd::model {
 
-enum class TorchNet { mlp, lenet5, resnet20, vgg16, script };
+enum class TorchNet { mlp, lenet5, cnn7, resnet20, vgg16, script };
 
 struct TorchProblemSpec {
   std::shared_ptr<const data::Dataset> train;
@@ -50,6 +58,14 @@ struct TorchProblemSpec {
   // number of features; also resnet20 and vgg16). Its product must equal the number of
   // features.
   std::vector<std::int64_t> input_shape;
+  // Per-channel normalisation of image inputs, (v - mean_c) / std_c; with empty channel_mean
+  // and channel_std, the training set's (data::channel_stats).
+  bool normalize = false;
+  std::vector<double> channel_mean, channel_std;
+  bool augment = false;  // training inputs: random crop (zero padding 4), horizontal flip
+  // false: the floating-point buffers (BatchNorm statistics) stay per worker: averaged_dim()
+  // is the parameters' length.
+  bool average_buffers = true;
   int threads = 1;  // intra-op threads of each worker's (and the evaluation's) torch calls
   // Evaluations compute ||grad F(x)||^2 (a backward pass over the whole training set, about
   // an epoch of compute); otherwise they run forward passes only and grad_norm2 is NaN.
