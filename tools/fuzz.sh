@@ -10,7 +10,7 @@ build=$1
 seconds=$2
 shift 2
 harnesses=("$@")
-[ ${#harnesses[@]} -eq 0 ] && harnesses=(libsvm idx config checkpoint)
+[ ${#harnesses[@]} -eq 0 ] && harnesses=(libsvm idx cifar config checkpoint)
 src=$(cd "$(dirname "$0")/.." && pwd)
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/herd-fuzz.XXXXXX")
 failed=()
