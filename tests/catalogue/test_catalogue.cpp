@@ -219,7 +219,7 @@ TEST_P(Catalogue, RefusedAsCatalogued) {
   }
 
   auto before = snapshot(dir);
-  const auto [code, err] = run_in(dir, c.args, c.within);
+  const auto [code, err] = run_in(dir, c.args, c.within * test::slowdown);
   EXPECT_EQ(code, c.exit) << "herd " << c.args << "\n" << err;
   for (const std::string& words : c.message)
     EXPECT_NE(err.find(expand(words)), std::string::npos)

@@ -17,6 +17,17 @@ namespace herd::test {
 
 namespace fs = std::filesystem;
 
+// How many times slower than a Release build herd runs in this build: the tests that bound
+// how long herd may take scale their limits by it. Sanitizer builds are instrumented Debug
+// builds, and under AddressSanitizer LibTorch's start-up alone takes seconds.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr int slowdown = 10;
+#elif defined(__SANITIZE_ADDRESS__)
+inline constexpr int slowdown = 5;
+#else
+inline constexpr int slowdown = 1;
+#endif
+
 // An empty path under the temporary directory, named after the test file and case.
 inline fs::path fresh_dir(const std::string& prefix, const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / (prefix + "_" + name);
