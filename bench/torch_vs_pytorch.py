@@ -18,7 +18,6 @@ alternates every repetition), min / median / max of REPS repetitions:
     /usr/bin/python3 bench/torch_vs_pytorch.py [--reps 5] [--only step|local]
 """
 import argparse
-import gzip
 import json
 import os
 import statistics
@@ -27,7 +26,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,16 +38,7 @@ LABELS = os.path.join(DATA, "train-labels-idx1-ubyte.gz")
 BATCH, LR = 32, 0.01
 
 sys.path.insert(0, HERE)
-from torch_local_sgd_peer import lenet5  # noqa: E402  herd's lenet5, written in PyTorch
-
-
-def load():
-    with gzip.open(IMAGES, "rb") as f:
-        img = np.frombuffer(f.read(), np.uint8, offset=16)
-    with gzip.open(LABELS, "rb") as f:
-        lab = np.frombuffer(f.read(), np.uint8, offset=8)
-    X = torch.from_numpy(img.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0)
-    return X, torch.from_numpy(lab.astype(np.int64))
+from torch_local_sgd_peer import lenet5, load  # noqa: E402  herd's lenet5, written in PyTorch
 
 
 def pytorch_steps_per_second(X, y, seconds):
@@ -169,7 +158,7 @@ def main():
           flush=True)
 
     if a.only != "local":
-        X, y = load()
+        X, y = load(IMAGES, LABELS, None)  # all 60,000 images
         bench, run, py, bench_cpu, py_cpu = [], [], [], [], []
         for r in range(a.reps):
             order = ["bench", "run", "py"] if r % 2 == 0 else ["py", "run", "bench"]
