@@ -8,11 +8,12 @@ alternates every repetition), min / median / max of REPS repetitions:
    (Google Benchmark; herd's torch oracle + LocalOptimizer on the flat buffers, no job, no
    start-up) and `herd run` with 1 worker (the whole stack; steps / the last metrics row's
    `time`, which excludes the evaluations) against a plain PyTorch loop in this process
-   (X[idx], model, cross_entropy, zero_grad, backward, step), each timed for STEP_SECONDS.
-2. Local SGD, K = 4 workers, H = 8, LOCAL_STEPS local steps each: `herd run` on the threads
+   (X[idx], model, cross_entropy, zero_grad, backward, step), each timed for --step-seconds;
+   the benchmark and the loop also per second of their thread's CPU time.
+2. Local SGD, K = 4 workers (--workers), H = 8 (--period), --local-steps local steps each: `herd run` on the threads
    runtime (loop time: the last metrics row's `time`) against bench/torch_local_sgd_peer.py
    (torch.distributed + gloo + PeriodicModelAverager, 4 processes; loop time between barriers).
-   Both train on the first N_ROWS training images (herd: data.split), so that the evaluations
+   Both train on the first --rows training images (herd: data.split), so that the evaluations
    herd runs at step 0 and at the end stay short; the step's cost does not depend on N.
 
     /usr/bin/python3 bench/torch_vs_pytorch.py [--reps 5] [--only step|local]
