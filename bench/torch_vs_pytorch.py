@@ -8,17 +8,17 @@ alternates every repetition), min / median / max of REPS repetitions:
    (Google Benchmark; herd's torch oracle + LocalOptimizer on the flat buffers, no job, no
    start-up) and `herd run` with 1 worker (the whole stack; steps / the last metrics row's
    `time`, which excludes the evaluations) against a plain PyTorch loop in this process
-   (X[idx], model, cross_entropy, zero_grad, backward, step), each timed for STEP_SECONDS.
-2. Local SGD, K = 4 workers, H = 8, LOCAL_STEPS local steps each: `herd run` on the threads
+   (X[idx], model, cross_entropy, zero_grad, backward, step), each timed for --step-seconds;
+   the benchmark and the loop also per second of their thread's CPU time.
+2. Local SGD, K = 4 workers (--workers), H = 8 (--period), --local-steps local steps each: `herd run` on the threads
    runtime (loop time: the last metrics row's `time`) against bench/torch_local_sgd_peer.py
    (torch.distributed + gloo + PeriodicModelAverager, 4 processes; loop time between barriers).
-   Both train on the first N_ROWS training images (herd: data.split), so that the evaluations
+   Both train on the first --rows training images (herd: data.split), so that the evaluations
    herd runs at step 0 and at the end stay short; the step's cost does not depend on N.
 
     /usr/bin/python3 bench/torch_vs_pytorch.py [--reps 5] [--only step|local]
 """
 import argparse
-import gzip
 import json
 import os
 import statistics
@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,16 +39,7 @@ LABELS = os.path.join(DATA, "train-labels-idx1-ubyte.gz")
 BATCH, LR = 32, 0.01
 
 sys.path.insert(0, HERE)
-from torch_local_sgd_peer import lenet5  # noqa: E402  herd's lenet5, written in PyTorch
-
-
-def load():
-    with gzip.open(IMAGES, "rb") as f:
-        img = np.frombuffer(f.read(), np.uint8, offset=16)
-    with gzip.open(LABELS, "rb") as f:
-        lab = np.frombuffer(f.read(), np.uint8, offset=8)
-    X = torch.from_numpy(img.reshape(-1, 1, 28, 28).astype(np.float32) / 255.0)
-    return X, torch.from_numpy(lab.astype(np.int64))
+from torch_local_sgd_peer import lenet5, load  # noqa: E402  herd's lenet5, written in PyTorch
 
 
 def pytorch_steps_per_second(X, y, seconds):
@@ -169,7 +159,7 @@ def main():
           flush=True)
 
     if a.only != "local":
-        X, y = load()
+        X, y = load(IMAGES, LABELS, None)  # all 60,000 images
         bench, run, py, bench_cpu, py_cpu = [], [], [], [], []
         for r in range(a.reps):
             order = ["bench", "run", "py"] if r % 2 == 0 else ["py", "run", "bench"]
