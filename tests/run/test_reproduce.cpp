@@ -265,16 +265,26 @@ TEST(Cli, BadReproduceInputExitsTwoAndLosesNothing) {
 // claims parse and select single points of its sweep, its configurations are valid.
 TEST(Studies, EveryStudyOfTheRepositoryIsWellFormedAtBothScales) {
   const fs::path root = fs::path(HERD_SOURCE_DIR) / "studies";
-  EXPECT_GE(load_studies(root).size(), 15u);
+  const std::vector<Study> studies = load_studies(root);
+  EXPECT_GE(studies.size(), 15u);
   for (const std::string scale : {"quick", "paper"}) {
-    ReproduceSpec spec;
-    spec.studies = root;
-    spec.ids = {"all"};
-    spec.scale = scale;
-    spec.check_only = true;
-    spec.out = test::fresh_dir("herd_test_reproduce", "check_" + scale);
-    EXPECT_NO_THROW(reproduce(spec)) << scale;
-    EXPECT_FALSE(fs::exists(spec.out));
+    for (const Study& study : studies) {
+      ReproduceSpec spec;
+      spec.studies = root;
+      spec.ids = {study.id};
+      spec.scale = scale;
+      spec.check_only = true;
+      spec.out = test::fresh_dir("herd_test_reproduce", "check_" + scale);
+      try {
+        reproduce(spec);
+      } catch (const Error& e) {
+        // Without LibTorch the CNN studies are refused up front, naming the model.
+        const bool torch_model = std::string(e.what()).find("lenet5") != std::string::npos;
+        if (HERD_WITH_TORCH || !torch_model)
+          ADD_FAILURE() << study.id << " " << scale << ": " << e.what();
+      }
+      EXPECT_FALSE(fs::exists(spec.out));
+    }
   }
 }
 
