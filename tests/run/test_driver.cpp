@@ -425,7 +425,9 @@ TEST(Cli, AUserThreadLimitIsRefusedOrReportedNotAHang) {
       EXPECT_NE(said.find("ulimit -u = 40"), std::string::npos) << said;
       EXPECT_FALSE(fs::exists(out));
     } else {  // failed while starting: the run's summary records why
-      EXPECT_NE(said.find("would not start thread 40 of 40"), std::string::npos) << said;
+      // Which thread fails depends on the build (a sanitizer's own threads count too).
+      EXPECT_NE(said.find("would not start thread"), std::string::npos) << said;
+      EXPECT_NE(said.find(" of 40 ("), std::string::npos) << said;
       EXPECT_EQ(summary_field(out, "status"), "failed");
     }
   }

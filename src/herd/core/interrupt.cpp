@@ -1,11 +1,17 @@
 #include "herd/core/interrupt.hpp"
 
+#include <atomic>
 #include <csignal>
 
 namespace herd {
 namespace {
 
-volatile std::sig_atomic_t requested = 0;
+// Written by the signal handler on whichever thread takes the signal, read by every rank's
+// thread at its evaluations: a lock-free atomic, which is both signal-safe and free of data
+// races between threads (a volatile sig_atomic_t is only the former; ThreadSanitizer
+// reported it on the threads runtime).
+std::atomic<int> requested{0};
+static_assert(std::atomic<int>::is_always_lock_free);
 
 extern "C" void on_interrupt(int signal) {
   if (requested != 0) {  // the second one: end now, with the signal's own disposition
