@@ -19,7 +19,8 @@ FUZZ_SECONDS ?= 60
 # The tests that start MPI processes (mpiexec and the herd CLI under it): not in-process.
 MPI_TESTS = mpi|Mpi
 
-.PHONY: all deps build run test bench format clean stress asan tsan fuzz reproduce-quick
+.PHONY: all deps build run test bench format clean stress asan tsan tsan-configure tsan-threads \
+  fuzz reproduce-quick
 all: build
 
 deps:
@@ -52,20 +53,33 @@ reproduce-quick: build
 stress: build
 	bash tools/stress.sh $(BUILD) $(PASSES) $(LOAD)
 
-# Each sanitizer build has its own directory; the benchmarks are left out.
+# Each sanitizer build has its own directory, -O1 with debug information and assertions
+# (the speed the sanitizers' authors recommend; -O0 runs the suite about twice as long); the
+# benchmarks and the Python module (whose interpreter is not instrumented) are left out.
+# SANITIZE_TORCH=OFF leaves out the LibTorch models and their tests too (CI: .ci/run).
+SANITIZE_TORCH ?= ON
+SANITIZE_CONFIGURE = -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O1 -g" \
+  -DHERD_BUILD_BENCH=OFF -DHERD_WITH_PYTHON=OFF -DHERD_WITH_TORCH=$(SANITIZE_TORCH)
 asan: deps
-	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-	  -DHERD_SANITIZE=address,undefined -DHERD_BUILD_BENCH=OFF > $(ASAN_BUILD).configure.log 2>&1 \
-	  || (cat $(ASAN_BUILD).configure.log; exit 1)
+	@cmake -S . -B $(ASAN_BUILD) $(SANITIZE_CONFIGURE) -DHERD_SANITIZE=address,undefined \
+	  > $(ASAN_BUILD).configure.log 2>&1 || (cat $(ASAN_BUILD).configure.log; exit 1)
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
-tsan: deps
-	@cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-	  -DHERD_SANITIZE=thread -DHERD_BUILD_BENCH=OFF > $(TSAN_BUILD).configure.log 2>&1 \
-	  || (cat $(TSAN_BUILD).configure.log; exit 1)
+tsan-configure: deps
+	@cmake -S . -B $(TSAN_BUILD) $(SANITIZE_CONFIGURE) -DHERD_SANITIZE=thread \
+	  > $(TSAN_BUILD).configure.log 2>&1 || (cat $(TSAN_BUILD).configure.log; exit 1)
+
+# Every in-process test (all but the MPI ones: Open MPI is not built with ThreadSanitizer).
+tsan: tsan-configure
 	@cmake --build $(TSAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -E '$(MPI_TESTS)'
+
+# The test programs whose ranks are threads (tools/stress.sh's list), built and run once.
+tsan-threads: tsan-configure
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target $(shell bash tools/stress.sh --programs)
+	bash tools/stress.sh $(TSAN_BUILD) 1 0
 
 # The harnesses alone (fuzz/CMakeLists.txt): clang, -O1 with assertions, instrumented for
 # libFuzzer, ASan and UBSan; no torch, Python, tests or benchmarks.

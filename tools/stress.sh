@@ -6,6 +6,7 @@
 # something the schedule decides (it belongs on the simulator, where the schedule is exact).
 #
 #   tools/stress.sh BUILD_DIR [PASSES] [LOAD] [FILTER]
+#   tools/stress.sh --programs      the CMake targets of those programs, one line
 #     PASSES  passes of every program (default 100)
 #     LOAD    busy loops started for the run and ended with it (default: one per core)
 #     FILTER  a GoogleTest filter for the cases to run (default: all of them)
@@ -15,15 +16,21 @@
 # when any pass failed.
 set -uo pipefail
 
+# The programs whose tests run ranks as threads: the communicator and the runtimes, the
+# algorithms (synchronous, asynchronous, leader and elastic, checkpoints, settings). The
+# Makefile's tsan-threads target builds and runs the same list under ThreadSanitizer.
+programs=(comm/test_comm comm/test_runtimes algo/test_algo algo/test_async algo/test_leader
+  algo/test_checkpoint algo/test_settings)
+if [[ ${1:-} == --programs ]]; then
+  basename -a "${programs[@]}" | tr '\n' ' '
+  echo
+  exit 0
+fi
+
 build=${1:?usage: tools/stress.sh BUILD_DIR [PASSES] [LOAD] [FILTER]}
 passes=${2:-100}
 load=${3:-$(nproc)}
 filter=${4:-*}
-
-# The programs whose tests run ranks as threads: the communicator and the runtimes, the
-# algorithms (synchronous, asynchronous, leader and elastic, checkpoints, settings).
-programs=(comm/test_comm comm/test_runtimes algo/test_algo algo/test_async algo/test_leader
-  algo/test_checkpoint algo/test_settings)
 for p in "${programs[@]}"; do
   if [[ ! -x "$build/tests/$p" ]]; then
     echo "stress: $build/tests/$p is missing; build first (make build)" >&2
@@ -60,6 +67,7 @@ for ((pass = 1; pass <= passes; ++pass)); do
     timeout 600 "$build/tests/$p" --gtest_filter="$filter" --gtest_brief=1 > "$log" 2>&1
     status=$?
     if ((status != 0)); then
+      tail -n 40 "$log" | sed "s|^|  $(basename "$p"): |"  # why, in the output (CI)
       failures+=("$p: $(grep -h '^\[  FAILED  \]' "$log" | grep -v 'listed below' |
         sed 's/^\[  FAILED  \] //; s/ (.*//' | sort -u | tr '\n' ' ')")
       if ((status == 124)); then
