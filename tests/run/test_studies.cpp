@@ -248,6 +248,82 @@ TEST(Cli, AKilledSweepLosesNoFinishedRunAndFinishesEachRunOnce) {
   }
 }
 
+// Ctrl-C, or a signal to the sweep's process alone: the sweep passes it on to the run in
+// progress, which stops at its next evaluation and records "interrupted"; no other run
+// starts, and the sweep ends with 130. The same command then runs what did not finish.
+TEST(Cli, AnInterruptedSweepKeepsWhatFinishedAndTheSameCommandContinues) {
+  const fs::path config = write_config(
+      "interrupted", std::string(quadratic_sim) + "[cluster]\ncompute_times = \"1\"\n");
+  const fs::path out = fresh_dir("interrupted");
+  const fs::path err = fresh_dir("interrupted_err.txt");
+  const std::vector<std::string> argv_text{HERD_BINARY,
+                                           "sweep",
+                                           config.string(),
+                                           "algo.lr=0.01,0.02,0.03,0.04,0.05,0.06",
+                                           "stop.steps=150000",
+                                           "eval.every=5000",
+                                           "--jobs",
+                                           "1",
+                                           "--out",
+                                           out.string()};
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const auto& a : argv_text) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    freopen("/dev/null", "w", stdout);
+    freopen(err.c_str(), "w", stderr);
+    execv(HERD_BINARY, argv.data());
+    _exit(127);
+  }
+  auto with_status = [&](const std::string& status) {
+    std::size_t n = 0;
+    if (fs::exists(out / "runs"))
+      for (const auto& d : fs::directory_iterator(out / "runs"))
+        n += fs::is_directory(d.path()) && test::summary_field(d.path(), "status") == status;
+    return n;
+  };
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60 * test::slowdown);
+  // A run that wrote its first evaluation has its handlers installed (one killed before
+  // that would start again all the same, but it could not say "interrupted").
+  auto one_in_progress = [&] {
+    if (fs::exists(out / "runs"))
+      for (const auto& d : fs::directory_iterator(out / "runs"))
+        if (fs::is_directory(d.path()) && !fs::exists(d.path() / "summary.json") &&
+            !lines_of(d.path() / "metrics.jsonl").empty())
+          return true;
+    return false;
+  };
+  while ((with_status("ok") < 2 || !one_in_progress()) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << read(err);
+  EXPECT_EQ(WEXITSTATUS(status), 130) << read(err);
+  EXPECT_NE(read(err).find("the same command continues"), std::string::npos) << read(err);
+  const std::size_t before = with_status("ok");
+  ASSERT_GE(before, 2u);
+  ASSERT_LT(before, 6u) << "the sweep ended before it was interrupted; make its runs longer";
+  EXPECT_EQ(with_status("interrupted"), 1u);    // the run in progress stopped and said so
+  EXPECT_FALSE(fs::exists(out / "sweep.csv"));  // no table of a sweep half done
+  std::map<fs::path, fs::file_time_type> kept;
+  for (const auto& d : fs::directory_iterator(out / "runs"))
+    if (fs::is_directory(d.path()) && test::summary_field(d.path(), "status") == "ok")
+      kept[d.path()] = fs::last_write_time(d.path() / "summary.json");
+
+  std::string again;
+  for (std::size_t i = 2; i < argv_text.size(); ++i) again += " " + argv_text[i];
+  ASSERT_EQ(herd("sweep" + again), exit_codes::ok);
+  EXPECT_EQ(with_status("ok"), 6u);
+  for (const auto& [dir, time] : kept) EXPECT_EQ(fs::last_write_time(dir / "summary.json"), time);
+  for (const auto& r : read_csv(out / "sweep.csv"))  // each evaluation once: 0, 5000, ..., 150000
+    EXPECT_EQ(lines_of(out / r.at("dir") / "metrics.jsonl").size(), 31u) << r.at("dir");
+}
+
 // Gradient descent on F(x) = sum_i lambda_i / 2 (x_i - a_i)^2 from 0: after T steps of size
 // eta, F - F* = sum_i lambda_i / 2 (1 - eta lambda_i)^(2T) a_i^2.
 double closed_form_suboptimality(double eta, double mu, double L, std::uint64_t seed, int T) {

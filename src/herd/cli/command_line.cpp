@@ -405,7 +405,9 @@ int main_impl(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? exit_codes::ok : exit_codes::invalid_input;
   }
-  if (*run_cmd) install_interrupt_handlers();  // a run stops at its next evaluation
+  // A run stops at its next evaluation; a sweep, tune or reproduce passes the signal to its
+  // runs, starts no other and keeps what finished.
+  if (*run_cmd || *sweep_cmd || *tune_cmd || *reproduce_cmd) install_interrupt_handlers();
   if (*run_cmd && !resume_dir.empty()) {
     // With --resume every positional argument is a key=value override.
     if (!config_path.empty()) {
@@ -476,6 +478,9 @@ int herd::cli::main(int argc, char** argv) {
   if (herd::comm::under_mpirun()) herd::comm::mpi_initialize(&argc, &argv);
   try {
     return main_impl(argc, argv);
+  } catch (const herd::Interrupted& e) {
+    fmt::print(stderr, "\nherd: interrupted by signal {}: {}\n", e.signal(), e.what());
+    return 128 + e.signal();
   } catch (const herd::Error& e) {
     return fail(herd::exit_code(e.kind()), fmt::format("error: {}", e.what()));
   } catch (const std::exception& e) {

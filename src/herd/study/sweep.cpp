@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -22,6 +23,7 @@
 #include "herd/comm/runtimes.hpp"
 #include "herd/core/durable_file.hpp"
 #include "herd/core/error.hpp"
+#include "herd/core/interrupt.hpp"
 #include "herd/core/text.hpp"
 #include "herd/run/compare.hpp"
 #include "herd/run/output.hpp"
@@ -131,13 +133,21 @@ std::string last_log_line(const fs::path& log) {
 }
 
 // One `herd run` per point, at most `jobs` at once. A child dies with the sweep
-// (PR_SET_PDEATHSIG), so a killed sweep leaves no run behind that still writes.
+// (PR_SET_PDEATHSIG), so a killed sweep leaves no run behind that still writes. Each child
+// has its own process group, so a Ctrl-C at the terminal reaches the sweep alone: the sweep
+// passes the signal on to its runs once (a second would end them at once), and they stop
+// at their next evaluation.
 class Launcher {
  public:
   Launcher(fs::path herd, int jobs) : herd_(std::move(herd)), jobs_(jobs) {}
 
-  void start(std::size_t index, const std::vector<std::string>& args, const fs::path& log) {
+  // Waits until fewer than `jobs` runs are running.
+  void wait_for_a_slot() {
     while (int(running_.size()) >= jobs_) finished_.push_back(wait_one());
+  }
+
+  void start(std::size_t index, const std::vector<std::string>& args, const fs::path& log) {
+    wait_for_a_slot();
     std::vector<std::string> storage{herd_.string()};
     storage.insert(storage.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -149,6 +159,7 @@ class Launcher {
     if (pid == 0) {  // the child: only async-signal-safe calls until exec
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(127);
+      ::setpgid(0, 0);
       const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (fd >= 0) {
         ::dup2(fd, STDOUT_FILENO);
@@ -163,22 +174,37 @@ class Launcher {
   // Every started run that ended: its index and exit code (128 + signal when killed).
   std::vector<std::pair<std::size_t, int>> take_finished() { return std::exchange(finished_, {}); }
   bool idle() const { return running_.empty(); }
+  // Polls, so that a signal that arrives meanwhile is passed on to the runs.
   std::pair<std::size_t, int> wait_one() {
-    int status = 0;
-    pid_t pid = -1;
-    while ((pid = ::waitpid(-1, &status, 0)) < 0)
-      if (errno != EINTR)
+    for (;;) {
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid < 0 && errno != EINTR)
         throw IoError(fmt::format("cannot wait for a run: {}", std::strerror(errno)));
-    const auto it = running_.find(pid);
-    if (it == running_.end()) return wait_one();  // not one of ours (a plot's python)
-    const std::size_t index = it->second;
-    running_.erase(it);
-    return {index, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)};
+      if (pid <= 0) {
+        pass_on_interrupt();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
+      const auto it = running_.find(pid);
+      if (it == running_.end()) continue;  // not one of ours (a plot's python)
+      const std::size_t index = it->second;
+      running_.erase(it);
+      return {index, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)};
+    }
   }
 
  private:
+  void pass_on_interrupt() {
+    const int signal = interrupt_signal();
+    if (signal == 0 || passed_on_) return;
+    passed_on_ = true;
+    for (const auto& [pid, index] : running_) ::kill(pid, signal);
+  }
+
   fs::path herd_;
   int jobs_;
+  bool passed_on_ = false;
   std::map<pid_t, std::size_t> running_;
   std::vector<std::pair<std::size_t, int>> finished_;
 };
@@ -592,6 +618,12 @@ std::vector<SweepRow> run_sweep(const Sweep& s) {
     ++done;
     if (s.spec.quiet) return;
     const SweepRow row = read_row(s, s.points[finished.first]);
+    if (interrupt_signal() != 0 && row.result.status != "ok") {
+      fmt::print("[{}/{}] {}: interrupted; it runs again when the sweep continues\n", done,
+                 todo.size(), s.points[finished.first].name);
+      std::fflush(stdout);
+      return;
+    }
     fmt::print("[{}/{}] {}: {}{}\n", done, todo.size(), s.points[finished.first].name,
                row.result.status,
                row.result.status == "ok" ? fmt::format(" ({})", row.result.stop_reason)
@@ -599,11 +631,20 @@ std::vector<SweepRow> run_sweep(const Sweep& s) {
     std::fflush(stdout);
   };
   for (const std::size_t i : todo) {
+    launcher.wait_for_a_slot();
+    for (const auto& f : launcher.take_finished()) report(f);
+    if (interrupt_signal() != 0) break;  // no further run starts
     launcher.start(i, run_arguments(s, s.points[i]),
                    s.spec.out / "runs" / (s.points[i].name + ".log"));
-    for (const auto& f : launcher.take_finished()) report(f);
   }
   while (!launcher.idle()) report(launcher.wait_one());
+  if (const int signal = interrupt_signal(); signal != 0) {
+    const auto kept = std::count_if(s.points.begin(), s.points.end(),
+                                    [&](const SweepPoint& p) { return finished(run_dir(s, p)); });
+    throw Interrupted(signal, fmt::format("{}: {} of {} runs finished and are kept; the same "
+                                          "command continues with the others",
+                                          s.spec.out.string(), kept, s.points.size()));
+  }
 
   const std::vector<SweepRow> rows = read_rows(s);
   write_sweep_outputs(s, rows);
