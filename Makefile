@@ -3,10 +3,11 @@
 #   make test   installs what is missing, builds, and runs the whole test suite
 # and those of its development section:
 #   make stress the threads-runtime tests PASSES times with LOAD busy loops on the cores
-#   make asan   the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (Debug)
-#   make tsan   the threads-runtime tests under ThreadSanitizer (Debug)
+#   make asan   the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (-O1)
+#   make tsan   every in-process test under ThreadSanitizer (-O1)
+#   make tsan-threads  the threads-runtime test programs under ThreadSanitizer (CI)
 #   make fuzz   the libFuzzer harnesses of fuzz/ with clang, each for FUZZ_SECONDS
-# and CI's second stage:
+# and CI's stages beyond the tests (.ci/run):
 #   make reproduce-quick  every study at quick scale; fails when one that reproduced stops
 BUILD ?= build
 JOBS ?= $(shell nproc)

@@ -7,6 +7,7 @@
 
 #include <Eigen/Dense>
 #include <cmath>
+#include <functional>
 
 #include "herd/algo/job.hpp"
 #include "herd/comm/sim.hpp"
@@ -19,6 +20,8 @@ namespace {
 struct Instance {
   std::vector<Eigen::VectorXd> a;  // optima of the F_i
   std::vector<double> tau;         // seconds per gradient
+  std::vector<double> tau_after;   // from change_at on (empty: never)
+  double change_at = 0;
 };
 
 Instance draw(std::uint64_t seed, int K, int d) {
@@ -33,15 +36,18 @@ Instance draw(std::uint64_t seed, int K, int d) {
   return in;
 }
 
-Eigen::VectorXd weighted_mean(const Instance& in, bool by_rate) {
+// sum_i w_i a_i / sum_i w_i.
+Eigen::VectorXd weighted_mean(const Instance& in, const std::function<double(std::size_t)>& w) {
   Eigen::VectorXd num = Eigen::VectorXd::Zero(in.a[0].size());
   double den = 0;
   for (std::size_t i = 0; i < in.a.size(); ++i) {
-    const double w = by_rate ? 1.0 / in.tau[i] : 1.0;
-    num += w * in.a[i];
-    den += w;
+    num += w(i) * in.a[i];
+    den += w(i);
   }
   return num / den;
+}
+Eigen::VectorXd weighted_mean(const Instance& in, bool by_rate) {
+  return weighted_mean(in, [&](std::size_t i) { return by_rate ? 1.0 / in.tau[i] : 1.0; });
 }
 
 // Final server point of `algo` on the instance.
@@ -62,6 +68,12 @@ Eigen::VectorXd run(const Instance& in, const std::string& algo, bool estimate_t
   comm::SimSpec spec;
   spec.compute.tau = {0.0};  // the server
   spec.compute.tau.insert(spec.compute.tau.end(), in.tau.begin(), in.tau.end());
+  if (!in.tau_after.empty()) {
+    spec.compute.tau_after = {0.0};
+    spec.compute.tau_after.insert(spec.compute.tau_after.end(), in.tau_after.begin(),
+                                  in.tau_after.end());
+    spec.compute.change_at = in.change_at;
+  }
   const JobResult r = run_job(j, [&](int ranks, const std::function<void(comm::Communicator&)>& f) {
     comm::run_sim(spec, ranks, f);
   });
@@ -91,6 +103,37 @@ TEST_P(FixedPoints, AsgdIsFrequencyWeightedRescaledAsgdIsTheMean) {
       relative(estimated, mean), relative(by_rate, mean));
   EXPECT_LT(relative(asgd, by_rate), 0.01);
   EXPECT_LT(relative(rescaled, mean), 0.01);
+  EXPECT_LT(relative(estimated, mean), 0.02);
+}
+
+// Drifting hardware (cluster.compute_times_after): at a quarter of the run the compute times
+// reverse, the fastest worker becoming the slowest. Each method then settles where the new
+// arrival rates 1/tau'_i put it: ASGD at sum(a_i/tau'_i)/sum(1/tau'_i); Rescaled ASGD with
+// the known (now stale) tau_i, whose step for worker i is proportional to tau_i, at
+// sum(a_i tau_i/tau'_i)/sum(tau_i/tau'_i); with tau estimated online, at mean(a_i) again.
+TEST_P(FixedPoints, AfterTheComputeTimesDriftOnlyEstimatedTauKeepsTheMean) {
+  Instance in = draw(GetParam(), 8, 3);
+  in.tau_after.assign(in.tau.rbegin(), in.tau.rend());
+  double rate = 0;  // gradients per second, before and after alike (the same times)
+  for (double t : in.tau) rate += 1.0 / t;
+  in.change_at = 0.25 * 40000 / rate;  // a quarter of the 40,000 steps
+  const Eigen::VectorXd mean = weighted_mean(in, false);
+  const Eigen::VectorXd by_new_rate =
+      weighted_mean(in, [&](std::size_t i) { return 1.0 / in.tau_after[i]; });
+  const Eigen::VectorXd stale =
+      weighted_mean(in, [&](std::size_t i) { return in.tau[i] / in.tau_after[i]; });
+  ASSERT_GT(relative(stale, mean), 0.05) << "the instance must separate the points";
+  ASSERT_GT(relative(by_new_rate, weighted_mean(in, true)), 0.05);
+  const Eigen::VectorXd asgd = run(in, "asgd", false);
+  const Eigen::VectorXd known = run(in, "rescaled_asgd", false);
+  const Eigen::VectorXd estimated = run(in, "rescaled_asgd", true);
+  std::printf(
+      "seed %llu: |ASGD - new rate point| %.2e, |Rescaled(known) - stale point| %.2e, "
+      "|Rescaled(estimated) - mean a| %.2e, stale gap %.2e (relative)\n",
+      (unsigned long long)GetParam(), relative(asgd, by_new_rate), relative(known, stale),
+      relative(estimated, mean), relative(stale, mean));
+  EXPECT_LT(relative(asgd, by_new_rate), 0.01);
+  EXPECT_LT(relative(known, stale), 0.01);
   EXPECT_LT(relative(estimated, mean), 0.02);
 }
 

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "herd/core/error.hpp"
+#include "support/temp_dir.hpp"
 
 namespace herd::cli {
 namespace {
@@ -72,9 +73,9 @@ const std::optional<std::string>& no_python() {
 class PlotTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("herd_test_plot_" + std::to_string(::getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    root_ =
+        herd::test::temp_dir() / ("herd_test_plot_" + std::to_string(::getpid()) + "_" +
+                                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(root_);
     fs::create_directories(root_ / "local");
     fs::create_directories(root_ / "minibatch-sgd");

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include "support/temp_dir.hpp"
 
 namespace herd::data {
 
@@ -28,7 +29,7 @@ class TempDir {
                        info->test_suite_name() + "_" + info->name();
     for (char& c : name)
       if (c == '/') c = '_';
-    path_ = std::filesystem::temp_directory_path() / name;
+    path_ = herd::test::temp_dir() / name;
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }

@@ -20,6 +20,7 @@
 #include "herd/run/cluster.hpp"
 #include "herd/run/config.hpp"
 #include "herd/run/options.hpp"
+#include "support/temp_dir.hpp"
 
 namespace herd::run {
 namespace {
@@ -59,7 +60,7 @@ void expect_invalid_override(const std::string& assignment,
 
 // A temporary directory removed at scope exit.
 struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("herd_test_config_" + std::to_string(getpid()));
+  fs::path path = herd::test::temp_dir() / ("herd_test_config_" + std::to_string(getpid()));
   TempDir() { fs::create_directories(path); }
   ~TempDir() { fs::remove_all(path); }
   fs::path write(const std::string& name, const std::string& text) const {
@@ -405,7 +406,6 @@ TEST(Config, CheckCrossOptionRules) {
   Config endless;
   endless.apply_override("stop.steps=0");
   expect_invalid([&] { endless.check(); }, {"stop.steps", "stop.time"});
-
 }
 
 TEST(Config, CheckAppliesTheConfiguredAlgorithmsRules) {
@@ -531,8 +531,28 @@ double mean_duration(const Cluster& cluster, int rank, int n) {
   const comm::ComputeModel& m = cluster.spec.compute;
   Rng rng(5, streams::compute_noise_base + std::uint64_t(rank));
   double sum = 0;
-  for (int j = 0; j < n; ++j) sum += m.duration(rank, m.reference_batch, rng);
+  for (int j = 0; j < n; ++j) sum += m.duration(rank, m.reference_batch, 0.0, rng);
   return sum / n;
+}
+
+// cluster.compute_times_after: by rank, the server's 0 first; `reversed` mirrors the first
+// times; a piece of work takes the new time when it starts at or after change_at.
+TEST(Cluster, ComputeTimesAfterTakeOverAtChangeAt) {
+  Config c;
+  c.apply_override("algo.workers=3");
+  c.apply_override("cluster.compute_times=0.5, 2, 3.5");
+  c.apply_override("cluster.compute_times_after=reversed");
+  c.apply_override("cluster.change_at=100");
+  const comm::ComputeModel m = make_cluster(c, 3, true, 1).spec.compute;
+  EXPECT_EQ(m.tau_after, (std::vector<double>{0.0, 3.5, 2.0, 0.5}));
+  EXPECT_EQ(m.change_at, 100.0);
+  Rng rng(5, streams::compute_noise_base);
+  EXPECT_EQ(m.duration(1, m.reference_batch, 99.9, rng), 0.5);
+  EXPECT_EQ(m.duration(1, m.reference_batch, 100.0, rng), 3.5);
+  EXPECT_EQ(m.duration(3, 2 * m.reference_batch, 1e6, rng), 1.0);
+  c.apply_override("cluster.compute_times_after=4");
+  EXPECT_EQ(make_cluster(c, 3, false, 1).spec.compute.tau_after,
+            (std::vector<double>{4.0, 4.0, 4.0}));
 }
 
 TEST(Cluster, NoiseScaleTauMakesTheMeanTimesProportionalToTau) {

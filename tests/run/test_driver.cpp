@@ -260,7 +260,7 @@ TEST(Driver, TheSimulatorIsDeterministicPerSeed) {
 }
 
 fs::path write_config(const std::string& name, const std::string& text) {
-  const fs::path file = fs::temp_directory_path() / ("herd_test_driver_" + name + ".toml");
+  const fs::path file = herd::test::temp_dir() / ("herd_test_driver_" + name + ".toml");
   std::ofstream(file) << text;
   return file;
 }
@@ -388,7 +388,7 @@ TEST(Cli, ASecondRunIntoADirectoryInUseIsRefused) {
 TEST(Cli, MoreThreadsThanTheMachineGivesIsAnErrorNotAHang) {
   const fs::path config = write_config("threads", small_run);
   const fs::path out = fresh_dir("threads");
-  const fs::path err = fs::temp_directory_path() / "herd_test_driver_threads_err.txt";
+  const fs::path err = herd::test::temp_dir() / "herd_test_driver_threads_err.txt";
   const std::string command = "ulimit -v 2000000; timeout 60 " + std::string(HERD_BINARY) +
                               " run " + config.string() +
                               " algo.workers=1000 data.rows=20000 run.progress=none --out " +
@@ -415,7 +415,7 @@ TEST(Cli, AUserThreadLimitIsRefusedOrReportedNotAHang) {
   fs::permissions(open_to_all, fs::perms::all | fs::perms::sticky_bit);
   for (const int workers : {200, 40}) {
     const fs::path out = open_to_all / std::to_string(workers);
-    const fs::path err = fs::temp_directory_path() / "herd_test_driver_nproc_err.txt";
+    const fs::path err = herd::test::temp_dir() / "herd_test_driver_nproc_err.txt";
     const std::string command = "ulimit -u 40; exec timeout 60 " + as_user +
                                 std::string(HERD_BINARY) + " run " + config.string() +
                                 " algo.workers=" + std::to_string(workers) +
@@ -493,14 +493,14 @@ TEST(Cli, MessagesNameWhatIsWrong) {
          {"no checkpoint.bin", "run.checkpoint_every"});
   // Byte-order marks: UTF-8's is skipped, UTF-16 is refused by name; binary bytes are escaped.
   const std::string data = " data.format=libsvm algo.workers=1 algo.batch=1 stop.steps=2 ";
-  const fs::path bom = fs::temp_directory_path() / "herd_test_driver_bom.svm";
+  const fs::path bom = herd::test::temp_dir() / "herd_test_driver_bom.svm";
   std::ofstream(bom) << "\xef\xbb\xbf+1 1:1\n-1 2:1\n";
   EXPECT_EQ(herd("run " + config.string() + data + "data.train=" + bom.string() + " --out " +
                  fresh_dir("bom").string()),
             exit_codes::ok);
   // A test file with more features than the training part: said, and data.features fixes it.
-  const fs::path part = fs::temp_directory_path() / "herd_test_driver_part.svm";
-  const fs::path wide = fs::temp_directory_path() / "herd_test_driver_wide.svm";
+  const fs::path part = herd::test::temp_dir() / "herd_test_driver_part.svm";
+  const fs::path wide = herd::test::temp_dir() / "herd_test_driver_wide.svm";
   std::ofstream(part) << "+1 1:1\n-1 2:1\n";
   std::ofstream(wide) << "+1 1:1 5:1\n-1 2:1\n";
   const std::string both = data + "data.train=" + part.string() + " data.test=" + wide.string();
@@ -512,7 +512,7 @@ TEST(Cli, MessagesNameWhatIsWrong) {
   EXPECT_EQ(herd("run " + libsvm.string() + both + " data.features=5 --out " +
                  fresh_dir("wide5").string()),
             exit_codes::ok);
-  const fs::path utf16 = fs::temp_directory_path() / "herd_test_driver_utf16.svm";
+  const fs::path utf16 = herd::test::temp_dir() / "herd_test_driver_utf16.svm";
   std::ofstream(utf16, std::ios::binary) << std::string(
       "\xff\xfe+\x00"
       "1\x00 \x00",
@@ -520,7 +520,7 @@ TEST(Cli, MessagesNameWhatIsWrong) {
   expect("run " + config.string() + data + "data.train=" + utf16.string() + " --out " +
              fresh_dir("utf16").string(),
          exit_codes::invalid_input, {"UTF-16"});
-  const fs::path binary = fs::temp_directory_path() / "herd_test_driver_binary.svm";
+  const fs::path binary = herd::test::temp_dir() / "herd_test_driver_binary.svm";
   std::ofstream(binary, std::ios::binary) << std::string("\x01\x1b[2J\x07 1:1\n", 10);
   expect("run " + config.string() + data + "data.train=" + binary.string() + " --out " +
              fresh_dir("binary").string(),
@@ -624,8 +624,8 @@ TEST(Cli, ProgressLinesEndWithTheLastRowHoweverTheRunStops) {
 // pair trains, and data.split takes its test rows.
 TEST(Cli, IdxFilesTrainAndSplit) {
   const fs::path config = write_config("idx", small_run);
-  const fs::path images = fs::temp_directory_path() / "herd_test_driver_images.idx";
-  const fs::path labels = fs::temp_directory_path() / "herd_test_driver_labels.idx";
+  const fs::path images = herd::test::temp_dir() / "herd_test_driver_images.idx";
+  const fs::path labels = herd::test::temp_dir() / "herd_test_driver_labels.idx";
   const std::string idx = "data.format=idx data.train=" + images.string() +
                           " data.train_labels=" + labels.string() +
                           " model.name=softmax algo.workers=2 algo.batch=2 ";
@@ -793,7 +793,7 @@ TEST(MpiCli, SynchronousRunsEqualThreadsAndTheServerNeedsItsOwnRank) {
   // asgd with 4 workers needs 5 processes: said clearly, with the bad-input exit code.
   const fs::path refused = fresh_dir("mpi_refused");
   const auto [code, err] = [&] {
-    const fs::path err_file = fs::temp_directory_path() / "herd_test_driver_mpi_err.txt";
+    const fs::path err_file = herd::test::temp_dir() / "herd_test_driver_mpi_err.txt";
     const int status = std::system((mpiexec(4) + "run " + base + "algo.name=asgd --out " +
                                     refused.string() + " >/dev/null 2>" + err_file.string())
                                        .c_str());

@@ -30,7 +30,7 @@ fs::path fresh_dir(const std::string& name) {
 }
 
 fs::path write_config(const std::string& name, const std::string& text) {
-  const fs::path file = fs::temp_directory_path() / ("herd_test_studies_" + name + ".toml");
+  const fs::path file = herd::test::temp_dir() / ("herd_test_studies_" + name + ".toml");
   std::ofstream(file) << text;
   return file;
 }

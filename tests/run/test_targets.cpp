@@ -186,7 +186,7 @@ TEST(Targets, EveryMetricAnAlgorithmRecordsIsKnown) {
 }
 
 TEST(Cli, BadTargetsAreRefusedWithExitTwoAndNothingWritten) {
-  const fs::path config = fs::temp_directory_path() / "herd_test_targets.toml";
+  const fs::path config = herd::test::temp_dir() / "herd_test_targets.toml";
   std::ofstream(config) << small_run;
   const fs::path out = fresh_dir("refused");
   for (const char* bad : {"eval.target=loss<", "eval.target=unknown<=1", "stop.target=step>=x",

@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 #include <vector>
+#include "support/temp_dir.hpp"
 
 namespace herd::test {
 
@@ -30,7 +31,7 @@ inline constexpr int slowdown = 1;
 
 // An empty path under the temporary directory, named after the test file and case.
 inline fs::path fresh_dir(const std::string& prefix, const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / (prefix + "_" + name);
+  const fs::path dir = herd::test::temp_dir() / (prefix + "_" + name);
   fs::remove_all(dir);
   return dir;
 }
@@ -82,7 +83,7 @@ inline int herd(const std::string& args) {
 inline std::pair<int, std::string> herd_stderr(const std::string& args) {
   // One file per test process: test programs of other checkouts may run at the same time.
   const fs::path err =
-      fs::temp_directory_path() / ("herd_test_stderr_" + std::to_string(::getpid()) + ".txt");
+      herd::test::temp_dir() / ("herd_test_stderr_" + std::to_string(::getpid()) + ".txt");
   const int status = std::system(
       (std::string(HERD_BINARY) + " " + args + " >/dev/null 2>" + err.string()).c_str());
   std::string text = read(err);

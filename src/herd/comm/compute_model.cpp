@@ -16,9 +16,10 @@ ComputeNoise parse_compute_noise(const std::string& name) {
                      "' (none, half_normal, exponential, lognormal)");
 }
 
-double ComputeModel::duration(int rank, double samples, Rng& rng) const {
+double ComputeModel::duration(int rank, double samples, double now, Rng& rng) const {
   const std::size_t r = std::size_t(rank);
-  double t = tau[r] * samples / reference_batch;
+  const double base = !tau_after.empty() && now >= change_at ? tau_after[r] : tau[r];
+  double t = base * samples / reference_batch;
   const double scale = noise_scale.empty() ? 0.0 : noise_scale[r];
   switch (noise) {
     case ComputeNoise::none:

@@ -14,7 +14,8 @@
 // 1 + straggler_prob (straggler_factor - 1)). The additive kinds' noise is in seconds and
 // does not scale with t; cluster.noise_scale = "tau" sets s_i = tau_i (run/cluster.cpp). The
 // simulator charges this as virtual time; the threads runtime can sleep it (scaled by `wall_scale`)
-// to emulate the same cluster for real.
+// to emulate the same cluster for real. Drifting hardware: with `tau_after`, a piece of work
+// that starts at modelled time >= `change_at` takes tau_after[i] in place of tau_i.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,9 +35,12 @@ struct ComputeModel {
   double straggler_prob = 0, straggler_factor = 1;
   double wall_scale = 1;  // threads runtime: seconds slept per modelled second
   std::uint64_t seed = 0;
+  std::vector<double> tau_after;  // one per rank from change_at on; empty: tau throughout
+  double change_at = 0;           // modelled seconds
 
-  // Seconds for one declared piece of work on `samples` samples; draws its noise from rng.
-  double duration(int rank, double samples, Rng& rng) const;
+  // Seconds for one declared piece of work on `samples` samples that starts at modelled
+  // time `now`; draws its noise from rng.
+  double duration(int rank, double samples, double now, Rng& rng) const;
   bool empty() const { return tau.empty(); }
 };
 

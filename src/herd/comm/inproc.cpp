@@ -213,8 +213,7 @@ class InProcComm final : public Communicator {
   void do_send(int dest, int tag, CSpan data, std::span<const unsigned char> header) override {
     InProcWorld& w = *group_->world;
     check_rank(dest, "send to");
-    Message m{rank_, tag, std::vector<float>(data.begin(), data.end()),
-              HeaderBytes(header)};
+    Message m{rank_, tag, std::vector<float>(data.begin(), data.end()), HeaderBytes(header)};
     std::lock_guard lock(w.mu);
     w.throw_if_aborted();
     const int world_dest = group_->world_rank[std::size_t(dest)];
@@ -254,8 +253,13 @@ class InProcComm final : public Communicator {
     if (w.compute.empty()) return Communicator::compute(samples, interrupt_tag);
     const int me = my_world_rank();
     std::unique_lock lock(w.mu);
-    const double seconds =
-        w.compute.duration(me, samples, w.noise[std::size_t(me)]) * w.compute.wall_scale;
+    // The modelled time at which this piece of work began (a resumed job's clock included).
+    const double modelled_now =
+        (std::chrono::duration<double>(w.work_started[std::size_t(me)] - w.start).count() +
+         w.clock_offset[std::size_t(me)]) /
+        w.compute.wall_scale;
+    const double seconds = w.compute.duration(me, samples, modelled_now, w.noise[std::size_t(me)]) *
+                           w.compute.wall_scale;
     const auto deadline =
         w.work_started[std::size_t(me)] +
         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));

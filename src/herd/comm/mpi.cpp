@@ -280,8 +280,9 @@ bool MpiCommunicator::compute(double samples, int interrupt_tag) {
   // The world rank draws the noise, as rank r of the threads runtime does.
   int world_rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  const double modelled_now = (job.awake_since - job.origin) / job.compute.wall_scale;
   const double seconds =
-      job.compute.duration(world_rank, samples, *job.noise) * job.compute.wall_scale;
+      job.compute.duration(world_rank, samples, modelled_now, *job.noise) * job.compute.wall_scale;
   const double deadline = job.awake_since + seconds;
   // Sleep in short slices so that an interrupting message ends the work soon after it came.
   for (double t = MPI_Wtime(); t < deadline; t = MPI_Wtime()) {

@@ -599,7 +599,7 @@ bool SimComm::compute(double samples, int interrupt_tag) {
     seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - p.resumed_at).count();
   else if (!spec.compute.empty())
-    seconds = spec.compute.duration(r, samples, p.noise);
+    seconds = spec.compute.duration(r, samples, p.clock, p.noise);
   const double done = p.clock + seconds;
   double wake = done;
   if (interrupt_tag != no_interrupt) {

@@ -102,25 +102,47 @@ std::vector<double> noise_scales(const Config& c, int workers, std::uint64_t see
   return tau.empty() ? std::vector<double>(std::size_t(workers), 0.0) : tau;
 }
 
+// The compute times that `key` gives (a list, a number or a formula), checked.
+std::vector<double> compute_times_of(const Config& c, const std::string& key, int workers,
+                                     std::uint64_t seed) {
+  std::vector<double> tau;
+  try {
+    tau = per_worker(c, key, workers, seed, true);
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(std::string(e.what()).starts_with("cluster.")
+                           ? e.what()
+                           : key + ": " + std::string(e.what()));
+  }
+  for (std::size_t i = 0; i < tau.size(); ++i)
+    if (!(tau[i] > 0) || !std::isfinite(tau[i]))
+      throw InvalidInput(fmt::format(
+          "{}: worker {} has time {}; compute times must be positive and finite", key, i, tau[i]));
+  return tau;
+}
+
 }  // namespace
 
 std::vector<double> worker_compute_times(const Config& c, int workers, std::uint64_t seed) {
   if (c.get_string("cluster.compute_times").empty()) return {};
-  std::vector<double> tau;
-  try {
-    tau = per_worker(c, "cluster.compute_times", workers, seed, true);
-  } catch (const InvalidInput& e) {
-    throw InvalidInput(std::string(e.what()).starts_with("cluster.")
-                           ? e.what()
-                           : "cluster.compute_times: " + std::string(e.what()));
-  }
-  for (std::size_t i = 0; i < tau.size(); ++i)
-    if (!(tau[i] > 0) || !std::isfinite(tau[i]))
+  return compute_times_of(c, "cluster.compute_times", workers, seed);
+}
+
+std::vector<double> worker_compute_times_after(const Config& c, int workers, std::uint64_t seed,
+                                               const std::vector<double>& before) {
+  const std::string& text = c.get_string("cluster.compute_times_after");
+  if (text.empty()) {
+    if (c.get_number("cluster.change_at") > 0)
       throw InvalidInput(
-          fmt::format("cluster.compute_times: worker {} has time {}; compute "
-                      "times must be positive and finite",
-                      i, tau[i]));
-  return tau;
+          fmt::format("cluster.change_at = {} changes nothing without cluster.compute_times_after",
+                      c.get_number("cluster.change_at")));
+    return {};
+  }
+  if (before.empty())
+    throw InvalidInput(
+        "cluster.compute_times_after needs cluster.compute_times: the times it changes");
+  if (text == "reversed") return {before.rbegin(), before.rend()};
+  // A formula draws from another seed than cluster.compute_times' (permutation: another one).
+  return compute_times_of(c, "cluster.compute_times_after", workers, seed + 1);
 }
 
 comm::NetworkModel network_model(const Config& c, int workers, bool server) {
@@ -159,6 +181,7 @@ Cluster make_cluster(const Config& c, int workers, bool server, std::uint64_t se
   const int offset = server ? 1 : 0;
   out.worker_tau = worker_compute_times(c, workers, seed);
   const auto scale = noise_scales(c, workers, seed, out.worker_tau);
+  const auto after = worker_compute_times_after(c, workers, seed, out.worker_tau);
   if (!out.worker_tau.empty()) {
     s.compute.tau.assign(std::size_t(offset), 0.0);  // the server computes no gradients
     s.compute.tau.insert(s.compute.tau.end(), out.worker_tau.begin(), out.worker_tau.end());
@@ -170,6 +193,11 @@ Cluster make_cluster(const Config& c, int workers, bool server, std::uint64_t se
     s.compute.straggler_factor = c.get_number("cluster.straggler_factor");
     s.compute.wall_scale = c.get_number("cluster.wall_scale");
     s.compute.seed = seed;
+    if (!after.empty()) {
+      s.compute.tau_after.assign(std::size_t(offset), 0.0);
+      s.compute.tau_after.insert(s.compute.tau_after.end(), after.begin(), after.end());
+      s.compute.change_at = c.get_number("cluster.change_at");
+    }
   }
   s.measured_time = c.get_string("cluster.time_model") == "measured";
   s.network = network_model(c, workers, server);

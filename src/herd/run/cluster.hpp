@@ -17,6 +17,12 @@ struct Cluster : comm::ClusterModel {
 
 // cluster.compute_times, one per worker (empty when not set), as make_cluster reads them.
 std::vector<double> worker_compute_times(const Config& config, int workers, std::uint64_t seed);
+// cluster.compute_times_after, one per worker (empty when not set): `reversed` reverses
+// `before`. InvalidInput naming the key when set without cluster.compute_times, and for
+// cluster.change_at > 0 without it (a change of nothing).
+std::vector<double> worker_compute_times_after(const Config& config, int workers,
+                                               std::uint64_t seed,
+                                               const std::vector<double>& before);
 
 // The network of cluster.latency / cluster.bandwidth, laid out by rank: flat when
 // cluster.node_size = 0; otherwise worker k on node k / node_size, a parameter server (rank

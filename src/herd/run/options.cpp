@@ -304,6 +304,18 @@ std::vector<OptionSpec> options_after_knobs() {
            "mean_max (one slow worker at cluster.tau_max, the others equal, with mean "
            "cluster.tau_mean: the slowest time and the mean set apart). Empty = compute takes "
            "no modelled time."),
+      text("cluster.compute_times_after", "",
+           "Drifting hardware: the workers' seconds per minibatch gradient from modelled time "
+           "cluster.change_at on (a piece of work that starts earlier takes the old time). A "
+           "list or formula as for cluster.compute_times, or reversed (worker i takes the "
+           "first time of worker K+1-i; permutation draws another permutation). Noise and "
+           "stragglers apply as before. rescaled_asgd with rescale_tau = known keeps "
+           "rescaling by cluster.compute_times; estimated follows the change. Empty = the "
+           "times never change."),
+      number("cluster.change_at", 0.0,
+             "Modelled time (seconds; virtual on sim, wall seconds / cluster.wall_scale when "
+             "emulated) at which cluster.compute_times_after take over.")
+          .ge(0),
       choice("cluster.noise", {"none", "half_normal", "exponential", "lognormal"}, "none",
              "Noise on each compute time, drawn independently for every minibatch gradient: "
              "worker i takes tau_i plus |N(0, s_i^2)| seconds (half_normal; mean tau_i + s_i "
