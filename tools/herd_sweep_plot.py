@@ -108,6 +108,13 @@ def draw(args):
             ax.set_yscale("log", base=2)
         for axis in axes:
             axis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    for mark in args.mark:
+        at, _, text = mark.partition(":")
+        try:
+            at = float(at)
+        except ValueError:
+            raise InputError(f"--mark {mark}: expected X:LABEL with X a number") from None
+        ax.axvline(at, linestyle=":", color="0.3", linewidth=1.2, label=text)
     ax.grid(True, alpha=0.4)
     ax.set_xlabel(args.x)
     ax.set_ylabel(args.y)
@@ -134,6 +141,8 @@ def main(argv):
     parser.add_argument("--y", required=True)
     parser.add_argument("--groups", default="")
     parser.add_argument("--ideal-speedup", action="store_true")
+    parser.add_argument("--mark", action="append", default=[], metavar="X:LABEL",
+                        help="a vertical line at X, labelled (repeatable)")
     args = parser.parse_args(argv)
     try:
         draw(args)

@@ -244,6 +244,16 @@ TEST(Cli, BadReproduceInputExitsTwoAndLosesNothing) {
     expect_refused("reproduce bias/asgd --studies " + s.string() + " --out " + out.string(),
                    "check \"x\"");
   }
+  // A plot mark that is not X:LABEL.
+  const fs::path marked = write_studies("marked", two_checks);
+  {
+    const fs::path file = marked / "bias" / "asgd" / "study.toml";
+    std::string text = read(file);
+    text.replace(text.find("seeds = 2\n"), 10, "seeds = 2\nmarks = [\"five:H = 5\"]\n");
+    std::ofstream(file) << text;
+  }
+  expect_refused("reproduce bias/asgd --studies " + marked.string() + " --out " + out.string(),
+                 "scale.quick.marks: \"five:H = 5\" is not X:LABEL");
   EXPECT_FALSE(fs::exists(out));
 
   // An output directory that holds this study's results at another seed: refused, kept whole.

@@ -138,7 +138,7 @@ int sweep_command(study::SweepSpec spec, const std::vector<std::string>& argumen
     if (colon == std::string::npos)
       throw InvalidInput(
           fmt::format("--plot {}: expected KEY:COLUMN, e.g. algo.workers:speedup", p));
-    spec.plots.push_back({p.substr(0, colon), p.substr(colon + 1)});
+    spec.plots.push_back({p.substr(0, colon), p.substr(colon + 1), {}});
   }
   if (spec.out.empty())
     spec.out = std::filesystem::path("runs") / ("sweep_" + spec.config_path.stem().string());

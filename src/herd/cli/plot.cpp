@@ -502,6 +502,8 @@ void plot_sweep(const SweepPlotRequest& request) {
   std::vector<std::string> args{"--output=" + request.output, "--x=" + request.x,
                                 "--y=" + request.y, "--groups=" + join(request.groups, ",")};
   if (request.ideal_speedup) args.push_back("--ideal-speedup");
+  for (const auto& [x, label] : request.marks)
+    args.insert(args.end(), {"--mark", fmt::format("{}:{}", x, label)});
   args.push_back("--");
   args.push_back(request.csv);
   run_plot_script(sweep_plot_script(), "tools/herd_sweep_plot.py", "herd sweep", std::move(args),

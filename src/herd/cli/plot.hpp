@@ -38,6 +38,7 @@ struct SweepPlotRequest {
   std::vector<std::string> groups;
   std::string output;
   bool ideal_speedup = false;
+  std::vector<std::pair<double, std::string>> marks;  // vertical lines at x, labelled
 };
 void plot_sweep(const SweepPlotRequest& request);
 

@@ -4,6 +4,7 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -86,7 +87,7 @@ class StudyFile {
 };
 
 StudyScale read_scale(const StudyFile& f, const toml::table& t, const std::string& name) {
-  f.only(t, name, {"duration", "differs", "set", "sweep", "zip", "seeds", "tune"});
+  f.only(t, name, {"duration", "differs", "set", "sweep", "zip", "seeds", "tune", "marks"});
   StudyScale s;
   s.duration = f.text(t, "duration", name, true);
   s.differs = f.text(t, "differs", name, true);
@@ -97,6 +98,16 @@ StudyScale read_scale(const StudyFile& f, const toml::table& t, const std::strin
     } catch (const InvalidInput& e) {
       f.fail(name + ".sweep", e.what());
     }
+  }
+  for (const std::string& m : f.texts(t, "marks", name)) {
+    const std::size_t colon = m.find(':');
+    double x = 0;
+    const char* end = colon == std::string::npos ? nullptr : m.data() + colon;
+    if (end == nullptr || std::from_chars(m.data(), end, x).ptr != end || !std::isfinite(x) ||
+        trim(m.substr(colon + 1)).empty())
+      f.fail(name + ".marks",
+             fmt::format("\"{}\" is not X:LABEL (e.g. \"5.6:sqrt(T / (K b))\")", m));
+    s.marks.push_back({x, std::string(trim(m.substr(colon + 1)))});
   }
   if (const toml::node* z = t.get("zip")) {
     if (!z->is_boolean()) f.fail(name + ".zip", "must be true or false");
@@ -164,7 +175,7 @@ Study read_study(const fs::path& root, const fs::path& dir) {
   for (const std::string& p : f.texts(table, "plots", "")) {
     const std::size_t colon = p.find(':');
     if (colon == std::string::npos) f.fail("plots", fmt::format("\"{}\" is not KEY:COLUMN", p));
-    s.plots.push_back({p.substr(0, colon), p.substr(colon + 1)});
+    s.plots.push_back({p.substr(0, colon), p.substr(colon + 1), {}});
   }
   for (const std::string& c : f.texts(table, "curves", "")) {
     const std::size_t colon = c.find(':');
@@ -175,7 +186,7 @@ Study read_study(const fs::path& root, const fs::path& dir) {
       f.fail("curves", fmt::format("\"{}\" is not X:METRIC with X one of time, grads, rounds, "
                                    "bytes, epoch",
                                    c));
-    s.curves.push_back({x, c.substr(colon + 1)});
+    s.curves.push_back({x, c.substr(colon + 1), {}});
   }
   s.speedup_key = f.text(table, "speedup", "", false);
   const toml::table* scales = table.get_as<toml::table>("scale");
@@ -228,6 +239,7 @@ SweepSpec sweep_spec(const Study& study, const StudyScale& scale, const Reproduc
   s.out = out;
   s.jobs = spec.jobs;
   s.plots = study.plots;
+  for (SweepPlot& p : s.plots) p.marks = scale.marks;
   s.speedup_key = study.speedup_key;
   s.quiet = spec.quiet;
   s.herd_binary = spec.herd_binary;

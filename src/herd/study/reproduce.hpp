@@ -31,6 +31,7 @@ struct StudyScale {
   std::vector<Axis> grid;           // step-size tuning before the sweep (empty: none)
   std::string tune_by;              // tune's criterion
   std::vector<std::string> budget;  // key=value for the tuning runs only
+  std::vector<PlotMark> marks;      // on every plot of the study at this scale
 };
 
 struct Study {

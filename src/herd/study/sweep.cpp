@@ -673,6 +673,7 @@ void write_sweep_outputs(const Sweep& s, const std::vector<SweepRow>& rows) {
         (s.spec.out / fmt::format("sweep_{}_vs_{}.png", name_part(plot.y), name_part(plot.x)))
             .string();
     request.ideal_speedup = plot.y == "speedup";
+    for (const PlotMark& m : plot.marks) request.marks.emplace_back(m.x, m.label);
     try {
       cli::plot_sweep(request);
       if (!s.spec.quiet) fmt::print("plot:  {}\n", request.output);
@@ -700,7 +701,7 @@ Sweep sweep_in(const fs::path& dir) {
     const auto& shown = record.at("presentation");
     spec.speedup_key = shown.at("speedup").get<std::string>();
     for (const auto& p : shown.at("plots"))
-      spec.plots.push_back({p.at(0).get<std::string>(), p.at(1).get<std::string>()});
+      spec.plots.push_back({p.at(0).get<std::string>(), p.at(1).get<std::string>(), {}});
   } catch (const nlohmann::json::exception& e) {
     throw InvalidInput(fmt::format("{}: not a sweep record: {}", file.string(), e.what()));
   }

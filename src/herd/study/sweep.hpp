@@ -27,8 +27,16 @@ struct Axis {
 Axis parse_axis(std::string_view argument);
 
 // A plot of one sweep.csv column against a swept key: "algo.workers:steps_to_target".
+// A vertical line at x on a sweep plot, with its label (a study's marks: the bound of a
+// theorem, e.g. H = sqrt(T / (K b)) on local-sgd/period).
+struct PlotMark {
+  double x = 0;
+  std::string label;
+};
+
 struct SweepPlot {
   std::string x, y;
+  std::vector<PlotMark> marks;
 };
 
 struct SweepSpec {
