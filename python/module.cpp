@@ -185,6 +185,11 @@ py::list run_configuration(const std::string& kind, const py::object& source,
           "left unset)",
           config.get_string("model.name")));
     config.set("model.name", std::string("python"));
+    // The GIL lets one Python call run at a time: ranks on one OS thread take turns without
+    // contending for it. On several, the thread holding the GIL takes it back at once after
+    // each call, and the ranks of the others wait up to its 5 ms switch interval per
+    // gradient: asynchronous methods then see workers hundreds of times slower than others.
+    if (!config.is_set_explicitly("run.threads")) config.set("run.threads", std::int64_t(1));
     user.emplace(objective);
   }
   struct Current {  // the "python" model's objective, for this run only

@@ -68,7 +68,7 @@ Runtime emulated_threads(const std::vector<double>& tau) {
   m.tau = with_server_rank(tau);
   m.wall_scale = wall_scale;
   return [m](int ranks, const std::function<void(comm::Communicator&)>& program) {
-    comm::run_threads_emulated(m, ranks, program);
+    comm::run_threads_with({.compute = m, .os_threads = 0}, ranks, program);
   };
 }
 

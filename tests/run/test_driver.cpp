@@ -382,8 +382,9 @@ TEST(Cli, ASecondRunIntoADirectoryInUseIsRefused) {
   EXPECT_EQ(summary_field(out, "status"), "interrupted");
 }
 
-// More workers than the machine gives threads: a clear error at once, not a hang. The limit
-// is a virtual-memory cap (thread stacks), which the sanitizers' shadow memory would exceed.
+// More workers than the machine gives stacks: a clear error at once, not a hang. The limit
+// is a virtual-memory cap (each rank's stack is reserved whole), which the sanitizers'
+// shadow memory would exceed.
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 TEST(Cli, MoreThreadsThanTheMachineGivesIsAnErrorNotAHang) {
   const fs::path config = write_config("threads", small_run);
@@ -396,15 +397,18 @@ TEST(Cli, MoreThreadsThanTheMachineGivesIsAnErrorNotAHang) {
   const int status = std::system(("bash -c '" + command + "' >/dev/null").c_str());
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), exit_codes::invalid_input) << read(err);  // 124: it hung
-  EXPECT_NE(read(err).find("would not start thread"), std::string::npos) << read(err);
+  EXPECT_NE(read(err).find("needs 1000 ranks"), std::string::npos) << read(err);
+  EXPECT_NE(read(err).find("ulimit -v = 2000000 KB"), std::string::npos) << read(err);
   EXPECT_NE(read(err).find("run.runtime = \"sim\""), std::string::npos) << read(err);
 }
 #endif
 
 // The real per-user limit on processes and threads (ulimit -u; root is exempt from it, so as
-// root the test runs herd as the user nobody). Beyond the limit the job is refused up front,
-// naming it; at the limit the job passes that check, and the thread that the limit stops
-// (herd's main thread counts too) ends it with an error and a failed summary, not a hang.
+// root the test runs herd as the user nobody). The ranks are fibres on at most one OS thread
+// per core, so 200 workers run under a limit of 40 threads; 200 OS threads (run.threads) are
+// refused up front, naming the limit; and when other processes of the user take the room
+// that the check saw, the OS thread that the limit stops ends the run with an error and a
+// failed summary, before any rank has started: not a hang.
 TEST(Cli, AUserThreadLimitIsRefusedOrReportedNotAHang) {
   const fs::path config = write_config("nproc", small_run);
   const std::string as_user =
@@ -413,24 +417,38 @@ TEST(Cli, AUserThreadLimitIsRefusedOrReportedNotAHang) {
   const fs::path open_to_all = fresh_dir("nproc_runs");
   fs::create_directories(open_to_all);
   fs::permissions(open_to_all, fs::perms::all | fs::perms::sticky_bit);
-  for (const int workers : {200, 40}) {
-    const fs::path out = open_to_all / std::to_string(workers);
+  struct Case {
+    const char* name;
+    const char* settings;
+    int others;  // processes of the user started beside herd
+  };
+  for (const Case& c : {Case{"fibres", "algo.workers=200", 0},
+                        Case{"refused", "algo.workers=200 run.threads=200", 0},
+                        Case{"stopped", "algo.workers=40 run.threads=40", 5}}) {
+    const fs::path out = open_to_all / c.name;
     const fs::path err = herd::test::temp_dir() / "herd_test_driver_nproc_err.txt";
-    const std::string command = "ulimit -u 40; exec timeout 60 " + as_user +
-                                std::string(HERD_BINARY) + " run " + config.string() +
-                                " algo.workers=" + std::to_string(workers) +
-                                " run.progress=none --out " + out.string();
+    std::string others;
+    for (int i = 0; i < c.others; ++i) others += "sleep 5 & ";
+    const std::string command = "ulimit -u 40; exec timeout 60 " + as_user + "bash -c \"" + others +
+                                "exec " + std::string(HERD_BINARY) + " run " + config.string() +
+                                " " + c.settings + " run.progress=none --out " + out.string() +
+                                "\"";
     const int status =
         std::system(("bash -c '" + command + "' >/dev/null 2>" + err.string()).c_str());
     const std::string said = read(err);
     ASSERT_TRUE(WIFEXITED(status)) << said;
-    EXPECT_EQ(WEXITSTATUS(status), exit_codes::invalid_input) << workers << ": " << said;
-    if (workers == 200) {  // refused before anything is written
+    if (std::string(c.name) == "fibres") {
+      EXPECT_EQ(WEXITSTATUS(status), 0) << said;
+      EXPECT_EQ(summary_field(out, "status"), "ok");
+      continue;
+    }
+    EXPECT_EQ(WEXITSTATUS(status), exit_codes::invalid_input) << c.name << ": " << said;
+    if (std::string(c.name) == "refused") {  // before anything is written
       EXPECT_NE(said.find("ulimit -u = 40"), std::string::npos) << said;
+      EXPECT_NE(said.find("run.threads"), std::string::npos) << said;
       EXPECT_FALSE(fs::exists(out));
     } else {  // failed while starting: the run's summary records why
-      // Which thread fails depends on the build (a sanitizer's own threads count too).
-      EXPECT_NE(said.find("would not start thread"), std::string::npos) << said;
+      EXPECT_NE(said.find("could not start OS thread"), std::string::npos) << said;
       EXPECT_NE(said.find(" of 40 ("), std::string::npos) << said;
       EXPECT_EQ(summary_field(out, "status"), "failed");
     }
@@ -438,8 +456,8 @@ TEST(Cli, AUserThreadLimitIsRefusedOrReportedNotAHang) {
 }
 
 // A job the machine cannot hold is refused before it starts, with the numbers and the
-// setting to change: 100,000 threads (two memory mappings each, past vm.max_map_count and
-// pid_max), and 10^7 simulated processes on a machine with less than ~40 GB available.
+// setting to change: 100,000 ranks on threads (a stack each, two memory mappings, past
+// vm.max_map_count), and 10^7 simulated processes on a machine with less than ~40 GB available.
 TEST(Cli, AJobTheMachineCannotHoldIsRefusedUpFront) {
   const fs::path config = write_config("huge", R"(
 [model]
@@ -453,12 +471,12 @@ steps = 1000
 )");
   const auto started = std::chrono::steady_clock::now();
   const MachineLimits limits = MachineLimits::of_this_machine();
-  if (limits.max_map_count < 200000 || limits.threads_max < 100001) {  // the usual kernel
+  if (limits.max_map_count < 200000) {  // the usual kernel: two mappings per rank
     const auto [code, err] =
         herd_stderr("run " + config.string() + " algo.workers=100000 run.runtime=threads --out " +
                     fresh_dir("huge_threads").string());
     EXPECT_EQ(code, exit_codes::invalid_input) << err;
-    EXPECT_NE(err.find("needs 100001 threads (100000 workers + 1 parameter server for asgd)"),
+    EXPECT_NE(err.find("needs 100001 ranks (100000 workers + 1 parameter server for asgd)"),
               std::string::npos)
         << err;
     EXPECT_NE(err.find("run.runtime = \"sim\""), std::string::npos) << err;

@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <cassert>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
 
+#include "herd/comm/fiber_pool.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/rng.hpp"
 
@@ -25,19 +25,20 @@ using detail::Post;
 }  // namespace
 
 // State shared by every rank and every sub-communicator of one job. One mutex guards it all:
-// contention is irrelevant at the scale of in-process worlds, and one lock makes abort
-// simple (one flag, one condition variable to wake everyone).
+// its critical sections are a few dozen instructions, and its users are at most run.threads
+// OS threads (the ranks are fibres of a FiberPool). A rank that waits parks its fibre on the
+// pool and is woken by whoever changes what it waits for.
 class InProcWorld {
  public:
-  InProcWorld(int size, ComputeModel model)
-      : mailboxes(std::size_t(size)), start(Clock::now()), compute(std::move(model)) {
+  InProcWorld(int size, ComputeModel model, FiberPool& ranks)
+      : pool(ranks), mailboxes(std::size_t(size)), start(Clock::now()), compute(std::move(model)) {
     for (int r = 0; r < size; ++r)
       noise.emplace_back(compute.seed, streams::compute_noise_base + std::uint64_t(r));
     work_started.assign(std::size_t(size), start);
     clock_offset.assign(std::size_t(size), 0.0);
   }
+  FiberPool& pool;
   std::mutex mu;
-  std::condition_variable cv;
   bool aborted = false;
   std::string abort_reason;
   struct Mailbox {
@@ -77,14 +78,14 @@ class Group {
   // The phases of one collective: every rank posts, waits for all posts (phase 1), works
   // on the posted buffers, waits for all to finish (phase 2), and only then may it reuse or
   // modify its buffers. Throws CommError when the job is aborted while waiting.
-  void arrive_and_wait(std::unique_lock<std::mutex>& lock) {
+  void arrive_and_wait(std::unique_lock<std::mutex>& lock, int my_world_rank) {
     const std::uint64_t gen = generation;
     if (++arrived == size()) {
       arrived = 0;
       ++generation;
-      world->cv.notify_all();
+      world->pool.wake(world_rank);
     } else {
-      world->cv.wait(lock, [&] { return generation != gen || world->aborted; });
+      while (generation == gen && !world->aborted) world->pool.park(my_world_rank, lock);
     }
     world->throw_if_aborted();
   }
@@ -124,12 +125,13 @@ class InProcComm final : public Communicator {
 
   void abort(const std::string& reason) override {
     InProcWorld& w = *group_->world;
-    std::lock_guard lock(w.mu);
-    if (!w.aborted) {
+    {
+      std::lock_guard lock(w.mu);
+      if (w.aborted) return;
       w.aborted = true;
       w.abort_reason = reason;
     }
-    w.cv.notify_all();
+    for (int r = 0; r < w.pool.ranks(); ++r) w.pool.wake(r);
   }
 
   std::unique_ptr<Communicator> do_split(int color, int key) override {
@@ -214,37 +216,57 @@ class InProcComm final : public Communicator {
     InProcWorld& w = *group_->world;
     check_rank(dest, "send to");
     Message m{rank_, tag, std::vector<float>(data.begin(), data.end()), HeaderBytes(header)};
-    std::lock_guard lock(w.mu);
-    w.throw_if_aborted();
     const int world_dest = group_->world_rank[std::size_t(dest)];
-    w.mailboxes[std::size_t(world_dest)].queue.push_back(std::move(m));
-    w.cv.notify_all();
+    {
+      std::lock_guard lock(w.mu);
+      w.throw_if_aborted();
+      w.mailboxes[std::size_t(world_dest)].queue.push_back(std::move(m));
+    }
+    w.pool.wake(world_dest);
+    // Fairness among the ranks of one OS thread, which switch only when one waits: a rank
+    // that always finds its messages waiting (a busy parameter server) would otherwise keep
+    // the others of its thread from ever running.
+    w.pool.yield(my_world_rank());
   }
 
   Message do_recv(int source, int tag) override {
     if (source != any_source) check_rank(source, "receive from");
     InProcWorld& w = *group_->world;
     std::unique_lock lock(w.mu);
-    while (true) {
+    for (bool waited = false;; waited = true) {
       w.throw_if_aborted();
       if (auto m = take(source, tag)) {
         w.work_started[std::size_t(my_world_rank())] = Clock::now();
+        lock.unlock();
+        if (!waited) w.pool.yield(my_world_rank());  // fairness, as in do_send
         return std::move(*m);
       }
-      w.cv.wait(lock);
+      w.pool.park(my_world_rank(), lock);
     }
   }
 
+  // A poll that finds nothing lets the other ranks of this OS thread run first: a rank
+  // polling in a loop would otherwise keep the one it waits for from ever running.
   std::optional<Message> do_try_recv(int source, int tag) override {
     if (source != any_source) check_rank(source, "receive from");
-    std::lock_guard lock(group_->world->mu);
-    group_->world->throw_if_aborted();
-    return take(source, tag);
+    std::optional<Message> m;
+    {
+      std::lock_guard lock(group_->world->mu);
+      group_->world->throw_if_aborted();
+      m = take(source, tag);
+    }
+    if (!m) group_->world->pool.yield(my_world_rank());
+    return m;
   }
 
   bool do_probe(int tag) override {
-    std::lock_guard lock(group_->world->mu);
-    return group_->world->has_tag(my_world_rank(), tag);
+    bool found = false;
+    {
+      std::lock_guard lock(group_->world->mu);
+      found = group_->world->has_tag(my_world_rank(), tag);
+    }
+    if (!found) group_->world->pool.yield(my_world_rank());
+    return found;
   }
 
  public:
@@ -263,12 +285,14 @@ class InProcComm final : public Communicator {
     const auto deadline =
         w.work_started[std::size_t(me)] +
         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-    const bool interrupted = w.cv.wait_until(lock, deadline, [&] {
-      return w.aborted || (interrupt_tag != no_interrupt && w.has_tag(me, interrupt_tag));
-    });
+    const auto interrupted = [&] {
+      return interrupt_tag != no_interrupt && w.has_tag(me, interrupt_tag);
+    };
+    while (!w.aborted && !interrupted() && Clock::now() < deadline) w.pool.park(me, lock, deadline);
     w.throw_if_aborted();
+    const bool was_interrupted = interrupted();
     w.work_started[std::size_t(me)] = Clock::now();
-    return !interrupted;
+    return !was_interrupted;
   }
 
  private:
@@ -304,12 +328,12 @@ class InProcComm final : public Communicator {
     std::unique_lock lock(g.world->mu);
     g.world->throw_if_aborted();
     g.posts[std::size_t(rank_)] = post;
-    g.arrive_and_wait(lock);
+    g.arrive_and_wait(lock, my_world_rank());
     detail::check_matched(g.posts, rank_);
     lock.unlock();
     work(g);
     lock.lock();
-    g.arrive_and_wait(lock);
+    g.arrive_and_wait(lock, my_world_rank());
     g.world->work_started[std::size_t(my_world_rank())] = Clock::now();
     // No third meeting is needed: shared state (the posts) is only rewritten once
     // every rank has posted its next collective, so after it has finished this one.
@@ -323,10 +347,12 @@ class InProcComm final : public Communicator {
 
 }  // namespace
 
-std::vector<std::unique_ptr<Communicator>> make_inproc(int size, const ComputeModel& model) {
+std::vector<std::unique_ptr<Communicator>> make_inproc(FiberPool& ranks,
+                                                       const ComputeModel& model) {
+  const int size = ranks.ranks();
   assert(size >= 1);
   assert(model.empty() || model.tau.size() == std::size_t(size));
-  auto world = std::make_shared<InProcWorld>(size, model);
+  auto world = std::make_shared<InProcWorld>(size, model, ranks);
   std::vector<int> all(static_cast<std::size_t>(size));
   for (int r = 0; r < size; ++r) all[std::size_t(r)] = r;
   auto group = std::make_shared<Group>(world, all);

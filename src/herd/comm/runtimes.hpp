@@ -23,6 +23,7 @@ namespace herd::comm {
 struct ClusterModel {
   SimSpec spec;          // compute model, network, faults, time model
   bool emulate = false;  // real runtimes: sleep the modelled compute times
+  int os_threads = 0;    // threads runtime: OS threads carrying the ranks (run.threads); 0: cores
 };
 
 using Program = std::function<void(Communicator&)>;

@@ -1,7 +1,5 @@
 #include "herd/comm/sim.hpp"
 
-#include <boost/context/detail/fcontext.hpp>
-
 #include <algorithm>
 #include <cassert>
 #include <chrono>
@@ -17,10 +15,10 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
-#include <sanitizer/common_interface_defs.h>
 #endif
 
 #include "herd/comm/fiber_stacks.hpp"
+#include "herd/comm/fiber_switch.hpp"
 #include "herd/comm/posts.hpp"
 #include "herd/comm/runtimes.hpp"
 #include "herd/comm/traffic.hpp"
@@ -87,33 +85,14 @@ double NetworkModel::barrier(int p, Links links) const {
 
 namespace {
 
-namespace fctx = boost::context::detail;
+namespace fctx = fiber::fctx;
 using detail::CollKind;
 using detail::Post;
 constexpr double never = std::numeric_limits<double>::infinity();
 
-// AddressSanitizer must be told about every switch between the scheduler's stack and a
-// fiber's (Boost.Context's assembly backend does not), or an exception thrown on a fiber
-// looks like a stack overflow to it. No-ops in other builds.
-struct StackExtent {
-  const void* bottom = nullptr;
-  std::size_t size = 0;
-};
-inline void leaving_stack(void** fake, const StackExtent& to) {
-#if defined(__SANITIZE_ADDRESS__)
-  __sanitizer_start_switch_fiber(fake, to.bottom, to.size);
-#else
-  (void)fake, (void)to;
-#endif
-}
-inline void arrived_on_stack(void* fake, StackExtent* from) {
-#if defined(__SANITIZE_ADDRESS__)
-  __sanitizer_finish_switch_fiber(fake, from ? &from->bottom : nullptr,
-                                  from ? &from->size : nullptr);
-#else
-  (void)fake, (void)from;
-#endif
-}
+using fiber::arrived_on_stack;
+using fiber::leaving_stack;
+using fiber::StackExtent;
 
 // One communicator's ranks and its collective in progress.
 struct SimGroup {

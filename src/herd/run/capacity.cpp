@@ -7,9 +7,9 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
-#include <thread>
 #include <vector>
 
+#include "herd/comm/fiber_pool.hpp"
 #include "herd/comm/fiber_stacks.hpp"
 #include "herd/comm/sim.hpp"
 #include "herd/core/error.hpp"
@@ -85,55 +85,64 @@ MachineLimits MachineLimits::of_this_machine() {
 }
 
 void check_capacity(const std::string& runtime, std::int64_t ranks, double model_bytes,
-                    const std::string& what, const MachineLimits& limits) {
+                    const std::string& what, const MachineLimits& limits, int os_threads) {
   const double available = limits.available_memory;
   const std::uint64_t free_mappings = limits.max_map_count > limits.mappings_in_use + 256
                                           ? limits.max_map_count - limits.mappings_in_use - 256
                                           : 0;
-  if (runtime == "threads" && ranks > 1) {
-    // One thread per rank: a pid, a stack mapping and its guard page, and its touched pages.
+  if (runtime == "threads") {
+    // Each rank is a fibre: a stack mapping with its guard page and the pages it touches.
+    // Its OS threads (at most one per core, or run.threads): a pid and a stack each.
+    const std::uint64_t threads = std::uint64_t(
+        std::clamp<std::int64_t>(os_threads > 0 ? os_threads : comm::FiberPool::default_threads(),
+                                 1, std::max<std::int64_t>(ranks, 1)));
     struct Bound {
-      std::uint64_t threads;
+      std::uint64_t ranks;
       std::string why;
     };
     std::vector<Bound> bounds{
-        {free_mappings / 2,
-         fmt::format("vm.max_map_count = {}: two memory mappings per thread stack, {} in use",
-                     limits.max_map_count, limits.mappings_in_use)},
-        {limits.threads_max,
-         fmt::format("kernel.threads-max and kernel.pid_max leave {} threads for new ones",
-                     limits.threads_max)}};
+        {free_mappings / 2 > threads ? free_mappings / 2 - threads : 0,
+         fmt::format("vm.max_map_count = {}: two memory mappings per rank's stack, {} in use",
+                     limits.max_map_count, limits.mappings_in_use)}};
     if (limits.address_space_limit > 0) {
-      // Each thread's stack is reserved whole, and glibc reserves a 64 MB malloc arena for
-      // each of up to 8 threads per core.
-      const double arenas =
-          8.0 * double(std::max(1u, std::thread::hardware_concurrency())) * 64.0 * 1024 * 1024;
-      const double room = double(limits.address_space_limit) - limits.address_space_in_use -
-                          std::min(arenas, double(ranks) * 64.0 * 1024 * 1024);
+      // The stacks are reserved whole, and glibc reserves a 64 MB malloc arena per thread.
+      const double room =
+          double(limits.address_space_limit) - limits.address_space_in_use -
+          double(threads) * (64.0 * 1024 * 1024 + double(limits.thread_stack_bytes));
       bounds.push_back(
-          {room > 0 ? std::uint64_t(room / double(limits.thread_stack_bytes)) : 0,
-           fmt::format("ulimit -v = {} KB of address space, {} MB of stack per "
-                       "thread, {} MB in use",
-                       limits.address_space_limit / 1024, limits.thread_stack_bytes / (1024 * 1024),
+          {room > 0 ? std::uint64_t(room / double(comm::FiberPool::default_stack_bytes)) : 0,
+           fmt::format("ulimit -v = {} KB of address space, {} MB of stack per rank, {} MB in "
+                       "use",
+                       limits.address_space_limit / 1024,
+                       comm::FiberPool::default_stack_bytes / (1024 * 1024),
                        std::uint64_t(limits.address_space_in_use) / (1024 * 1024))});
     }
-    if (limits.threads_limit > 0)
-      bounds.push_back({limits.threads_limit,
-                        fmt::format("ulimit -u = {} threads per user", limits.threads_limit)});
     if (available > 0)
       bounds.push_back(
           {std::uint64_t(available / (thread_bytes_per_rank + model_bytes)),
-           fmt::format("{} of memory available, about {} KB per thread", gigabytes(available),
+           fmt::format("{} of memory available, about {} KB per rank", gigabytes(available),
                        int((thread_bytes_per_rank + model_bytes) / 1024))});
     const Bound tightest =
         *std::min_element(bounds.begin(), bounds.end(),
-                          [](const Bound& a, const Bound& b) { return a.threads < b.threads; });
-    if (std::uint64_t(ranks) > tightest.threads)
+                          [](const Bound& a, const Bound& b) { return a.ranks < b.ranks; });
+    if (std::uint64_t(ranks) > tightest.ranks)
       throw InvalidInput(fmt::format(
-          "run.runtime = \"threads\" runs one thread per rank: this job needs {} threads ({}), "
-          "and this machine would not start thread {} of them ({}); run this many workers on "
+          "run.runtime = \"threads\" runs each rank on a stack of its own: this job needs {} "
+          "ranks ({}), and this machine holds at most {} ({}); run this many workers on "
           "run.runtime = \"sim\", or fewer on threads (algo.workers)",
-          ranks, what, tightest.threads + 1, tightest.why));
+          ranks, what, tightest.ranks, tightest.why));
+    // The calling thread is the first of them.
+    const std::uint64_t thread_room = std::min(
+        limits.threads_max, limits.threads_limit > 0 ? limits.threads_limit : limits.threads_max);
+    if (threads > thread_room)
+      throw InvalidInput(fmt::format(
+          "run.runtime = \"threads\" carries the ranks on {} OS threads, and this machine "
+          "would not start more than {} ({}); ask for fewer with run.threads",
+          threads, thread_room,
+          limits.threads_limit > 0 && limits.threads_limit <= limits.threads_max
+              ? fmt::format("ulimit -u = {} threads per user", limits.threads_limit)
+              : fmt::format("kernel.threads-max and kernel.pid_max leave {} threads for new ones",
+                            limits.threads_max)));
     return;
   }
   if (runtime == "sim") {

@@ -26,14 +26,15 @@ struct MachineLimits {
 // state, its suspended frames, and the algorithm's objects (a parameter-server worker on a
 // 1-D quadratic, measured: docs/performance.md), with a margin.
 inline constexpr double sim_bytes_per_process = 4096;
-// Bytes a rank's thread makes resident on the threads runtime beyond its model copies (its
+// Bytes a rank makes resident on the threads runtime beyond its model copies (its fibre's
 // touched stack pages, its allocator arena's share), with a margin.
 inline constexpr double thread_bytes_per_rank = 64 * 1024;
 
 // Throws InvalidInput when `ranks` ranks of `runtime` (threads, sim; others are not
 // checked) with `model_bytes` of model state each do not fit in `limits`. `what` names the
-// ranks for the message, e.g. "100000 workers + 1 parameter server".
+// ranks for the message, e.g. "100000 workers + 1 parameter server". `os_threads`: the
+// threads runtime's run.threads (0: one per core).
 void check_capacity(const std::string& runtime, std::int64_t ranks, double model_bytes,
-                    const std::string& what, const MachineLimits& limits);
+                    const std::string& what, const MachineLimits& limits, int os_threads = 0);
 
 }  // namespace herd::run

@@ -213,6 +213,7 @@ Cluster make_cluster(const Config& c, int workers, bool server, std::uint64_t se
                                    c.get_number("cluster.fault_duration")});
   }
   out.emulate = c.get_bool("cluster.emulate");
+  out.os_threads = int(c.get_int("run.threads"));
   if (out.emulate && out.worker_tau.empty())
     throw InvalidInput("cluster.emulate = true needs cluster.compute_times");
   return out;

@@ -274,7 +274,7 @@ RunPlan plan(const Config& config, const std::string& label) {
                    server ? fmt::format("{} workers + 1 parameter server for {}", p.job.workers,
                                         p.job.algorithm)
                           : fmt::format("{} workers of {}", p.job.workers, p.job.algorithm),
-                   MachineLimits::of_this_machine());
+                   MachineLimits::of_this_machine(), int(config.get_int("run.threads")));
   }
   p.cluster = make_cluster(config, p.job.workers, algorithm.needs_server, p.job.seed);
   p.job.worker_tau = p.cluster.worker_tau;

@@ -132,6 +132,12 @@ std::vector<OptionSpec> options_before_model_knobs() {
       choice("run.runtime", comm::runtime_names(), "threads",
              "How workers execute (see the list below the table); the modelled cluster is "
              "[cluster]."),
+      integer("run.threads", 0,
+              "threads runtime: OS threads that carry the ranks, each rank a user-space fibre "
+              "(rank r on OS thread r mod run.threads), so that many more ranks than cores "
+              "meet without kernel context switches. 0 = one per core; never more than the "
+              "ranks.")
+          .ge(0),
       integer("run.checkpoint_every", 0,
               "Write OUT/checkpoint.bin every this many communication rounds (server: results "
               "received) and when the run ends; `herd run --resume OUT` continues from it. 0 = "
