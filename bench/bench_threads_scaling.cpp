@@ -1,9 +1,9 @@
 // Total worker-steps per second of a9a Local SGD (logistic regression, lambda = 1/n, b = 32)
 // on the threads runtime for K = 1, 2, 4, 8, 16, 64 workers, at H = 8 and H = 1 (minibatch
 // SGD), each against K = 1 in the same run: the speed-up of running K workers on this
-// machine's cores. Every worker samples the whole training set and runs the same number of
-// steps. The configurations are interleaved, round after round, so that they see the same
-// load; the table gives min / median / max over the rounds and the median ratio to K = 1.
+// machine's cores. The rows are split iid (herd's default partition) and every worker runs
+// the same number of steps. The configurations are interleaved, round after round, so that they see
+// the same load; the table gives min / median / max over the rounds and the median ratio to K = 1.
 //
 //   build/bench/bench_threads_scaling [ROUNDS] [STEPS_PER_WORKER] [OS_THREADS]
 #include <algorithm>
@@ -21,7 +21,9 @@
 #include "herd/algo/job.hpp"
 #include "herd/comm/fiber_pool.hpp"
 #include "herd/comm/threads.hpp"
+#include "herd/core/rng.hpp"
 #include "herd/data/libsvm.hpp"
+#include "herd/data/partition.hpp"
 #include "herd/model/factory.hpp"
 
 namespace {
@@ -50,8 +52,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto train = std::make_shared<data::Dataset>(data::read_libsvm(path));
-  std::vector<data::Index> rows(train->rows);
-  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = data::Index(i);
 
   const std::vector<int> workers = {1, 2, 4, 8, 16, 64};
   const std::vector<int> periods = {8, 1};
@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
       for (int K : workers) {
         model::DataProblemSpec spec;
         spec.train = train;
-        spec.shards.assign(std::size_t(K), rows);
+        Rng split(1, 0);
+        spec.shards = data::partition(*train, K, {}, split);
         spec.lambda = 1.0 / double(train->rows);
         spec.batch = batch;
         const auto problem = model::make_data_problem(std::move(spec));

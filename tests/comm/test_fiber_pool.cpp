@@ -13,6 +13,7 @@
 
 #include "herd/comm/fiber_pool.hpp"
 #include "herd/comm/threads.hpp"
+#include "herd/core/error.hpp"
 
 namespace herd::comm {
 namespace {
@@ -141,6 +142,24 @@ TEST(FiberPool, ABusyServerDoesNotStarveTheRanksOfItsOsThread) {
     }
   });
   for (int w = 1; w <= workers; ++w) EXPECT_GE(served[std::size_t(w)], requests / workers - 1) << w;
+}
+
+// A job whose ranks all wait for what none will do ends with an error naming the deadlock,
+// on any number of OS threads, instead of hanging: rank 0 waits for a message rank 1 never
+// sends, rank 2 in a barrier the others never enter, rank 1 has returned.
+TEST(FiberPool, ADeadlockIsAnErrorNotAHang) {
+  for (int os_threads : {1, 2, 3}) {
+    try {
+      run_threads_with({.compute = {}, .os_threads = os_threads}, 3, [](Communicator& c) {
+        if (c.rank() == 0) c.recv(1, 9);
+        if (c.rank() == 2) c.barrier();
+      });
+      ADD_FAILURE() << "no error on " << os_threads << " OS threads";
+    } catch (const CommError& e) {
+      EXPECT_NE(std::string(e.what()).find("deadlock on the threads runtime"), std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -66,6 +66,7 @@ struct FiberPool::Carrier {
   std::condition_variable woken;
   std::deque<int> ready;
   bool sleeping = false;
+  bool idle = false;  // sleeping without a deadline: not counted in the pool's busy_
   std::atomic<bool> has_ready{false};  // polled without the lock while spinning
 
   // Touched only by this OS thread (its scheduler and its fibres).
@@ -87,7 +88,15 @@ struct FiberPool::Carrier {
   void push(int r) {
     std::lock_guard lock(mu);
     ready.push_back(r);
+    pushed();
+  }
+  // After a push, under `mu`: wakes this OS thread if it sleeps.
+  void pushed() {
     has_ready.store(true, std::memory_order_release);
+    if (idle) {
+      idle = false;
+      pool->busy_.fetch_add(1);
+    }
     if (sleeping) woken.notify_one();
   }
 
@@ -117,12 +126,22 @@ struct FiberPool::Carrier {
       }
       if (spin()) continue;
       std::unique_lock lock(mu);
+      const auto has_pushed = [&] { return !ready.empty(); };
+      if (has_pushed()) continue;
       sleeping = true;
-      const auto pushed = [&] { return !ready.empty(); };
-      if (timers.empty())
-        woken.wait(lock, pushed);
-      else
-        woken.wait_until(lock, timers.top().at, pushed);
+      if (!timers.empty()) {
+        woken.wait_until(lock, timers.top().at, has_pushed);
+      } else {
+        // Nothing can wake this thread but another's rank. When no OS thread is left to run
+        // one, no rank ever will: a deadlock.
+        idle = true;
+        if (pool->busy_.fetch_sub(1) == 1 && pool->unfinished_.load() > 0) {
+          lock.unlock();
+          (*pool->deadlock_)();  // wakes the ranks (an abort): pushes, counted back
+          lock.lock();
+        }
+        woken.wait(lock, has_pushed);
+      }
       sleeping = false;
     }
   }
@@ -158,6 +177,7 @@ struct FiberPool::Carrier {
       f.context = nullptr;
       fiber::destroy_race_context(std::exchange(f.race_context, nullptr));
       --live;
+      pool->unfinished_.fetch_sub(1);
       return;
     }
     f.context = back.fctx;
@@ -229,7 +249,10 @@ FiberPool::~FiberPool() {
   for (auto& f : fibers_) fiber::destroy_race_context(f->race_context);
 }
 
-void FiberPool::run(const std::function<void(int)>& body) {
+void FiberPool::run(const std::function<void(int)>& body, const std::function<void()>& deadlock) {
+  busy_ = threads();
+  unfinished_ = ranks_;
+  deadlock_ = &deadlock;
   // Every OS thread is created before any rank starts: when one cannot be, no rank has
   // started, none waits for a missing peer, and the others are told to end.
   std::mutex mu;
@@ -274,6 +297,9 @@ void FiberPool::carry(int thread, const std::function<void(int)>& body) {
   c.live = int(c.ranks.size());
   for (int r : c.ranks) c.push(r);
   while (c.live > 0) c.resume(*fibers_[std::size_t(c.next())]);
+  // Done: no longer busy. The last OS thread to leave may find the others all idle: their
+  // ranks wait for this thread's, which have returned.
+  if (busy_.fetch_sub(1) == 1 && unfinished_.load() > 0) (*deadlock_)();
 }
 
 void FiberPool::park(int rank, std::unique_lock<std::mutex>& lock,
@@ -307,10 +333,7 @@ void FiberPool::wake(std::span<const int> ranks) {
       if (!lock.owns_lock()) lock.lock();
       c.ready.push_back(r);
     }
-    if (lock.owns_lock()) {
-      c.has_ready.store(true, std::memory_order_release);
-      if (c.sleeping) c.woken.notify_one();
-    }
+    if (lock.owns_lock()) c.pushed();
   }
 }
 

@@ -17,6 +17,7 @@
 // catch handler (another rank of its thread may throw meanwhile), which herd's programs never
 // do. Stacks: one StackArena per OS thread (fiber_stacks.hpp), a slot per rank with a guard
 // page, checked at every switch.
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -52,7 +53,11 @@ class FiberPool {
   // Runs body(r) for every rank, rank r on OS thread thread_of(r); the calling thread is
   // OS thread 0. Returns when every rank has returned. `body` must not throw. Throws
   // InvalidInput, before any rank has started, when the OS threads cannot be created.
-  void run(const std::function<void(int rank)>& body);
+  //
+  // A deadlock, every rank that has not returned parked without a deadline and nothing left
+  // to wake one, calls `deadlock` once (from an OS thread's scheduler, not a rank): it is
+  // expected to wake the ranks with a reason to give up (the job's abort), instead of a hang.
+  void run(const std::function<void(int rank)>& body, const std::function<void()>& deadlock);
 
   // Called by rank `rank` itself, holding `lock`: releases it and suspends the rank until
   // wake(rank) or `deadline`, then takes the lock again. Callers wait in a loop on their
@@ -75,6 +80,12 @@ class FiberPool {
   void carry(int thread, const std::function<void(int)>& body);
 
   int ranks_ = 0;
+  // OS threads running a rank, or with one to run, or waiting for a deadline: 0 while ranks
+  // remain is a deadlock. An OS thread sleeping without a deadline is counted back by
+  // whoever pushes it a rank, before it wakes.
+  std::atomic<int> busy_{0};
+  std::atomic<int> unfinished_{0};  // ranks that have not returned
+  const std::function<void()>* deadlock_ = nullptr;
   std::vector<std::unique_ptr<Fiber>> fibers_;
   std::vector<std::unique_ptr<Carrier>> carriers_;
 };

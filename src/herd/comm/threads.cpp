@@ -21,7 +21,7 @@ void run_threads_with(const ThreadsSpec& spec, int ranks,
   auto comms = make_inproc(pool, spec.compute);
   std::mutex mu;
   std::exception_ptr root_cause;
-  pool.run([&](int r) {
+  const auto body = [&](int r) {
     try {
       program(*comms[std::size_t(r)]);
     } catch (...) {
@@ -38,7 +38,14 @@ void run_threads_with(const ThreadsSpec& spec, int ranks,
       }
       comms[std::size_t(r)]->abort("rank " + std::to_string(r) + " failed: " + what);
     }
-  });
+  };
+  const auto deadlock = [&] {
+    comms[0]->abort(
+        "deadlock on the threads runtime: every rank that has not returned waits, and none "
+        "can wake another (a receive that no rank will send to, or a collective that not "
+        "every rank entered)");
+  };
+  pool.run(body, deadlock);
   if (root_cause) std::rethrow_exception(root_cause);
 }
 
