@@ -20,6 +20,7 @@
 
 #include "herd/algo/registry.hpp"
 #include "herd/cli/plot.hpp"
+#include "herd/comm/fiber_pool.hpp"
 #include "herd/comm/runtimes.hpp"
 #include "herd/core/durable_file.hpp"
 #include "herd/core/error.hpp"
@@ -72,11 +73,14 @@ run::Config point_config(const run::Config& file, const std::vector<std::string>
   return c;
 }
 
-// OS threads a run of this configuration occupies: one per rank on the threads runtime.
+// OS threads a run of this configuration occupies: on the threads runtime, its ranks' carriers
+// (run.threads, or one per core, never more than the ranks).
 int threads_per_run(const run::Config& c) {
   if (c.get_string("run.runtime") == "sim") return 1;
   const auto* algorithm = algo::find_algorithm(c.get_string("algo.name"));
-  return int(c.get_int("algo.workers")) + (algorithm && algorithm->needs_server ? 1 : 0);
+  const int ranks = int(c.get_int("algo.workers")) + (algorithm && algorithm->needs_server ? 1 : 0);
+  const int asked = int(c.get_int("run.threads"));
+  return std::min(ranks, asked > 0 ? asked : comm::FiberPool::default_threads());
 }
 
 // What identifies a sweep's runs: rerun into the same directory, the same record means the
@@ -404,8 +408,8 @@ Sweep prepare_sweep(SweepSpec spec_in) {
       throw InvalidInput(fmt::format("run {}: {}", p.name, e.what()));
     }
   }
-  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-  s.jobs = s.spec.jobs > 0 ? s.spec.jobs : std::max(1, cores / threads);
+  s.jobs =
+      s.spec.jobs > 0 ? s.spec.jobs : std::max(1, comm::FiberPool::default_threads() / threads);
 
   // The plots are checked against the table's columns (a sweep of no rows has them all).
   const SweepTable empty = tabulate(s, {});
