@@ -219,6 +219,28 @@ TEST(Cli, ReproduceJudgesAStudyFromItsOwnNumbers) {
             report.find("partly reproduced"));
 }
 
+// A tuned step size at the end of its grid is named as such in the report: the verdict may
+// then be the grid's rather than the method's. Noise-free quadratics: the largest of three
+// small steps gets closest in the same steps.
+TEST(Cli, ReproduceSaysWhenATunedStepSizeIsAtTheEdgeOfItsGrid) {
+  fs::path studies = write_studies("edge", two_checks);
+  const fs::path file = studies / "bias" / "asgd" / "study.toml";
+  std::string text = read(file);
+  const std::string quick = "[scale.quick]\n";
+  text.insert(text.find(quick) + quick.size(),
+              "tune = { grid = [\"algo.lr=0.0002,0.0005,0.001\"], by = \"final:suboptimality\" "
+              "}\n");
+  std::ofstream(file) << text;
+  const fs::path out = test::fresh_dir("herd_test_reproduce", "edge_out");
+  const auto [code, err] =
+      herd_stderr("reproduce bias/asgd --studies " + studies.string() + " --out " + out.string());
+  ASSERT_EQ(code, exit_codes::ok) << err;
+  const std::string report = read(out / "bias" / "asgd" / "report.md");
+  EXPECT_NE(report.find("ASGD: algo.lr = 0.001 (at the edge of the grid: the best may lie beyond)"),
+            std::string::npos)
+      << report;
+}
+
 TEST(Cli, BadReproduceInputExitsTwoAndLosesNothing) {
   const fs::path studies = write_studies("bad", two_checks);
   const fs::path out = test::fresh_dir("herd_test_reproduce", "bad_out");

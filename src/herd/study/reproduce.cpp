@@ -484,8 +484,12 @@ StudyResult run_study(const Study& study, const ReproduceSpec& spec) {
     for (const TuneChoice& c : r.choices) {
       std::vector<std::string> values;
       for (const auto& [key, value] : c.values) values.push_back(key + " = " + value);
-      tuned.push_back(fmt::format("{}{}{}", c.entry, c.entry.empty() ? "" : ": ",
-                                  values.empty() ? "none converged" : join(values, ", ")));
+      // A best value at the end of its grid may not be the best: the report says so, as
+      // `herd tune` does, so a verdict is not read as the methods' when it may be the grid's.
+      tuned.push_back(
+          fmt::format("{}{}{}{}", c.entry, c.entry.empty() ? "" : ": ",
+                      values.empty() ? "none converged" : join(values, ", "),
+                      c.at_edge ? " (at the edge of the grid: the best may lie beyond)" : ""));
     }
   }
   const Sweep sweep = prepare_sweep(sweep_spec(study, scale, spec, config, dir / "sweep"));
