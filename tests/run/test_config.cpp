@@ -17,6 +17,7 @@
 #include "herd/comm/runtimes.hpp"
 #include "herd/core/error.hpp"
 #include "herd/core/rng.hpp"
+#include "herd/model/registry.hpp"
 #include "herd/run/cluster.hpp"
 #include "herd/run/config.hpp"
 #include "herd/run/options.hpp"
@@ -106,6 +107,22 @@ TEST(OptionTable, RuntimeAndModelChoicesComeFromTheirRegistries) {
     models.insert(models.end(),
                   {"torch_mlp", "lenet5", "cnn7", "resnet20", "vgg16", "torchscript"});
   EXPECT_EQ(find_option("model.name")->choices, models);
+}
+
+// A build without LibTorch names the torch models as absent from the build, not as unknown
+// names; with LibTorch every name on that list is a registered model (the list stays true).
+TEST(OptionTable, ATorchModelWithoutLibTorchIsRefusedAsNotInThisBuild) {
+  const auto& unbuilt = find_option("model.name")->unbuilt_choices;
+  if (HERD_WITH_TORCH) {
+    EXPECT_TRUE(unbuilt.empty());
+    for (const std::string& name : model::torch_model_names())
+      EXPECT_NE(model::find_model(name), nullptr) << name;
+    return;
+  }
+  EXPECT_EQ(unbuilt, model::torch_model_names());
+  expect_invalid_toml("[model]\nname = \"lenet5\"\n",
+                      {"model.name = \"lenet5\" is not in this build", "-DHERD_WITH_TORCH=OFF"});
+  expect_invalid([] { model::model_or_throw("vgg16"); }, {"\"vgg16\" is not in this build"});
 }
 
 TEST(Config, DefaultsResolve) {

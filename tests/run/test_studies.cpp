@@ -248,6 +248,50 @@ TEST(Cli, AKilledSweepLosesNoFinishedRunAndFinishesEachRunOnce) {
   }
 }
 
+// A long sweep or study outlives a rebuild: the herd that started it is replaced or removed
+// on disk while its runs are still to start. They run, with the binary that started them.
+TEST(Cli, ASweepWhoseBinaryIsRemovedOnDiskRunsEveryRun) {
+  const fs::path config =
+      write_config("unlinked", std::string(quadratic_sim) + "[cluster]\ncompute_times = \"1\"\n");
+  const fs::path out = fresh_dir("unlinked");
+  const fs::path copy = fresh_dir("unlinked_herd");
+  fs::copy_file(HERD_BINARY, copy);
+  const std::vector<std::string> argv_text{copy.string(),
+                                           "sweep",
+                                           config.string(),
+                                           "algo.lr=0.01,0.02,0.03",
+                                           "stop.steps=20000",
+                                           "eval.every=10000",
+                                           "--jobs",
+                                           "1",
+                                           "--out",
+                                           out.string()};
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const auto& a : argv_text) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    freopen("/dev/null", "w", stdout);
+    execv(copy.c_str(), argv.data());
+    _exit(127);
+  }
+  // Removed as soon as the sweep runs it, before the sweep can have finished its first run.
+  const fs::path exe = "/proc/" + std::to_string(pid) + "/exe";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::error_code ec;
+  while (fs::read_symlink(exe, ec) != copy && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  fs::remove(copy);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), exit_codes::ok);
+  const auto rows = read_csv(out / "sweep.csv");
+  ASSERT_EQ(rows.size(), 3u);
+  for (const auto& r : rows) EXPECT_EQ(r.at("status"), "ok") << r.at("dir");
+}
+
 // Ctrl-C, or a signal to the sweep's process alone: the sweep passes it on to the run in
 // progress, which stops at its next evaluation and records "interrupted"; no other run
 // starts, and the sweep ends with 130. The same command then runs what did not finish.

@@ -82,6 +82,12 @@ OptionBuilder OptionBuilder::several() const {
   o.spec_.list = true;
   return o;
 }
+OptionBuilder OptionBuilder::unbuilt(std::vector<std::string> choices, std::string why) const {
+  OptionBuilder o = *this;
+  o.spec_.unbuilt_choices = std::move(choices);
+  o.spec_.unbuilt_why = std::move(why);
+  return o;
+}
 OptionBuilder OptionBuilder::with_max(double v, bool exclusive) const {
   OptionBuilder o = *this;
   o.spec_.max = v, o.spec_.max_exclusive = exclusive;
@@ -188,6 +194,10 @@ Value validate(const OptionSpec& spec, Value value, std::string_view where) {
   if (!spec.choices.empty()) {
     const auto& s = std::get<std::string>(value);
     if (std::find(spec.choices.begin(), spec.choices.end(), s) == spec.choices.end()) {
+      if (std::find(spec.unbuilt_choices.begin(), spec.unbuilt_choices.end(), s) !=
+          spec.unbuilt_choices.end())
+        fail(where, fmt::format("{} = {} is not in this build: {}", spec.key,
+                                to_toml_literal(value), spec.unbuilt_why));
       const auto closest = std::min_element(
           spec.choices.begin(), spec.choices.end(),
           [&](const auto& a, const auto& b) { return edit_distance(s, a) < edit_distance(s, b); });

@@ -24,6 +24,10 @@ struct OptionSpec {
   std::optional<double> min, max;
   bool min_exclusive = false, max_exclusive = false;
   std::vector<std::string> choices;  // string options: the allowed values (empty = any)
+  // Choices that exist but not in this build (LibTorch's models without LibTorch), and why:
+  // refused with that reason instead of as unknown names.
+  std::vector<std::string> unbuilt_choices;
+  std::string unbuilt_why;
   // String options that hold several items: a TOML array of strings is accepted and kept
   // as its items joined by ", " (the form a key=value override takes).
   bool list = false;
@@ -43,6 +47,8 @@ class OptionBuilder {
   OptionBuilder le(double v) const { return with_max(v, false); }
   OptionBuilder lt(double v) const { return with_max(v, true); }
   OptionBuilder several() const;  // a list option (OptionSpec::list)
+  // Values refused with `why` rather than as unknown (OptionSpec::unbuilt_choices).
+  OptionBuilder unbuilt(std::vector<std::string> choices, std::string why) const;
   const OptionSpec& spec() const { return spec_; }
   operator OptionSpec() const { return spec_; }  // NOLINT: implicit by design, for tables
 

@@ -110,6 +110,12 @@ struct ModelRegistrar {
 const std::vector<const ModelInfo*>& models();  // in order
 std::vector<std::string> model_names();
 const ModelInfo* find_model(std::string_view name);
+// The models of src/herd/model/torch, registered only where herd is built with LibTorch.
+const std::vector<std::string>& torch_model_names();
+// Names model.name refuses as "not in this build" (the torch models without LibTorch), and
+// the reason it gives.
+std::vector<std::string> unbuilt_model_names();
+extern const char* const unbuilt_model_why;
 // InvalidInput "model.name: unknown model ..." for a name nobody registered.
 const ModelInfo& model_or_throw(std::string_view name);
 // Every option some model reads, each key once, by model then declaration order.

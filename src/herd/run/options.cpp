@@ -224,7 +224,8 @@ std::vector<OptionSpec> options_before_model_knobs() {
 
       // [model]: the model; the models' own options follow (model/registry.hpp)
       choice("model.name", model::model_names(), "logistic",
-             "Objective (see the list below the table)."),
+             "Objective (see the list below the table).")
+          .unbuilt(model::unbuilt_model_names(), model::unbuilt_model_why),
   };
 }
 

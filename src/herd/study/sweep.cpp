@@ -421,7 +421,10 @@ Sweep prepare_sweep(SweepSpec spec_in) {
       throw InvalidInput(fmt::format("--plot {}:{}: sweep.csv has no column {}; the columns are {}",
                                      plot.x, plot.y, plot.y, join(empty.columns, ", ")));
   }
-  if (s.spec.herd_binary.empty()) s.spec.herd_binary = fs::read_symlink("/proc/self/exe");
+  // Every run execs this very program, through /proc/self/exe, not its path: a herd rebuilt
+  // or replaced on disk while a long sweep runs (its path then names another file, or none)
+  // must neither fail the runs still to start nor run them with another binary.
+  if (s.spec.herd_binary.empty()) s.spec.herd_binary = "/proc/self/exe";
   return s;
 }
 
