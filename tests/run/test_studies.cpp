@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -417,6 +418,43 @@ TEST(Cli, TunePicksTheArgminOfTheClosedFormPerEntryAndCountsDivergence) {
   std::size_t diverged = 0;
   for (const auto& r : rows) diverged += r.at("diverged") != "0";
   EXPECT_GE(diverged, 2u);
+}
+
+// tuned.toml runs each entry as its tuning run with the chosen value ran, bit for bit: options
+// the user left unset stay unset, so those decided per algorithm (EASGD's elastic_alpha =
+// 0.9 / K) are decided again, not pinned to their default for every entry (elastic_alpha = 0
+// froze EASGD's center at its start).
+TEST(Cli, TheTunedConfigurationRerunsTheChosenTuningRunBitForBit) {
+  const fs::path config = write_config(
+      "tuned_rerun", std::string(quadratic_sim) +
+                         "\n[[compare]]\nlabel = \"EASGD\"\nalgo = { name = \"easgd\", "
+                         "workers = 4 }\n"
+                         "\n[[compare]]\nlabel = \"Local SGD\"\nalgo = { name = \"local_sgd\", "
+                         "workers = 4 }\n");
+  const fs::path out = fresh_dir("tuned_rerun");
+  const auto [code, err] =
+      herd_stderr("tune " + config.string() +
+                  " --grid algo.lr=0.02,0.05 --by final:suboptimality --out " + out.string());
+  ASSERT_EQ(code, exit_codes::ok) << err;
+  const auto tuned = run::Config::from_toml_file((out / "tuned.toml").string());
+  EXPECT_FALSE(tuned.is_set_explicitly("algo.elastic_alpha"));
+  const auto runs = read_csv(out / "sweep.csv");
+  for (const auto& r : read_csv(out / "tune.csv")) {
+    if (r.at("chosen") != "yes") continue;
+    const auto chosen = std::find_if(runs.begin(), runs.end(), [&](const auto& run) {
+      return run.at("entry") == r.at("entry") && run.at("algo.lr") == r.at("algo.lr");
+    });
+    ASSERT_NE(chosen, runs.end()) << r.at("entry");
+    const fs::path tuning_run = out / chosen->at("dir");
+    const fs::path again = fresh_dir("tuned_rerun_" + chosen->at("dir").substr(5));
+    ASSERT_EQ(herd("run " + (out / "tuned.toml").string() + " --entry \"" + r.at("entry") +
+                   "\" --out " + again.string()),
+              exit_codes::ok);
+    EXPECT_EQ(test::summary_field(again, "parameters_crc32"),
+              test::summary_field(tuning_run, "parameters_crc32"))
+        << r.at("entry");
+    EXPECT_EQ(test::rows_without_time(again), test::rows_without_time(tuning_run)) << r.at("entry");
+  }
 }
 
 TEST(Cli, AComparisonGoesOnPastADivergedEntryAndTableRebuildsIt) {

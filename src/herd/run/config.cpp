@@ -468,16 +468,27 @@ std::filesystem::path Config::data_path(std::string_view key) const {
 }
 
 std::string Config::to_toml() const {
-  std::string out =
-      "# herd configuration, fully resolved: every option with the value in effect.\n"
-      "# Options and their meaning: docs/configuration.md or `herd run --help`.\n";
+  return "# herd configuration, fully resolved: every option with the value in effect.\n"
+         "# Options and their meaning: docs/configuration.md or `herd run --help`.\n" +
+         options_and_entries_toml(/*only_explicit=*/false);
+}
+
+std::string Config::to_toml_as_given() const {
+  return "# herd configuration: the options given; every other one has its default.\n"
+         "# Options and their meaning: docs/configuration.md or `herd run --help`.\n" +
+         options_and_entries_toml(/*only_explicit=*/true);
+}
+
+std::string Config::options_and_entries_toml(bool only_explicit) const {
+  std::string out;
   const auto& table = option_table();
   for (const auto& section : section_table()) {
-    out += fmt::format("\n[{}]\n", section.name);
+    std::string lines;
     for (std::size_t i = 0; i < table.size(); ++i) {
-      if (table[i].section() != section.name) continue;
-      out += fmt::format("{} = {}\n", table[i].name(), to_toml_literal(values_[i]));
+      if (table[i].section() != section.name || (only_explicit && !explicit_[i])) continue;
+      lines += fmt::format("{} = {}\n", table[i].name(), to_toml_literal(values_[i]));
     }
+    if (!lines.empty() || !only_explicit) out += fmt::format("\n[{}]\n{}", section.name, lines);
   }
   for (const auto& entry : compare_) {
     out += fmt::format("\n[[compare]]\nlabel = {}\n", to_toml_literal(entry.label));

@@ -85,6 +85,11 @@ class Config {
 
   // Every option, by section, then the compare entries: reading it back gives an equal Config.
   std::string to_toml() const;
+  // The options given explicitly, by section, then the compare entries: reading it back gives
+  // an equal Config with the same options explicit. What a configuration that runs again
+  // must write: an option left unset may mean "decided per algorithm" (algo.elastic_alpha =
+  // 0.9 / K for EASGD), which the full dump would pin to its default for every entry.
+  std::string to_toml_as_given() const;
 
   // Equal values and compare entries (where they came from does not matter).
   bool operator==(const Config& other) const {
@@ -94,6 +99,7 @@ class Config {
  private:
   friend struct TomlDocumentReader;  // config.cpp: a parsed document (config_toml.hpp)
   std::size_t index_of(std::string_view key) const;  // std::logic_error when unknown
+  std::string options_and_entries_toml(bool only_explicit) const;
 
   std::vector<Value> values_;  // parallel to option_table()
   std::vector<bool> explicit_;

@@ -215,7 +215,7 @@ TuneResult tune(TuneSpec spec) {
                         fmt::format("# {} with the step sizes `herd tune --by {}` chose ({}).\n",
                                     sweep.spec.config_path.filename().string(), criterion.text,
                                     (sweep.spec.out / "tune.csv").string()) +
-                            tuned.to_toml());
+                            tuned.to_toml_as_given());
   return result;
 }
 
