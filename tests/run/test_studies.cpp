@@ -36,6 +36,20 @@ fs::path write_config(const std::string& name, const std::string& text) {
   return file;
 }
 
+// Starts argv_text[0] with those arguments in a child process, stdout discarded and stderr
+// to `err` when given; returns the child's pid (-1 when fork failed).
+pid_t spawn(const std::vector<std::string>& argv_text, const fs::path& err = {}) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  std::vector<char*> argv;
+  for (const auto& a : argv_text) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  freopen("/dev/null", "w", stdout);
+  if (!err.empty()) freopen(err.c_str(), "w", stderr);
+  execv(argv[0], argv.data());
+  _exit(127);
+}
+
 // sweep.csv as rows of cells, by column name.
 std::vector<std::map<std::string, std::string>> read_csv(const fs::path& file) {
   const auto lines = lines_of(file);
@@ -204,16 +218,8 @@ TEST(Cli, AKilledSweepLosesNoFinishedRunAndFinishesEachRunOnce) {
   const std::vector<std::string> argv_text{
       HERD_BINARY, "sweep", config.string(), runs,        "stop.steps=150000", "eval.every=50000",
       "--jobs",    "1",     "--out",         out.string()};
-  const pid_t pid = fork();
+  const pid_t pid = spawn(argv_text);
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const auto& a : argv_text) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    freopen("/dev/null", "w", stdout);
-    execv(HERD_BINARY, argv.data());
-    _exit(127);
-  }
   auto finished = [&] {
     std::size_t n = 0;
     if (fs::exists(out / "runs"))
@@ -267,16 +273,8 @@ TEST(Cli, ASweepWhoseBinaryIsRemovedOnDiskRunsEveryRun) {
                                            "1",
                                            "--out",
                                            out.string()};
-  const pid_t pid = fork();
+  const pid_t pid = spawn(argv_text);
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const auto& a : argv_text) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    freopen("/dev/null", "w", stdout);
-    execv(copy.c_str(), argv.data());
-    _exit(127);
-  }
   // Removed as soon as the sweep runs it, before the sweep can have finished its first run.
   const fs::path exe = "/proc/" + std::to_string(pid) + "/exe";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -311,17 +309,8 @@ TEST(Cli, AnInterruptedSweepKeepsWhatFinishedAndTheSameCommandContinues) {
                                            "1",
                                            "--out",
                                            out.string()};
-  const pid_t pid = fork();
+  const pid_t pid = spawn(argv_text, err);
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (const auto& a : argv_text) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    freopen("/dev/null", "w", stdout);
-    freopen(err.c_str(), "w", stderr);
-    execv(HERD_BINARY, argv.data());
-    _exit(127);
-  }
   auto with_status = [&](const std::string& status) {
     std::size_t n = 0;
     if (fs::exists(out / "runs"))
