@@ -40,6 +40,7 @@ class GradientTask final : public WorkerTask {
   for (std::int64_t job = 0; m.head.kind != MessageKind::stop; ++job) {
     const std::uint64_t version = m.head.count;
     if (!m.payload.empty()) copy(m.payload, w.x);
+    c.recycle(std::move(m.payload));
     const double started = c.now();
     const std::optional<CSpan> result = task.run(w, job, WorkerEnd::interrupt_tag);
     if (!result) {  // restarted: the message that interrupted the work is the next model

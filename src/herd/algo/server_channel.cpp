@@ -129,7 +129,8 @@ void ServerEnd::receive_any() {
   bytes_received_ += std::int64_t(m.header.size() + m.data.size() * sizeof(float));
   last_.worker = m.source - 1;
   last_.head = decode(m);
-  last_.payload = std::move(m.data);
+  last_.payload.swap(m.data);
+  server_.comm.recycle(std::move(m.data));  // the previous message's, now read
   const Envelope& h = last_.head;
   const std::size_t k = std::size_t(last_.worker);
   if (h.kind == MessageKind::result || h.kind == MessageKind::report ||

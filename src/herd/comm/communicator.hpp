@@ -124,6 +124,10 @@ class Communicator {
   Message recv(int source, int tag);
   // The first matching message that has arrived by now(), without waiting.
   std::optional<Message> try_recv(int source, int tag) { return do_try_recv(source, tag); }
+  // Hands a received payload back once its content is used, so that a later send reuses its
+  // memory: the simulator pools them (a message then costs no allocation); the other
+  // runtimes drop it. Optional: a payload not handed back is simply freed.
+  void recycle(std::vector<float>&& payload) { do_recycle(std::move(payload)); }
 
   // A sub-communicator of the ranks that pass the same color, ordered by (key, rank).
   // Collective over this communicator. Its traffic also counts in this communicator's, so
@@ -187,6 +191,7 @@ class Communicator {
   virtual std::optional<Message> do_try_recv(int source, int tag) = 0;
   // Whether a message with `tag` from any source has arrived by now().
   virtual bool do_probe(int tag) = 0;
+  virtual void do_recycle(std::vector<float>&& payload) { (void)payload; }
 
  private:
   void count(std::uint64_t bytes, bool collective);

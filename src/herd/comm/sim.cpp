@@ -174,8 +174,8 @@ struct Proc {
   std::uint32_t slot = 0;  // its run stack in the arena
   SavedStack saved;
   double clock = 0;
-  double wake = never;        // when the scheduler resumes it
-  std::uint64_t version = 0;  // invalidates older heap entries
+  double wake = never;           // when the scheduler resumes it
+  std::uint64_t wake_order = 0;  // the order of its current heap entry: older ones are stale
   Wait wait = Wait::none;
   int want_source = any_source, want_tag = any_tag;  // recv, or the compute interrupt tag
   // Arrived or in-flight messages by (arrival time, send sequence): received in that order.
@@ -213,6 +213,7 @@ class SimComm final : public Communicator {
   Message do_recv(int source, int tag) override;
   std::optional<Message> do_try_recv(int source, int tag) override;
   bool do_probe(int tag) override;
+  void do_recycle(std::vector<float>&& payload) override;
 
  private:
   int me() const { return group_->world_rank[std::size_t(rank_)]; }
@@ -220,7 +221,11 @@ class SimComm final : public Communicator {
   template <class Complete>
   void collective(const Post& post, void* out, Complete&& complete);
   std::optional<Message> take(int source, int tag, double by);
-  void check_rank(int r, const char* what) const;
+  void check_rank(int r, const char* what) const {
+    if (r < 0 || r >= size()) [[unlikely]]
+      bad_rank(r, what);
+  }
+  [[noreturn, gnu::noinline, gnu::cold]] void bad_rank(int r, const char* what) const;
 
   SimWorld& world_;
   std::shared_ptr<SimGroup> group_;
@@ -320,7 +325,7 @@ class SimWorld {
       const Entry e = heap_.top();
       heap_.pop();
       Proc& p = procs_[std::size_t(e.rank)];
-      if (e.version != p.version || p.wait == Wait::done) continue;
+      if (e.order != p.wake_order || p.wait == Wait::done) continue;
       p.clock = std::max(p.clock, e.time);
       p.wake = never;
       ++stats.events;
@@ -427,15 +432,38 @@ class SimWorld {
   const SimSpec& spec() const {
     return spec_;
   }
+  bool free_network() const {
+    return free_network_;
+  }
   std::uint64_t next_sequence() {
     return ++sequence_;
+  }
+
+  // A message's payload: a buffer handed back by a receiver (SimComm::do_recycle) where one
+  // is kept, so that messages reuse memory instead of allocating each.
+  std::vector<float> payload(CSpan data) {
+    std::vector<float> v;
+    if (!data.empty() && !spare_payloads_.empty()) {
+      v = std::move(spare_payloads_.back());
+      spare_payloads_.pop_back();
+    }
+    v.assign(data.begin(), data.end());
+    return v;
+  }
+  // Keeps at most as many buffers as processes: one message in flight per process (the
+  // parameter-server protocols) reuses memory, and a burst does not pin its memory for the
+  // rest of the run.
+  void keep_payload(std::vector<float>&& v) {
+    if (v.capacity() > 0 && spare_payloads_.size() < procs_.size())
+      spare_payloads_.push_back(std::move(v));
   }
 
   // Makes rank r runnable at virtual time t (replacing any earlier wake-up).
   void schedule(int r, double t) {
     Proc& p = procs_[std::size_t(r)];
     p.wake = t;
-    heap_.push(Entry{t, ++scheduled_, r, ++p.version});
+    p.wake_order = ++scheduled_;
+    heap_.push(Entry{t, p.wake_order, r});
   }
 
   // Suspends the running process `r` until the scheduler resumes it; then applies its
@@ -515,7 +543,6 @@ class SimWorld {
     double time;
     std::uint64_t order;
     int rank;
-    std::uint64_t version;
     bool operator<(const Entry& o) const {  // std::priority_queue is a max-heap
       return time != o.time ? time > o.time : order > o.order;
     }
@@ -538,7 +565,9 @@ class SimWorld {
   }
 
   const SimSpec& spec_;
-  NodePool pool_;  // the mailboxes' nodes
+  const bool free_network_ = !spec_.network.hierarchical() && spec_.network.inter().is_free();
+  NodePool pool_;                                   // the mailboxes' nodes
+  std::vector<std::vector<float>> spare_payloads_;  // handed back by receivers
   std::vector<Proc> procs_;
   std::unique_ptr<StackArena> arena_;
   std::vector<int> slot_owner_;  // the process whose frames a slot holds; -1: none
@@ -563,10 +592,9 @@ void SimComm::abort(const std::string& reason) {
   world_.abort(reason);
 }
 
-void SimComm::check_rank(int r, const char* what) const {
-  if (r < 0 || r >= size())
-    throw CommError("rank " + std::to_string(rank_) + ": cannot " + what + " rank " +
-                    std::to_string(r) + " of a communicator of " + std::to_string(size()));
+void SimComm::bad_rank(int r, const char* what) const {
+  throw CommError("rank " + std::to_string(rank_) + ": cannot " + what + " rank " +
+                  std::to_string(r) + " of a communicator of " + std::to_string(size()));
 }
 
 bool SimComm::compute(double samples, int interrupt_tag) {
@@ -631,18 +659,20 @@ void SimComm::do_send(int dest, int tag, CSpan data, std::span<const unsigned ch
   world_.throw_if_aborted();
   check_rank(dest, "send to");
   const int from = me(), to = group_->world_rank[std::size_t(dest)];
-  const double bytes = double(traffic::message_bytes(header.size(), data.size()));
   Proc& q = world_.proc(to);
-  const NetworkModel& network = world_.spec().network;
-  const Links crossed = network.between(from, to);  // the link the message crosses
-  double arrival = world_.proc(from).clock + (metered() ? network.step(bytes, crossed) : 0.0);
-  if (!network.is_free(crossed)) {  // a free link cannot reorder
-    double& link = q.last_arrival_from[from];
-    arrival = link = std::max(link, arrival);
+  double arrival = world_.proc(from).clock;
+  if (!world_.free_network()) {  // on a free one a message takes no time: none overtakes
+    const NetworkModel& network = world_.spec().network;
+    const Links crossed = network.between(from, to);  // the link the message crosses
+    const double bytes = double(traffic::message_bytes(header.size(), data.size()));
+    if (metered()) arrival += network.step(bytes, crossed);
+    if (!network.is_free(crossed)) {  // a free link cannot reorder
+      double& link = q.last_arrival_from[from];
+      arrival = link = std::max(link, arrival);
+    }
   }
-  q.mailbox.emplace(
-      std::pair{arrival, world_.next_sequence()},
-      Message{rank_, tag, std::vector<float>(data.begin(), data.end()), HeaderBytes(header)});
+  q.mailbox.emplace(std::pair{arrival, world_.next_sequence()},
+                    Message{rank_, tag, world_.payload(data), HeaderBytes(header)});
   // Wake the receiver earlier if this message is what it waits for.
   const bool wanted =
       (q.wait == Wait::recv && (q.want_source == any_source || q.want_source == rank_) &&
@@ -684,6 +714,10 @@ bool SimComm::do_probe(int tag) {
     if (tag == any_tag || m.tag == tag) return true;
   }
   return false;
+}
+
+void SimComm::do_recycle(std::vector<float>&& payload) {
+  world_.keep_payload(std::move(payload));
 }
 
 template <class Complete>

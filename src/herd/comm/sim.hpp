@@ -9,12 +9,12 @@
 // context switch, not an OS-thread handoff. Work declared with compute() advances the
 // process's clock by the compute model; a message arrives at send time + latency +
 // bytes / bandwidth of the link it crosses (bytes: its header and payload, as traffic.hpp
-// counts them) and is received in arrival order; a collective completes for everyone at the
-// latest arrival plus the network model's cost of that collective (NetworkModel: a flat
-// network, or nodes with an intra- and an inter-node link). Unmetered collectives
-// (evaluation) cost nothing and do not move anyone's clock. Reductions use the same
-// rank-ordered code as the threads runtime, so synchronous algorithms compute the same bits
-// on both.
+// counts them) and is received in arrival order (its payload reuses a buffer that a receiver
+// handed back, Communicator::recycle, so a message allocates nothing); a collective completes for
+// everyone at the latest arrival plus the network model's cost of that collective (NetworkModel: a
+// flat network, or nodes with an intra- and an inter-node link). Unmetered collectives (evaluation)
+// cost nothing and do not move anyone's clock. Reductions use the same rank-ordered code as the
+// threads runtime, so synchronous algorithms compute the same bits on both.
 #include <cstdint>
 #include <functional>
 #include <limits>

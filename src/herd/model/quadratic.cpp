@@ -58,12 +58,15 @@ class QuadraticLocal final : public LocalObjective {
 }  // namespace
 
 double QuadraticTerm::value_grad(const Eigen::VectorXd& x, Eigen::VectorXd& g) const {
-  const Eigen::VectorXd r = x - center;
-  if (dense.size() > 0)
+  if (dense.size() > 0) {
+    const Eigen::VectorXd r = x - center;
     g.noalias() = dense * r;
-  else
-    g = diagonal.cwiseProduct(r);
-  return 0.5 * r.dot(g);
+    return 0.5 * r.dot(g);
+  }
+  // x - center as an expression, not a vector: a gradient allocates nothing (the simulator
+  // takes millions of them per second).
+  g = diagonal.cwiseProduct(x - center);
+  return 0.5 * (x - center).dot(g);
 }
 
 QuadraticProblem::QuadraticProblem(std::vector<Eigen::MatrixXd> curvatures,
