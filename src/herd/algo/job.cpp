@@ -12,6 +12,39 @@ namespace {
   throw std::logic_error("algorithm " + algorithm +
                          " ran without starting the checkpoints it was asked for");
 }
+
+// What one rank holds while its algorithm runs. Built out of line on the heap: the frame of
+// a rank that waits (a simulated worker, idle, saved off its stack) then holds a pointer,
+// not these objects and the temporaries of their construction (about 600 bytes).
+struct Rank {
+  Rank(const JobSpec& spec, const JobIdentity& identity, const optim::Schedule& schedule, CSpan x0,
+       bool server, comm::Communicator& c)
+      : worker_index(server ? c.rank() - 1 : c.rank()),
+        objective(worker_index >= 0 ? spec.problem->local(worker_index, spec.seed) : nullptr),
+        optimizer(spec.optimizer, x0.size()),
+        monitor(spec.monitor),
+        worker(c, objective.get(), optimizer, schedule, monitor, x0) {
+    worker.set_worker_index(worker_index);
+    worker.averaged_dim = spec.problem->averaged_dim();
+    if (!spec.checkpoint.file.empty()) {
+      checkpointer = std::make_unique<Checkpointer>(spec.checkpoint, identity);
+      worker.checkpointer = checkpointer.get();
+    }
+    if (spec.worker_start && worker_index >= 0) spec.worker_start(worker_index, worker.x);
+  }
+  int worker_index;
+  std::unique_ptr<model::LocalObjective> objective;
+  optim::LocalOptimizer optimizer;
+  Monitor monitor;
+  Worker worker;
+  std::unique_ptr<Checkpointer> checkpointer;
+};
+
+[[gnu::noinline]] std::unique_ptr<Rank> make_rank(const JobSpec& spec, const JobIdentity& identity,
+                                                  const optim::Schedule& schedule, CSpan x0,
+                                                  bool server, comm::Communicator& c) {
+  return std::make_unique<Rank>(spec, identity, schedule, x0, server, c);
+}
 }  // namespace
 
 PreparedAlgorithm prepare_algorithm(const JobSpec& spec) {
@@ -43,27 +76,15 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
   result.final_x.resize(std::size_t(ranks));
   try {
     runtime(ranks, [&](comm::Communicator& c) {
-      const int worker_index = server ? c.rank() - 1 : c.rank();
-      std::unique_ptr<model::LocalObjective> objective;
-      if (worker_index >= 0) objective = spec.problem->local(worker_index, spec.seed);
-      optim::LocalOptimizer optimizer(spec.optimizer, x0.size());
-      Monitor monitor(spec.monitor);
-      Worker worker(c, objective.get(), optimizer, schedule, monitor, x0);
-      worker.set_worker_index(worker_index);
-      worker.averaged_dim = spec.problem->averaged_dim();
-      std::unique_ptr<Checkpointer> checkpointer;
-      if (!spec.checkpoint.file.empty()) {
-        checkpointer = std::make_unique<Checkpointer>(spec.checkpoint, identity);
-        worker.checkpointer = checkpointer.get();
-      }
-      if (spec.worker_start && worker_index >= 0) spec.worker_start(worker_index, worker.x);
-      auto algorithm = make_algorithm();
+      const std::unique_ptr<Rank> rank = make_rank(spec, identity, schedule, x0, server, c);
+      Worker& worker = rank->worker;
+      const std::unique_ptr<Algorithm> algorithm = make_algorithm();
       // noinline as a GNU attribute: GCC and clang both take it at this place.
       auto keep = [&]() __attribute__((noinline)) {
         std::lock_guard lock(mu);
         if (c.rank() == 0) {
-          result.last = monitor.last_row();
-          result.stop_reason = monitor.stop_reason();
+          result.last = rank->monitor.last_row();
+          result.stop_reason = rank->monitor.stop_reason();
         }
         result.final_x[std::size_t(c.rank())] = worker.x;
       };
@@ -71,7 +92,8 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
         algorithm->run(worker);
         // Every algorithm runs its loop through sync_loop.hpp or server_channel.hpp, which
         // start the checkpoints; one that did not would silently write none.
-        if (checkpointer && !checkpointer->started()) no_checkpoints_started(spec.algorithm);
+        if (rank->checkpointer && !rank->checkpointer->started())
+          no_checkpoints_started(spec.algorithm);
       } catch (...) {
         keep();
         throw;

@@ -18,6 +18,16 @@ class GradientTask final : public WorkerTask {
   }
 };
 
+// A resumed worker's idle and wasted seconds as the server last heard them; zero otherwise.
+// Out of line, as is run_worker: these temporaries stay out of a waiting worker's frames.
+[[gnu::noinline]] std::pair<double, double> start_worker(WorkerEnd& link, WorkerTask& task,
+                                                         Worker& w) {
+  const std::optional<Envelope> resumed = link.start();
+  if (!resumed) return {0.0, 0.0};
+  task.resume(w);
+  return {resumed->idle, resumed->wasted};
+}
+
 // The worker loop of the protocol in ps.hpp. After a resume (server_channel.hpp) it carries
 // on with its idle and wasted seconds as the server last heard them. Not inlined into
 // ParameterServerAlgorithm::run: a waiting worker's frames then do not hold room for the
@@ -25,18 +35,14 @@ class GradientTask final : public WorkerTask {
 [[gnu::noinline]] void run_worker(Worker& w, WorkerTask& task) {
   comm::Communicator& c = w.comm;
   WorkerEnd link(w);
-  double idle = 0, wasted = 0;
-  if (const std::optional<Envelope> resumed = link.start()) {
-    idle = resumed->idle, wasted = resumed->wasted;
-    task.resume(w);
-  }
+  auto [idle, wasted] = start_worker(link, task, w);
+  Letter m;
   auto wait_for_server = [&] {
     const double from = c.now();
-    Letter m = link.wait();
+    link.wait(m);
     idle += c.now() - from;
-    return m;
   };
-  Letter m = wait_for_server();
+  wait_for_server();
   for (std::int64_t job = 0; m.head.kind != MessageKind::stop; ++job) {
     const std::uint64_t version = m.head.count;
     if (!m.payload.empty()) copy(m.payload, w.x);
@@ -45,7 +51,7 @@ class GradientTask final : public WorkerTask {
     const std::optional<CSpan> result = task.run(w, job, WorkerEnd::interrupt_tag);
     if (!result) {  // restarted: the message that interrupted the work is the next model
       wasted += c.now() - started;
-      m = link.wait();
+      link.wait(m);
       continue;
     }
     link.send({.kind = MessageKind::result,
@@ -53,7 +59,7 @@ class GradientTask final : public WorkerTask {
                .idle = float(idle),
                .wasted = float(wasted)},
               *result);
-    m = wait_for_server();
+    wait_for_server();
   }
   link.acknowledge_stop();
 }

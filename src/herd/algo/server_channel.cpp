@@ -64,12 +64,10 @@ Envelope decode(const comm::Message& m) {
   }
 }
 
-Letter letter_of(comm::Message m, int worker) {
-  Letter l;
-  l.worker = worker;
-  l.head = decode(m);
-  l.payload = std::move(m.data);
-  return l;
+void read_letter(comm::Message&& m, int worker, Letter& into) {
+  into.worker = worker;
+  into.head = decode(m);
+  into.payload = std::move(m.data);
 }
 
 }  // namespace
@@ -219,14 +217,16 @@ void WorkerEnd::send(Envelope head, CSpan payload) {
   w_.comm.send(server_rank, tag_to_server, payload, encode(head));
 }
 
-Letter WorkerEnd::wait() {
-  return letter_of(w_.comm.recv(server_rank, tag_to_worker), w_.worker_index());
+void WorkerEnd::wait(Letter& into) {
+  read_letter(w_.comm.recv(server_rank, tag_to_worker), w_.worker_index(), into);
 }
 
 std::optional<Letter> WorkerEnd::poll() {
   std::optional<comm::Message> m = w_.comm.try_recv(server_rank, tag_to_worker);
   if (!m) return std::nullopt;
-  return letter_of(std::move(*m), w_.worker_index());
+  Letter l;
+  read_letter(std::move(*m), w_.worker_index(), l);
+  return l;
 }
 
 void WorkerEnd::acknowledge_stop() {

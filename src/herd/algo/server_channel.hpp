@@ -136,8 +136,14 @@ class WorkerEnd {
   void send_start();
   // Sends a message; `samples` is filled in from the worker's count.
   void send(Envelope head, CSpan payload = {});
-  // The server's next message, waiting for it / only if it has arrived by now.
-  Letter wait();
+  // The server's next message, waiting for it / only if it has arrived by now. wait(into)
+  // fills a letter in place (a waiting worker's frames hold no second one).
+  Letter wait() {
+    Letter l;
+    wait(l);
+    return l;
+  }
+  void wait(Letter& into);
   std::optional<Letter> poll();
   // The last word: acknowledges the stop.
   void acknowledge_stop();

@@ -220,7 +220,11 @@ class SimComm final : public Communicator {
   // Posts this rank's part; the last to arrive completes the collective with `complete`.
   template <class Complete>
   void collective(const Post& post, void* out, Complete&& complete);
-  std::optional<Message> take(int source, int tag, double by);
+  // The first message from `source` with `tag` (any_source, any_tag: any) in arrival order,
+  // arrived or in flight; mailbox.end() when none.
+  Mailbox::iterator first_match(Proc& p, int source, int tag);
+  // Moves a message out of the mailbox.
+  static Message take(Proc& p, Mailbox::iterator it);
   void check_rank(int r, const char* what) const {
     if (r < 0 || r >= size()) [[unlikely]]
       bad_rank(r, what);
@@ -610,11 +614,8 @@ bool SimComm::compute(double samples, int interrupt_tag) {
   const double done = p.clock + seconds;
   double wake = done;
   if (interrupt_tag != no_interrupt) {
-    for (const auto& [when, m] : p.mailbox)
-      if (m.tag == interrupt_tag) {
-        wake = std::min(wake, when.first);
-        break;
-      }
+    const auto it = first_match(p, any_source, interrupt_tag);
+    if (it != p.mailbox.end()) wake = std::min(wake, it->first.first);
   }
   p.wait = Wait::compute;
   p.want_source = any_source;
@@ -640,17 +641,18 @@ void SimComm::restore_runtime_state(const RuntimeState& s) {
   p.faults_fired = s.faults_fired;
 }
 
-std::optional<Message> SimComm::take(int source, int tag, double by) {
-  Proc& p = world_.proc(me());
-  for (auto it = p.mailbox.begin(); it != p.mailbox.end() && it->first.first <= by; ++it) {
-    if ((source == any_source || it->second.source == source) &&
-        (tag == any_tag || it->second.tag == tag)) {
-      Message m = std::move(it->second);
-      p.mailbox.erase(it);
-      return m;
-    }
-  }
-  return std::nullopt;
+Mailbox::iterator SimComm::first_match(Proc& p, int source, int tag) {
+  auto it = p.mailbox.begin();
+  while (it != p.mailbox.end() && !((source == any_source || it->second.source == source) &&
+                                    (tag == any_tag || it->second.tag == tag)))
+    ++it;
+  return it;
+}
+
+Message SimComm::take(Proc& p, Mailbox::iterator it) {
+  Message m = std::move(it->second);
+  p.mailbox.erase(it);
+  return m;
 }
 
 // The network charges the message's bytes as the traffic count has them: header + payload,
@@ -686,17 +688,12 @@ Message SimComm::do_recv(int source, int tag) {
   const int r = me();
   Proc& p = world_.proc(r);
   while (true) {
-    if (auto m = take(source, tag, p.clock)) return std::move(*m);
-    double first = never;
-    for (const auto& [when, m] : p.mailbox)
-      if ((source == any_source || m.source == source) && (tag == any_tag || m.tag == tag)) {
-        first = when.first;
-        break;
-      }
+    const auto it = first_match(p, source, tag);
+    if (it != p.mailbox.end() && it->first.first <= p.clock) return take(p, it);
     p.wait = Wait::recv;
     p.want_source = source;
     p.want_tag = tag;
-    if (first < never) world_.schedule(r, first);
+    if (it != p.mailbox.end()) world_.schedule(r, it->first.first);  // when it arrives
     world_.block(r);
   }
 }
@@ -704,7 +701,10 @@ Message SimComm::do_recv(int source, int tag) {
 std::optional<Message> SimComm::do_try_recv(int source, int tag) {
   world_.throw_if_aborted();
   if (source != any_source) check_rank(source, "receive from");
-  return take(source, tag, world_.proc(me()).clock);
+  Proc& p = world_.proc(me());
+  const auto it = first_match(p, source, tag);
+  if (it == p.mailbox.end() || it->first.first > p.clock) return std::nullopt;
+  return take(p, it);
 }
 
 bool SimComm::do_probe(int tag) {
