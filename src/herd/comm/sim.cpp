@@ -1,6 +1,7 @@
 #include "herd/comm/sim.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 #include <chrono>
 #include <cmath>
@@ -330,7 +331,7 @@ class SimWorld {
       heap_.pop();
       Proc& p = procs_[std::size_t(e.rank)];
       if (e.order != p.wake_order || p.wait == Wait::done) continue;
-      p.clock = std::max(p.clock, e.time);
+      p.clock = std::max(p.clock, e.time());
       p.wake = never;
       ++stats.events;
       // Only the measured time model reads it (clock_gettime at every event costs ~10%).
@@ -464,6 +465,7 @@ class SimWorld {
 
   // Makes rank r runnable at virtual time t (replacing any earlier wake-up).
   void schedule(int r, double t) {
+    assert(t >= 0);  // the heap orders times by their bits (Entry)
     Proc& p = procs_[std::size_t(r)];
     p.wake = t;
     p.wake_order = ++scheduled_;
@@ -544,11 +546,17 @@ class SimWorld {
   // one worker ping-pong at t = 0 forever while the others starved (Malenia and Ringleader,
   // which wait for every worker, never stepped).
   struct Entry {
-    double time;
+    Entry(double t, std::uint64_t o, int r)
+        : time_bits(std::bit_cast<std::uint64_t>(t + 0.0)), order(o), rank(r) {}  // no -0
+    // A time >= 0 as its bits, which order as the times do: the heap compares integers,
+    // without a branch per field (its sifts mispredicted on the doubles: 5-8 % of a run).
+    std::uint64_t time_bits;
     std::uint64_t order;
     int rank;
-    bool operator<(const Entry& o) const {  // std::priority_queue is a max-heap
-      return time != o.time ? time > o.time : order > o.order;
+    double time() const { return std::bit_cast<double>(time_bits); }
+    bool operator<(const Entry& o) const {  // std::priority_queue is a max-heap: earliest first
+      __extension__ typedef unsigned __int128 Key;  // (time bits, order): one comparison
+      return (Key(time_bits) << 64 | order) > (Key(o.time_bits) << 64 | o.order);
     }
   };
 
