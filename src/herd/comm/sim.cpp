@@ -194,8 +194,7 @@ class SimWorld;
 
 class SimComm final : public Communicator {
  public:
-  SimComm(SimWorld& world, std::shared_ptr<SimGroup> group, int rank)
-      : world_(world), group_(std::move(group)), rank_(rank) {}
+  SimComm(SimWorld& world, std::shared_ptr<SimGroup> group, int rank);
   int rank() const override { return rank_; }
   int size() const override { return group_->size(); }
   double now() const override;
@@ -217,7 +216,7 @@ class SimComm final : public Communicator {
   void do_recycle(std::vector<float>&& payload) override;
 
  private:
-  int me() const { return group_->world_rank[std::size_t(rank_)]; }
+  int me() const { return me_; }
   // Posts this rank's part; the last to arrive completes the collective with `complete`.
   template <class Complete>
   void collective(const Post& post, void* out, Complete&& complete);
@@ -235,6 +234,8 @@ class SimComm final : public Communicator {
   SimWorld& world_;
   std::shared_ptr<SimGroup> group_;
   int rank_;
+  int me_;      // its world rank
+  Proc& self_;  // its process (the world's processes never move)
 };
 
 class SimWorld {
@@ -596,8 +597,15 @@ class SimWorld {
   StackExtent scheduler_stack_;  // learnt at the first switch into a fiber
 };
 
+SimComm::SimComm(SimWorld& world, std::shared_ptr<SimGroup> group, int rank)
+    : world_(world),
+      group_(std::move(group)),
+      rank_(rank),
+      me_(group_->world_rank[std::size_t(rank)]),
+      self_(world.proc(me_)) {}
+
 double SimComm::now() const {
-  return world_.proc(me()).clock;
+  return self_.clock;
 }
 
 void SimComm::abort(const std::string& reason) {
@@ -611,7 +619,7 @@ void SimComm::bad_rank(int r, const char* what) const {
 
 bool SimComm::compute(double samples, int interrupt_tag) {
   const int r = me();
-  Proc& p = world_.proc(r);
+  Proc& p = self_;
   const SimSpec& spec = world_.spec();
   double seconds = 0;
   if (spec.measured_time)
@@ -634,14 +642,14 @@ bool SimComm::compute(double samples, int interrupt_tag) {
 }
 
 RuntimeState SimComm::save_runtime_state() const {
-  const Proc& p = world_.proc(me());
+  const Proc& p = self_;
   return {p.clock, p.noise.state(), p.faults_fired};
 }
 
 // The clock jumps to the saved one (the process is running, so no scheduled event refers to
 // its clock), and the faults applied before the checkpoint are not applied again.
 void SimComm::restore_runtime_state(const RuntimeState& s) {
-  Proc& p = world_.proc(me());
+  Proc& p = self_;
   p.clock = s.clock;
   if (s.noise) p.noise = Rng(*s.noise);
   const std::size_t fired = std::size_t(std::min<std::uint64_t>(s.faults_fired, p.faults.size()));
@@ -670,7 +678,7 @@ void SimComm::do_send(int dest, int tag, CSpan data, std::span<const unsigned ch
   check_rank(dest, "send to");
   const int from = me(), to = group_->world_rank[std::size_t(dest)];
   Proc& q = world_.proc(to);
-  double arrival = world_.proc(from).clock;
+  double arrival = self_.clock;
   if (!world_.free_network()) {  // on a free one a message takes no time: none overtakes
     const NetworkModel& network = world_.spec().network;
     const Links crossed = network.between(from, to);  // the link the message crosses
@@ -694,7 +702,7 @@ void SimComm::do_send(int dest, int tag, CSpan data, std::span<const unsigned ch
 Message SimComm::do_recv(int source, int tag) {
   if (source != any_source) check_rank(source, "receive from");
   const int r = me();
-  Proc& p = world_.proc(r);
+  Proc& p = self_;
   while (true) {
     const auto it = first_match(p, source, tag);
     if (it != p.mailbox.end() && it->first.first <= p.clock) return take(p, it);
@@ -709,14 +717,14 @@ Message SimComm::do_recv(int source, int tag) {
 std::optional<Message> SimComm::do_try_recv(int source, int tag) {
   world_.throw_if_aborted();
   if (source != any_source) check_rank(source, "receive from");
-  Proc& p = world_.proc(me());
+  Proc& p = self_;
   const auto it = first_match(p, source, tag);
   if (it == p.mailbox.end() || it->first.first > p.clock) return std::nullopt;
   return take(p, it);
 }
 
 bool SimComm::do_probe(int tag) {
-  const Proc& p = world_.proc(me());
+  const Proc& p = self_;
   for (const auto& [when, m] : p.mailbox) {
     if (when.first > p.clock) break;
     if (tag == any_tag || m.tag == tag) return true;
@@ -732,7 +740,7 @@ template <class Complete>
 void SimComm::collective(const Post& post, void* out, Complete&& complete) {
   SimGroup& g = *group_;
   const int r = me();
-  Proc& p = world_.proc(r);
+  Proc& p = self_;
   g.posts[std::size_t(rank_)] = post;
   g.outs[std::size_t(rank_)] = out;
   g.arrival[std::size_t(rank_)] = p.clock;
