@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
@@ -303,6 +304,30 @@ TEST(Sim, ComputeIsInterruptedByTheAwaitedTag) {
       c.send(0, 5, std::vector<float>{1});
     }
   });
+}
+
+// cluster.time_model = "measured": compute() charges the wall time the process spent since
+// it was last resumed, its own and not another's (each is charged from its resumption).
+TEST(Sim, TheMeasuredTimeModelChargesTheWallTimeSinceTheProcessResumed) {
+  SimSpec s;
+  s.measured_time = true;
+  const std::vector<int> work_ms{0, 200, 20};
+  std::vector<double> charged(3);
+  run_sim(s, 3, [&](Communicator& c) {
+    const auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - start <
+           std::chrono::milliseconds(work_ms[std::size_t(c.rank())])) {
+    }
+    c.compute(1);
+    charged[std::size_t(c.rank())] = c.now();
+  });
+  EXPECT_LT(charged[0], 0.015);
+  EXPECT_GE(charged[1], 0.200);
+  EXPECT_GE(charged[2], 0.020);
+  // Rank 2 ran after rank 1: charged its own 20 ms, not rank 1's 200 as well (a loaded
+  // machine stretches a process's work by far less than that).
+  EXPECT_LT(charged[2], 0.150);
+  EXPECT_LT(charged[1], 2.0);
 }
 
 TEST(Sim, NoiseAndStragglersAreDrawnFromTheSeed) {
