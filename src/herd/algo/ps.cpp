@@ -20,12 +20,12 @@ class GradientTask final : public WorkerTask {
 
 // A resumed worker's idle and wasted seconds as the server last heard them; zero otherwise.
 // Out of line, as is run_worker: these temporaries stay out of a waiting worker's frames.
-[[gnu::noinline]] std::pair<double, double> start_worker(WorkerEnd& link, WorkerTask& task,
-                                                         Worker& w) {
+[[gnu::noinline]] void start_worker(WorkerEnd& link, WorkerTask& task, Worker& w, double& idle,
+                                    double& wasted) {
   const std::optional<Envelope> resumed = link.start();
-  if (!resumed) return {0.0, 0.0};
-  task.resume(w);
-  return {resumed->idle, resumed->wasted};
+  idle = resumed ? resumed->idle : 0.0;
+  wasted = resumed ? resumed->wasted : 0.0;
+  if (resumed) task.resume(w);
 }
 
 // The worker loop of the protocol in ps.hpp. After a resume (server_channel.hpp) it carries
@@ -35,7 +35,8 @@ class GradientTask final : public WorkerTask {
 [[gnu::noinline]] void run_worker(Worker& w, WorkerTask& task) {
   comm::Communicator& c = w.comm;
   WorkerEnd link(w);
-  auto [idle, wasted] = start_worker(link, task, w);
+  double idle = 0, wasted = 0;
+  start_worker(link, task, w, idle, wasted);
   Letter m;
   auto wait_for_server = [&] {
     const double from = c.now();
