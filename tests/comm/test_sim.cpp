@@ -57,6 +57,34 @@ TEST(Sim, MessagesArriveAfterLatencyPlusBytesOverBandwidthInArrivalOrder) {
   });
 }
 
+// Messages from different ranks that arrive out of the order they were sent in are received
+// in arrival order: ahead of every message in flight, between two, and behind one that
+// arrives at the same time (ties keep the send order).
+TEST(Sim, AMessageSentLaterButArrivingEarlierIsReceivedFirst) {
+  SimSpec s = with_tau({1.0, 1.0, 1.5, 1.75, 1.75});
+  s.network.latency = 0.1;
+  s.network.bandwidth = 400;  // bytes per second: 100 floats take 1 s, one float 0.01 s
+  std::vector<int> sources;
+  std::vector<double> times;
+  run_sim(s, 5, [&](Communicator& c) {
+    if (c.rank() != 0) {
+      c.compute(1);  // sends at 1.0 (rank 1), 1.5 (2), 1.75 (3), 1.75 (4)
+      c.send(0, 7, std::vector<float>(c.rank() == 1 ? 100 : 1));
+      return;
+    }
+    for (int i = 0; i < 4; ++i) {
+      sources.push_back(c.recv(any_source, 7).source);
+      times.push_back(c.now());
+    }
+  });
+  EXPECT_EQ(sources, (std::vector<int>{2, 3, 4, 1}));
+  ASSERT_EQ(times.size(), 4u);
+  EXPECT_DOUBLE_EQ(times[0], 1.5 + 0.1 + 0.01);
+  EXPECT_DOUBLE_EQ(times[1], 1.75 + 0.1 + 0.01);
+  EXPECT_DOUBLE_EQ(times[2], 1.75 + 0.1 + 0.01);
+  EXPECT_DOUBLE_EQ(times[3], 1.0 + 0.1 + 1.0);
+}
+
 // A message's delivery time counts its header and its payload bytes, and a link delivers in
 // the order sent: a short message cannot overtake a long one from the same rank (the
 // Communicator's per-source order).
