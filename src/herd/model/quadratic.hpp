@@ -39,7 +39,7 @@ class QuadraticProblem final : public Problem {
 
   std::string describe() const override;
   std::size_t dim() const override { return std::size_t(x_star_.size()); }
-  int workers() const override { return int(terms_.size()); }
+  int workers() const override { return int(terms_->size()); }
   void initial_point(Span x) const override;
   std::unique_ptr<LocalObjective> local(int k, std::uint64_t seed) const override;
   Evaluation evaluate(CSpan x) const override;  // train_loss = F(x), no accuracy
@@ -54,7 +54,7 @@ class QuadraticProblem final : public Problem {
   // worker), e.g. vanilla ASGD's fixed point with w_k = 1 / tau_k. InvalidInput for a wrong
   // count or a singular weighted curvature.
   Eigen::VectorXd weighted_minimizer(const std::vector<double>& weights) const;
-  const QuadraticTerm& term(int k) const { return terms_.at(std::size_t(k)); }
+  const QuadraticTerm& term(int k) const { return terms_->at(std::size_t(k)); }
   double sigma() const { return sigma_; }
   // F(x) and grad F(x), exactly, in double.
   double value_grad(const Eigen::VectorXd& x, Eigen::VectorXd& g) const;
@@ -63,7 +63,7 @@ class QuadraticProblem final : public Problem {
   QuadraticProblem(std::vector<QuadraticTerm> terms, bool diagonal, double sigma, std::size_t batch,
                    Eigen::VectorXd x0);
 
-  std::vector<QuadraticTerm> terms_;
+  std::shared_ptr<const std::vector<QuadraticTerm>> terms_;  // shared with the oracles
   bool diagonal_;
   double sigma_;
   std::size_t batch_;
