@@ -85,6 +85,21 @@ TEST(Sim, AMessageSentLaterButArrivingEarlierIsReceivedFirst) {
   EXPECT_DOUBLE_EQ(times[3], 1.0 + 0.1 + 1.0);
 }
 
+// The mailboxes' nodes come in chunks of at most 4,096: hundreds of chunks, as a million
+// simulated workers' messages in flight need, hold every message.
+TEST(Sim, AMailboxHoldsHundredsOfThousandsOfMessagesInFlight) {
+  constexpr int n = 300000;
+  run_sim(SimSpec{}, 2, [&](Communicator& c) {
+    if (c.rank() == 1) {
+      for (int i = 0; i < n; ++i) c.send(0, 3, std::vector<float>{float(i)});
+      return;
+    }
+    int in_order = 0;
+    for (int i = 0; i < n; ++i) in_order += c.recv(1, 3).data.at(0) == float(i) ? 1 : 0;
+    EXPECT_EQ(in_order, n);
+  });
+}
+
 // A message's delivery time counts its header and its payload bytes, and a link delivers in
 // the order sent: a short message cannot overtake a long one from the same rank (the
 // Communicator's per-source order).

@@ -31,12 +31,18 @@ bool Worker::compute_gradient_unless(std::int64_t step, int interrupt_tag) {
   gradients += b;
   // The loss is the cheap witness: a non-finite gradient or iterate makes the next loss
   // non-finite, so checking it alone stops at the first bad step without an O(d) scan.
-  if (!std::isfinite(last_loss))
-    throw Diverged("diverged: worker " + std::to_string(comm.rank()) +
-                   " got a non-finite minibatch loss (" + std::to_string(last_loss) + ") at step " +
-                   std::to_string(step) + " with step size " + std::to_string(schedule.at(step)) +
-                   "; lower algo.lr");
+  if (!std::isfinite(last_loss)) [[unlikely]]
+    diverged(step);
   return true;
+}
+
+// Out of line: the message's temporaries (400 bytes) stayed in the frame of every worker that
+// waits in compute (a simulated worker's saved frames are most of what it costs).
+void Worker::diverged(std::int64_t step) const {
+  throw Diverged("diverged: worker " + std::to_string(comm.rank()) +
+                 " got a non-finite minibatch loss (" + std::to_string(last_loss) + ") at step " +
+                 std::to_string(step) + " with step size " + std::to_string(schedule.at(step)) +
+                 "; lower algo.lr");
 }
 
 void Worker::average(comm::Communicator& c) {

@@ -67,6 +67,7 @@ class Worker {
   void load(ByteReader& in, const std::string& owner);
 
  private:
+  [[noreturn, gnu::noinline, gnu::cold]] void diverged(std::int64_t step) const;
   int worker_index_ = 0;
 };
 
