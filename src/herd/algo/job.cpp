@@ -40,6 +40,17 @@ struct Rank {
   std::unique_ptr<Checkpointer> checkpointer;
 };
 
+// What a finished rank leaves in the job's result (under the lock: ranks may be threads).
+// A function, not a lambda in run_job: its captures stayed in every waiting rank's frame.
+[[gnu::noinline]] void keep_result(std::mutex& mu, JobResult& result, const Rank& rank, int r) {
+  std::lock_guard lock(mu);
+  if (r == 0) {
+    result.last = rank.monitor.last_row();
+    result.stop_reason = rank.monitor.stop_reason();
+  }
+  result.final_x[std::size_t(r)] = rank.worker.x;
+}
+
 [[gnu::noinline]] std::unique_ptr<Rank> make_rank(const JobSpec& spec, const JobIdentity& identity,
                                                   const optim::Schedule& schedule, CSpan x0,
                                                   bool server, comm::Communicator& c) {
@@ -77,28 +88,18 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
   try {
     runtime(ranks, [&](comm::Communicator& c) {
       const std::unique_ptr<Rank> rank = make_rank(spec, identity, schedule, x0, server, c);
-      Worker& worker = rank->worker;
       const std::unique_ptr<Algorithm> algorithm = make_algorithm();
-      // noinline as a GNU attribute: GCC and clang both take it at this place.
-      auto keep = [&]() __attribute__((noinline)) {
-        std::lock_guard lock(mu);
-        if (c.rank() == 0) {
-          result.last = rank->monitor.last_row();
-          result.stop_reason = rank->monitor.stop_reason();
-        }
-        result.final_x[std::size_t(c.rank())] = worker.x;
-      };
       try {
-        algorithm->run(worker);
+        algorithm->run(rank->worker);
         // Every algorithm runs its loop through sync_loop.hpp or server_channel.hpp, which
         // start the checkpoints; one that did not would silently write none.
         if (rank->checkpointer && !rank->checkpointer->started())
           no_checkpoints_started(spec.algorithm);
       } catch (...) {
-        keep();
+        keep_result(mu, result, *rank, c.rank());
         throw;
       }
-      keep();
+      keep_result(mu, result, *rank, c.rank());
     });
   } catch (...) {
     if (partial != nullptr) *partial = std::move(result);

@@ -201,13 +201,19 @@ class MessagePool {
 };
 
 // The used part of a suspended process's stack, while another process runs on its slot, in
-// a buffer kept for its next saves. Its capacity is a power of two: a process's frames differ
-// in depth from one wait to the next by less than that, so it is allocated once. Buffers cut
-// to each size left the smaller one a hole when deeper frames outgrew it (or, allocated at
-// each save, holes between each other): 100,000 simulated workers took 500 bytes each more.
+// a buffer kept for its next saves. Its capacity is one of 2^k and 3 2^(k-1) (768 bytes holds
+// a simulated ASGD worker's frames wherever it waits): a process's frames differ in depth from
+// one wait to the next by less than that step, so the buffer is allocated once. Buffers cut to
+// each size left the smaller one a hole when deeper frames outgrew it (or, allocated at each
+// save, holes between each other): 100,000 simulated workers took 500 bytes each more.
 struct SavedStack {
   std::unique_ptr<std::byte[]> bytes;
   std::uint32_t size = 0, capacity = 0;
+
+  static std::uint32_t capacity_for(std::uint32_t bytes) {
+    const std::uint32_t power = std::bit_ceil(std::max<std::uint32_t>(bytes, 256));
+    return bytes <= power / 4 * 3 ? power / 4 * 3 : power;
+  }
 };
 
 struct Proc {
@@ -426,7 +432,7 @@ class SimWorld {
     char* sp = static_cast<char*>(q.context);
     const auto used = std::uint32_t(arena_->top(q.slot) - sp);
     if (used > q.saved.capacity) {
-      q.saved.capacity = std::bit_ceil(std::max<std::uint32_t>(used, 256));
+      q.saved.capacity = SavedStack::capacity_for(used);
       q.saved.bytes = std::make_unique_for_overwrite<std::byte[]>(q.saved.capacity);
     }
     q.saved.size = used;
@@ -466,9 +472,11 @@ class SimWorld {
   [[noreturn]] void run_process(int r) {
     arrived_on_stack(nullptr, &scheduler_stack_);
     {
-      SimComm comm(*this, world_group_, r);
+      // On the heap: a process's frames are copied out and in whenever it leaves its shared
+      // run stack, and all of them stay allocated while it waits (SavedStack).
+      const auto comm = std::make_unique<SimComm>(*this, world_group_, r);
       try {
-        (*program_)(comm);
+        (*program_)(*comm);
       } catch (...) {
         fail(r, std::current_exception());
       }
