@@ -42,6 +42,8 @@ struct ComputeModel {
   // time `now`; draws its noise from rng.
   double duration(int rank, double samples, double now, Rng& rng) const;
   bool empty() const { return tau.empty(); }
+  // Whether duration() draws from its stream (noise or stragglers).
+  bool draws() const { return noise != ComputeNoise::none || straggler_prob > 0; }
 };
 
 // tau for K ranks from a formula: "constant" (all 1), "linear" (tau_i = i + 1),

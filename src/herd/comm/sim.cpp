@@ -234,7 +234,9 @@ struct Proc {
   std::unique_ptr<std::unordered_map<int, double>> last_arrival_from;
   std::vector<Fault> faults;  // pending, by time
   std::uint64_t faults_fired = 0;
-  Rng noise{0, 0};
+  // Its compute model's stream, made at its first draw (a model without noise or stragglers
+  // draws none: a simulated worker's process state is 40 bytes smaller without it).
+  std::unique_ptr<Rng> noise;
 };
 
 class SimWorld;
@@ -299,7 +301,6 @@ class SimWorld {
     for (int r = 0; r < ranks; ++r) {
       Proc& p = procs_[std::size_t(r)];
       p.slot = std::uint32_t(slot_of(r, arena_->slots()));
-      p.noise = Rng(spec.compute.seed, streams::compute_noise_base + std::uint64_t(r));
       for (const Fault& f : spec.faults)
         if (f.rank == r) p.faults.push_back(f);
       std::sort(p.faults.begin(), p.faults.end(),
@@ -504,6 +505,19 @@ class SimWorld {
   MessagePool& messages() {
     return messages_;
   }
+  // Process r's compute-noise stream, made at its first use.
+  Rng& noise(int r) {
+    std::unique_ptr<Rng>& rng = procs_[std::size_t(r)].noise;
+    if (!rng) rng = std::make_unique<Rng>(fresh_noise(r));
+    return *rng;
+  }
+  Rng fresh_noise(int r) const {
+    return Rng(spec_.compute.seed, streams::compute_noise_base + std::uint64_t(r));
+  }
+  // The stream handed to a compute model that draws nothing (ComputeModel::draws).
+  Rng& no_draws() {
+    return no_draws_;
+  }
   // A message's payload `v` (empty: a free node's) gets `data`, in a buffer handed back by a
   // receiver (SimComm::do_recycle) where one is kept, so that messages reuse memory instead of
   // allocating each.
@@ -653,7 +667,8 @@ class SimWorld {
 
   const SimSpec& spec_;
   const bool free_network_ = !spec_.network.hierarchical() && spec_.network.inter().is_free();
-  MessagePool messages_;                            // the mailboxes' nodes
+  MessagePool messages_;
+  Rng no_draws_{0, 0};                              // the mailboxes' nodes
   std::vector<std::vector<float>> spare_payloads_;  // handed back by receivers
   std::vector<Proc> procs_;
   std::unique_ptr<StackArena> arena_;
@@ -708,7 +723,8 @@ bool SimComm::compute(double samples, int interrupt_tag) {
     seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - world_.resumed_at())
                   .count();
   else if (!spec.compute.empty())
-    seconds = spec.compute.duration(r, samples, p.clock, p.noise);
+    seconds = spec.compute.duration(r, samples, p.clock,
+                                    spec.compute.draws() ? world_.noise(r) : world_.no_draws());
   const double done = p.clock + seconds;
   double wake = done;
   if (interrupt_tag != no_interrupt) {
@@ -725,7 +741,9 @@ bool SimComm::compute(double samples, int interrupt_tag) {
 
 RuntimeState SimComm::save_runtime_state() const {
   const Proc& p = self_;
-  return {p.clock, p.noise.state(), p.faults_fired};
+  // A stream never drawn from is saved as it starts (made here, not kept).
+  const Rng::State noise = p.noise ? p.noise->state() : world_.fresh_noise(me()).state();
+  return {p.clock, noise, p.faults_fired};
 }
 
 // The clock jumps to the saved one (the process is running, so no scheduled event refers to
@@ -733,7 +751,7 @@ RuntimeState SimComm::save_runtime_state() const {
 void SimComm::restore_runtime_state(const RuntimeState& s) {
   Proc& p = self_;
   p.clock = s.clock;
-  if (s.noise) p.noise = Rng(*s.noise);
+  if (s.noise) p.noise = std::make_unique<Rng>(*s.noise);
   const std::size_t fired = std::size_t(std::min<std::uint64_t>(s.faults_fired, p.faults.size()));
   p.faults.erase(p.faults.begin(), p.faults.begin() + std::ptrdiff_t(fired));
   p.faults_fired = s.faults_fired;
