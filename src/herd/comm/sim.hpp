@@ -104,7 +104,8 @@ struct SimSpec {
   bool measured_time = false;  // charge the measured wall time of the work instead
   // Each process runs on a stack of stack_bytes in one mapping of at most stack_slots such
   // stacks (fiber_stacks.hpp); beyond stack_slots processes, they share the stacks and a
-  // suspended process's frames wait on the heap (the bytes they use, about 1-2 KB).
+  // suspended process's frames wait on the heap (the bytes they use: under 1 KB for a
+  // parameter-server worker).
   std::size_t stack_bytes = 256 * 1024;
   std::size_t stack_slots = 1024;
 };
