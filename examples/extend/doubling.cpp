@@ -12,7 +12,7 @@ using namespace herd::algo;
 
 class DoublingSgd final : public Algorithm {
  public:
-  void run(Worker& w) override {
+  void run(Worker& w) const override {
     auto report = [&](std::int64_t steps_done) {
       const ReportedModel models[] = {{"average", w.x}};
       w.monitor.evaluate(w, steps_done, models);

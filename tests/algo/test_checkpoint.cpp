@@ -375,7 +375,7 @@ TEST(Checkpoint, HeaderTellsWhereTheRunStood) {
 // (sync_loop.hpp, server_channel.hpp), so it never starts the checkpoints.
 class OwnLoop final : public Algorithm {
  public:
-  void run(Worker& w) override {
+  void run(Worker& w) const override {
     const ReportedModel model{"average", w.x};
     w.monitor.evaluate(w, 0, {&model, 1});
   }

@@ -41,7 +41,7 @@ void EamsgdSettings::resolve(const JobContext& job) {
         "\"nesterov\" with optim.momentum > 0 (or use algo.name = \"easgd\")");
 }
 
-void Easgd::run(Worker& w) {
+void Easgd::run(Worker& w) const {
   const ElasticSettings& s = settings_;
   const float alpha = float(*s.elastic_alpha);
 

@@ -35,7 +35,7 @@ struct EamsgdSettings : ElasticSettings {
 class Easgd final : public Algorithm {
  public:
   explicit Easgd(const ElasticSettings& settings) : settings_(settings) {}
-  void run(Worker& w) override;
+  void run(Worker& w) const override;
 
  private:
   ElasticSettings settings_;
@@ -49,7 +49,7 @@ class Easgd final : public Algorithm {
 class AsyncEasgd final : public Algorithm {
  public:
   explicit AsyncEasgd(const ElasticSettings& settings) : settings_(settings) {}
-  void run(Worker& w) override;
+  void run(Worker& w) const override;
 
  private:
   ElasticSettings settings_;

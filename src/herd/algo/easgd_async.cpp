@@ -64,7 +64,7 @@ void work(Worker& w, const ElasticSettings& s) {
 
 }  // namespace
 
-void AsyncEasgd::run(Worker& w) {
+void AsyncEasgd::run(Worker& w) const {
   const float alpha = float(*settings_.elastic_alpha);
   if (w.comm.rank() == server_rank)
     serve(w, alpha);

@@ -36,7 +36,7 @@ class FedProx final : public Algorithm {
  public:
   explicit FedProx(const FedProxSettings& s) : s_(s) {}
 
-  void run(Worker& w) override {
+  void run(Worker& w) const override {
     std::vector<float> round_start(w.x);  // x_r
     w.algo_state.add("round_start", round_start);
     const ReportedModel model{"average", w.x};

@@ -75,7 +75,7 @@ JobIdentity job_identity(const JobSpec& spec) {
 }
 
 JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partial) {
-  const AlgorithmFactory make_algorithm = prepare_algorithm(spec).make;
+  const std::unique_ptr<const Algorithm> algorithm = prepare_algorithm(spec).make();
   std::vector<float> x0(spec.problem->dim());
   spec.problem->initial_point(x0);
   const optim::Schedule schedule(spec.schedule);
@@ -88,7 +88,6 @@ JobResult run_job(const JobSpec& spec, const Runtime& runtime, JobResult* partia
   try {
     runtime(ranks, [&](comm::Communicator& c) {
       const std::unique_ptr<Rank> rank = make_rank(spec, identity, schedule, x0, server, c);
-      const std::unique_ptr<Algorithm> algorithm = make_algorithm();
       try {
         algorithm->run(rank->worker);
         // Every algorithm runs its loop through sync_loop.hpp or server_channel.hpp, which

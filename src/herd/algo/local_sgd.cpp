@@ -65,7 +65,7 @@ void LocalSgdSettings::resolve(const JobContext&) {
   knobs::resolve_global_period(period, group_size, global_period);
 }
 
-void LocalSgd::run(Worker& w) {
+void LocalSgd::run(Worker& w) const {
   const LocalSgdSettings& s = settings_;
   std::unique_ptr<comm::Communicator> group;
   if (s.group_size > 0) group = w.comm.split(w.comm.rank() / s.group_size, w.comm.rank());

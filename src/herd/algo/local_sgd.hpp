@@ -32,7 +32,7 @@ struct LocalSgdSettings {
 class LocalSgd final : public Algorithm {
  public:
   explicit LocalSgd(const LocalSgdSettings& settings) : settings_(settings) {}
-  void run(Worker& w) override;
+  void run(Worker& w) const override;
 
  private:
   LocalSgdSettings settings_;

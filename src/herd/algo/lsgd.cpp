@@ -85,7 +85,7 @@ void LeaderSettings::resolve(const JobContext& job) {
   knobs::resolve_global_period(period, group_size, global_period);
 }
 
-void Lsgd::run(Worker& w) {
+void Lsgd::run(Worker& w) const {
   const LeaderSettings& s = settings_;
   const int ranks = w.comm.size();
   LossWindow window(s.leader_window);

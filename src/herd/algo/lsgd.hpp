@@ -55,7 +55,7 @@ struct AsyncLeaderSettings {
 class Lsgd final : public Algorithm {
  public:
   explicit Lsgd(const LeaderSettings& settings) : settings_(settings) {}
-  void run(Worker& w) override;
+  void run(Worker& w) const override;
 
  private:
   LeaderSettings settings_;
@@ -65,7 +65,7 @@ class Lsgd final : public Algorithm {
 class AsyncLsgd final : public Algorithm {
  public:
   explicit AsyncLsgd(const AsyncLeaderSettings& settings) : settings_(settings) {}
-  void run(Worker& w) override;
+  void run(Worker& w) const override;
 
  private:
   AsyncLeaderSettings settings_;

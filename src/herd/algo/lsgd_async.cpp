@@ -180,7 +180,7 @@ void AsyncLeaderSettings::resolve(const JobContext&) {
                        ": async_lsgd has no multi-leader form; set 0");
 }
 
-void AsyncLsgd::run(Worker& w) {
+void AsyncLsgd::run(Worker& w) const {
   if (w.comm.rank() == server_rank)
     serve(w, settings_);
   else

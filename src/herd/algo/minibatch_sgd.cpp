@@ -12,7 +12,7 @@ void minibatch_step(Worker& w, comm::Communicator& c, std::int64_t step) {
   w.local_step(step);
 }
 
-void MinibatchSgd::run(Worker& w) {
+void MinibatchSgd::run(Worker& w) const {
   const ReportedModel model{"average", w.x};
   run_steps(
       w, [&](std::int64_t t) { minibatch_step(w, w.comm, t); },

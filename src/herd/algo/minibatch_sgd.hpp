@@ -8,7 +8,7 @@ namespace herd::algo {
 // the same x throughout.
 class MinibatchSgd final : public Algorithm {
  public:
-  void run(Worker& w) override;
+  void run(Worker& w) const override;
 };
 
 // One synchronous minibatch step: compute, average the gradients over `c`, update.

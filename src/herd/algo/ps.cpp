@@ -204,7 +204,7 @@ namespace {
 
 }  // namespace
 
-void ParameterServerAlgorithm::run(Worker& w) {
+void ParameterServerAlgorithm::run(Worker& w) const {
   if (w.comm.rank() == server_rank) {
     run_server(w, policy_);
   } else {

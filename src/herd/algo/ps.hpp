@@ -137,7 +137,7 @@ class ParameterServerAlgorithm final : public Algorithm {
   using TaskFactory = std::function<std::unique_ptr<WorkerTask>(const Worker&)>;
   ParameterServerAlgorithm(PolicyFactory policy, TaskFactory task)
       : policy_(std::move(policy)), task_(std::move(task)) {}
-  void run(Worker& w) override;
+  void run(Worker& w) const override;
 
  private:
   PolicyFactory policy_;

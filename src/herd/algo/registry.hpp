@@ -30,8 +30,8 @@
 
 namespace herd::algo {
 
-// Makes the algorithm of one rank; every rank of a job gets its own instance, holding a copy
-// of the job's typed settings.
+// Makes the algorithm of a job, holding a copy of its typed settings; one instance serves every
+// rank (Algorithm::run is const).
 using AlgorithmFactory = std::function<std::unique_ptr<Algorithm>()>;
 
 // An algorithm's typed settings made for a job, resolved and checked.
