@@ -472,15 +472,13 @@ class SimWorld {
 
   [[noreturn]] void run_process(int r) {
     arrived_on_stack(nullptr, &scheduler_stack_);
-    {
+    try {
       // On the heap: a process's frames are copied out and in whenever it leaves its shared
       // run stack, and all of them stay allocated while it waits (SavedStack).
       const auto comm = std::make_unique<SimComm>(*this, world_group_, r);
-      try {
-        (*program_)(*comm);
-      } catch (...) {
-        fail(r, std::current_exception());
-      }
+      (*program_)(*comm);
+    } catch (...) {
+      fail(r, std::current_exception());
     }
     procs_[std::size_t(r)].wait = Wait::done;
     leaving_stack(nullptr, scheduler_stack_);  // for good
