@@ -135,7 +135,6 @@ class Mailbox {
     Node* node = nullptr;
   };
 
-  bool empty() const { return head_ == nullptr; }
   const Node* head() const { return head_; }
 
   // Places n, the latest message sent, behind every message that arrives no later than it:
@@ -665,8 +664,8 @@ class SimWorld {
 
   const SimSpec& spec_;
   const bool free_network_ = !spec_.network.hierarchical() && spec_.network.inter().is_free();
-  MessagePool messages_;
-  Rng no_draws_{0, 0};                              // the mailboxes' nodes
+  MessagePool messages_;                            // the mailboxes' nodes
+  Rng no_draws_{0, 0};                              // see no_draws()
   std::vector<std::vector<float>> spare_payloads_;  // handed back by receivers
   std::vector<Proc> procs_;
   std::unique_ptr<StackArena> arena_;
