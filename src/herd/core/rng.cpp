@@ -26,29 +26,10 @@ void Rng::refill_block(std::uint64_t ctr) {
       {std::uint32_t(seed), std::uint32_t(seed >> 32)});
 }
 
-std::uint32_t Rng::next_u32() {
-  if (state_.used == 4) {
-    refill_block(state_.counter);
-    ++state_.counter;
-    state_.used = 0;
-  }
-  return block_[state_.used++];
-}
-
-std::uint64_t Rng::next_u64() {
-  const std::uint64_t hi = next_u32();
-  return (hi << 32) | next_u32();
-}
-
-double Rng::uniform() {
-  return double(next_u64() >> 11) * 0x1.0p-53;
-}
-
-double Rng::uniform_open() {
-  double u;
-  do u = uniform();
-  while (u == 0.0);
-  return u;
+void Rng::next_block() {
+  refill_block(state_.counter);
+  ++state_.counter;
+  state_.used = 0;
 }
 
 double Rng::normal() {
