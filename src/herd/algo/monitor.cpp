@@ -9,6 +9,21 @@
 
 namespace herd::algo {
 
+Monitor::Records& Monitor::records() {
+  if (!records_) records_ = std::make_unique<Records>();
+  return *records_;
+}
+
+const std::string& Monitor::stop_reason() const {
+  static const std::string none;
+  return records_ ? records_->stop_reason : none;
+}
+
+const MetricsRow& Monitor::last_row() const {
+  static const MetricsRow none;
+  return records_ ? records_->last_row : none;
+}
+
 bool Monitor::assess(const Counters& at, std::span<const NamedModel> models,
                      std::optional<double> consensus, const MetricsRow& extra) {
   MetricsRow row;
@@ -45,17 +60,18 @@ bool Monitor::assess(const Counters& at, std::span<const NamedModel> models,
   const StopRule& s = shared_.stop;
   const auto met = std::find_if(s.targets.begin(), s.targets.end(),
                                 [&](const StopTarget& t) { return t.target.met_by(row); });
+  std::string& reason = records().stop_reason;
   if (interrupt_signal() != 0)  // Ctrl-C or kill: every rank stops here, together
-    stop = true, stop_reason_ = "interrupted";
+    stop = true, reason = "interrupted";
   else if (met != s.targets.end())
-    stop = true, stop_reason_ = met->reason;
+    stop = true, reason = met->reason;
   else if (s.max_time > 0 && at.time >= s.max_time)
-    stop = true, stop_reason_ = "time";
+    stop = true, reason = "time";
   else if (at.steps >= s.max_steps)
-    stop_reason_ = "steps";
+    reason = "steps";
   if (shared_.sink != nullptr) shared_.sink->record(row);
   ++rows_recorded_;
-  last_row_ = std::move(row);
+  records().last_row = std::move(row);
   return stop;
 }
 
@@ -70,22 +86,23 @@ void Monitor::evaluate(Worker& w, std::int64_t steps_done, std::span<const Repor
   c.allreduce(std::span<double>(totals), comm::ReduceOp::sum);
 
   // Every model is combined on every rank (the collectives need everyone); rank 0 judges.
-  buffers_.resize(models.size());
+  std::vector<std::vector<float>>& buffers = records().buffers;
+  buffers.resize(models.size());
   std::vector<NamedModel> combined;
   double consensus = 0;
   for (std::size_t m = 0; m < models.size(); ++m) {
     const ReportedModel& model = models[m];
-    buffers_[m].assign(model.x.begin(), model.x.end());
+    buffers[m].assign(model.x.begin(), model.x.end());
     if (model.average_over_ranks)
-      c.allreduce(buffers_[m], comm::ReduceOp::mean);
+      c.allreduce(buffers[m], comm::ReduceOp::mean);
     else
-      c.broadcast(buffers_[m], model.rank);
+      c.broadcast(buffers[m], model.rank);
     if (m == 0) {  // spread of the workers around the evaluated model
-      std::vector<double> spread{dist2(w.x, buffers_[m])};
+      std::vector<double> spread{dist2(w.x, buffers[m])};
       c.allreduce(std::span<double>(spread), comm::ReduceOp::mean);
       consensus = spread[0];
     }
-    combined.push_back({model.name, buffers_[m]});
+    combined.push_back({model.name, buffers[m]});
   }
   bool stop = false;
   if (c.rank() == 0) {
@@ -95,10 +112,10 @@ void Monitor::evaluate(Worker& w, std::int64_t steps_done, std::span<const Repor
   }
   // 0: go on; 1: stop; 2: stopped by a signal (every rank records it, so that a resume
   // clears it on every rank alike).
-  std::vector<double> decision{!stop ? 0.0 : stop_reason_ == "interrupted" ? 2.0 : 1.0};
+  std::vector<double> decision{!stop ? 0.0 : stop_reason() == "interrupted" ? 2.0 : 1.0};
   c.broadcast(std::span<double>(decision), 0);
   stopped_ = decision[0] != 0.0;
-  if (decision[0] == 2.0) stop_reason_ = "interrupted";
+  if (decision[0] == 2.0) records().stop_reason = "interrupted";
   excluded_seconds_ += c.now() - started;
 }
 
@@ -114,7 +131,7 @@ bool Monitor::record(comm::Communicator& c, const Counters& counters, CSpan x,
 }
 
 Monitor::State Monitor::save_state(const comm::Communicator& c) const {
-  return {rows_recorded_, excluded_seconds_, c.now(), stopped_, stop_reason_, last_row_};
+  return {rows_recorded_, excluded_seconds_, c.now(), stopped_, stop_reason(), last_row()};
 }
 
 void Monitor::restore_state(const State& s, const comm::Communicator& c) {
@@ -125,8 +142,8 @@ void Monitor::restore_state(const State& s, const comm::Communicator& c) {
   // A run stopped by a signal continues when resumed; other stops (a target, the time) hold.
   const bool interrupted = s.stop_reason == "interrupted";
   stopped_ = s.stopped && !interrupted;
-  stop_reason_ = interrupted ? "" : s.stop_reason;
-  last_row_ = s.last_row;
+  records().stop_reason = interrupted ? "" : s.stop_reason;
+  records().last_row = s.last_row;
 }
 
 void Monitor::save(ByteWriter& out, const comm::Communicator& c) const {

@@ -4,6 +4,7 @@
 // decides whether to stop, and every rank learns the decision. Evaluation traffic is not
 // metered, and its duration is not counted in the reported time.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -77,8 +78,8 @@ class Monitor {
   bool record(comm::Communicator& c, const Counters& counters, CSpan x, const std::string& name,
               const MetricsRow& extra = {});
   bool stopped() const { return stopped_; }
-  const std::string& stop_reason() const { return stop_reason_; }
-  const MetricsRow& last_row() const { return last_row_; }
+  const std::string& stop_reason() const;
+  const MetricsRow& last_row() const;
   // Rows recorded so far (rank 0; a server).
   std::int64_t rows_recorded() const { return rows_recorded_; }
   // Time this rank spent outside the algorithm (writing a checkpoint): not reported either.
@@ -111,13 +112,20 @@ class Monitor {
   bool assess(const Counters& at, std::span<const NamedModel> models,
               std::optional<double> consensus, const MetricsRow& extra);
 
+  // What an evaluation leaves, made at the first: the workers of a parameter server never
+  // evaluate (100,000 simulated workers: 72 bytes each).
+  struct Records {
+    std::string stop_reason;
+    MetricsRow last_row;
+    std::vector<std::vector<float>> buffers;  // the combined models
+  };
+  Records& records();
+
   const MonitorShared& shared_;
   bool stopped_ = false;
-  std::string stop_reason_;
   double excluded_seconds_ = 0;  // time spent evaluating (or checkpointing), not reported
   std::int64_t rows_recorded_ = 0;
-  MetricsRow last_row_;
-  std::vector<std::vector<float>> buffers_;
+  std::unique_ptr<Records> records_;
 };
 
 // Bytes per communication round: bytes over rounds (0 before the first round).

@@ -29,7 +29,7 @@ class GradientTask final : public WorkerTask {
 }
 
 // A result with the worker's idle and wasted seconds so far. Out of line, as is the
-// worker's start-up: the header's temporaries stay out of run_worker's frame.
+// worker's start-up: the header's temporaries stay out of the frames of a waiting worker.
 [[gnu::noinline]] void send_result(WorkerEnd& link, std::uint64_t version, double idle,
                                    double wasted, CSpan result) {
   link.send(
@@ -37,33 +37,41 @@ class GradientTask final : public WorkerTask {
       result);
 }
 
+// One piece of work at the model of `version` and its result sent to the server; false when
+// a restart interrupted it (nothing is sent). Out of line: its result stays out of the frame
+// of a worker waiting for its next model.
+[[gnu::noinline]] bool work_and_send(WorkerEnd& link, WorkerTask& task, Worker& w, std::int64_t job,
+                                     std::uint64_t version, double idle, double wasted) {
+  const std::optional<CSpan> result = task.run(w, job, WorkerEnd::interrupt_tag);
+  if (!result) return false;
+  send_result(link, version, idle, wasted, *result);
+  return true;
+}
+
 // The worker loop of the protocol in ps.hpp. After a resume (server_channel.hpp) it carries
-// on with its idle and wasted seconds as the server last heard them. Not inlined into
-// ParameterServerAlgorithm::run, and kept lean: on the simulator, the frames of a waiting
-// worker are most of what it costs (about 700 bytes of a 100,000-worker run's 2.2 KB each).
-[[gnu::noinline]] void run_worker(Worker& w, WorkerTask& task) {
+// on with its idle and wasted seconds as the server last heard them. Kept lean, its work and
+// its waits out of line: on the simulator, the frames of a waiting worker are most of what it
+// costs (about 500 bytes of a 100,000-worker run's 2 KB each).
+[[gnu::noinline]] void run_worker(Worker& w,
+                                  const ParameterServerAlgorithm::TaskFactory& make_task) {
+  const std::unique_ptr<WorkerTask> task = make_task(w);
   comm::Communicator& c = w.comm;
   WorkerEnd link(w);
   double idle = 0, wasted = 0;
-  start_worker(link, task, w, idle, wasted);
-  Letter m;
+  start_worker(link, *task, w, idle, wasted);
   double asked = c.now();  // when the worker began to wait for the server
-  link.wait(m);
+  WorkerEnd::Notice m = link.receive_model(w.x);
   idle += c.now() - asked;
-  for (std::int64_t job = 0; m.head.kind != MessageKind::stop; ++job) {
-    const std::uint64_t version = m.head.count;
-    if (!m.payload.empty()) copy(m.payload, w.x);
-    c.recycle(std::move(m.payload));
+  for (std::int64_t job = 0; !m.stop; ++job) {
     const double started = c.now();
-    const std::optional<CSpan> result = task.run(w, job, WorkerEnd::interrupt_tag);
-    if (!result) {  // restarted: the message that interrupted the work is the next model
+    if (!work_and_send(link, *task, w, job, m.count, idle, wasted)) {
+      // Restarted: the message that interrupted the work is the next model.
       wasted += c.now() - started;
-      link.wait(m);
+      m = link.receive_model(w.x);
       continue;
     }
-    send_result(link, version, idle, wasted, *result);
     asked = c.now();
-    link.wait(m);
+    m = link.receive_model(w.x);
     idle += c.now() - asked;
   }
   link.acknowledge_stop();
@@ -204,13 +212,12 @@ namespace {
 
 }  // namespace
 
+// Both calls are the last: this frame is gone while a rank waits.
 void ParameterServerAlgorithm::run(Worker& w) const {
-  if (w.comm.rank() == server_rank) {
+  if (w.comm.rank() == server_rank)
     run_server(w, policy_);
-  } else {
-    const std::unique_ptr<WorkerTask> task = task_(w);
-    run_worker(w, *task);
-  }
+  else
+    run_worker(w, task_);
 }
 
 }  // namespace herd::algo

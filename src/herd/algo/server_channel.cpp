@@ -1,5 +1,7 @@
 #include "herd/algo/server_channel.hpp"
 
+#include <bit>
+#include <cstring>
 #include <string>
 
 #include "herd/algo/checkpoint.hpp"
@@ -34,7 +36,7 @@ InlineBytes<28> encode(const Envelope& h) {
   return out.bytes;
 }
 
-Envelope decode(const comm::Message& m) {
+Envelope decode_checked(const comm::Message& m) {
   try {
     ByteReader in(m.header, "a message header");
     Envelope h;
@@ -62,6 +64,31 @@ Envelope decode(const comm::Message& m) {
   } catch (const IoError& e) {
     throw CommError("from rank " + std::to_string(m.source) + ": " + e.what());
   }
+}
+
+// The two headers of every update (a model or the stop, a result) read in place; any other,
+// and every header that does not fit its kind, through the checked reader, which names what
+// is wrong. Both accept the same headers.
+Envelope decode(const comm::Message& m) {
+  if constexpr (std::endian::native == std::endian::little) {
+    const std::span<const unsigned char> b = m.header;
+    std::uint32_t kind = ~0u;
+    if (b.size() >= 4) std::memcpy(&kind, b.data(), 4);
+    Envelope h;
+    h.kind = MessageKind(kind);
+    if ((h.kind == MessageKind::model || h.kind == MessageKind::stop) && b.size() == 12) {
+      std::memcpy(&h.count, b.data() + 4, 8);
+      return h;
+    }
+    if (h.kind == MessageKind::result && b.size() == 28) {
+      std::memcpy(&h.count, b.data() + 4, 8);
+      std::memcpy(&h.samples, b.data() + 12, 8);
+      std::memcpy(&h.idle, b.data() + 20, 4);
+      std::memcpy(&h.wasted, b.data() + 24, 4);
+      return h;
+    }
+  }
+  return decode_checked(m);
 }
 
 void read_letter(comm::Message&& m, int worker, Letter& into) {
@@ -219,6 +246,32 @@ void WorkerEnd::send(Envelope head, CSpan payload) {
 
 void WorkerEnd::wait(Letter& into) {
   read_letter(w_.comm.recv(server_rank, tag_to_worker), w_.worker_index(), into);
+}
+
+WorkerEnd::Notice WorkerEnd::receive_model(Span x) {
+  return read_model(w_.comm.recv(server_rank, tag_to_worker), x);
+}
+
+// Out of line: the header stays out of the frame that waits for the message.
+WorkerEnd::Notice WorkerEnd::read_model(comm::Message&& m, Span x) {
+  const Envelope head = decode(m);
+  const bool stop = head.kind == MessageKind::stop;
+  if ((!stop && head.kind != MessageKind::model) || (!m.data.empty() && m.data.size() != x.size()))
+      [[unlikely]]
+    not_a_model(head.kind, m.data.size(), x.size());
+  if (!m.data.empty()) copy(m.data, x);
+  w_.comm.recycle(std::move(m.data));
+  return {.stop = stop, .count = head.count};
+}
+
+// Out of line: the message's temporaries stay out of receive_model's frame.
+void WorkerEnd::not_a_model(MessageKind kind, std::size_t floats, std::size_t dim) const {
+  throw CommError(
+      "worker " + std::to_string(w_.worker_index()) + ": the server sent " +
+      (kind == MessageKind::model
+           ? "a model of " + std::to_string(floats) + " parameters for " + std::to_string(dim)
+           : "a message of kind " + std::to_string(unsigned(kind)) +
+                 " where a model or the stop was due"));
 }
 
 std::optional<Letter> WorkerEnd::poll() {

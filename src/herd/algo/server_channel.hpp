@@ -145,10 +145,22 @@ class WorkerEnd {
   }
   void wait(Letter& into);
   std::optional<Letter> poll();
+  // The parameter-server worker's wait (ps.cpp): the server's next message, a model or the
+  // stop; a model's payload (when it carries one) is copied into x and its buffer handed
+  // back. The message itself stays in this call's frame: a worker waiting here holds no
+  // letter (on the simulator, a waiting worker's frames are most of what it costs).
+  struct Notice {
+    bool stop = false;
+    std::uint64_t count = 0;  // the model's version (the server's, for a stop)
+  };
+  Notice receive_model(Span x);
   // The last word: acknowledges the stop.
   void acknowledge_stop();
 
  private:
+  [[gnu::noinline]] Notice read_model(comm::Message&& m, Span x);
+  [[noreturn, gnu::cold, gnu::noinline]] void not_a_model(MessageKind kind, std::size_t floats,
+                                                          std::size_t dim) const;
   Worker& w_;
 };
 

@@ -98,13 +98,15 @@ using fiber::StackExtent;
 // One communicator's ranks and its collective in progress.
 struct SimGroup {
   SimGroup(std::vector<int> members, const NetworkModel& network)
-      : world_rank(std::move(members)),
-        links(network.among(world_rank)),
-        posts(world_rank.size()),
-        outs(world_rank.size()),
-        arrival(world_rank.size()),
-        metered(world_rank.size()) {}
+      : world_rank(std::move(members)), links(network.among(world_rank)) {}
   int size() const { return int(world_rank.size()); }
+  // The tables of a collective, made at the first: a parameter server's million ranks never
+  // meet in one (60 bytes per rank).
+  void prepare_collectives() {
+    if (!posts.empty()) return;
+    const std::size_t n = world_rank.size();
+    posts.resize(n), outs.resize(n), arrival.resize(n), metered.resize(n);
+  }
   std::vector<int> world_rank;  // group rank -> world rank
   Links links;                  // the links its collectives cross
   std::vector<Post> posts;
@@ -200,18 +202,19 @@ class MessagePool {
 };
 
 // The used part of a suspended process's stack, while another process runs on its slot, in
-// a buffer kept for its next saves. Its capacity is one of 2^k and 3 2^(k-1) (768 bytes holds
-// a simulated ASGD worker's frames wherever it waits): a process's frames differ in depth from
-// one wait to the next by less than that step, so the buffer is allocated once. Buffers cut to
-// each size left the smaller one a hole when deeper frames outgrew it (or, allocated at each
-// save, holes between each other): 100,000 simulated workers took 500 bytes each more.
+// a buffer kept for its next saves. Its capacity is rounded up to one of eight classes per
+// power of two (576 bytes holds a simulated ASGD worker's frames, 560 bytes wherever it
+// waits): a process's frames differ in depth from one wait to the next by less than a class,
+// so the buffer is allocated once. Buffers cut to each size left the smaller one a hole when
+// deeper frames outgrew it (or, allocated at each save, holes between each other): 100,000
+// simulated workers took 500 bytes each more.
 struct SavedStack {
   std::unique_ptr<std::byte[]> bytes;
   std::uint32_t size = 0, capacity = 0;
 
   static std::uint32_t capacity_for(std::uint32_t bytes) {
-    const std::uint32_t power = std::bit_ceil(std::max<std::uint32_t>(bytes, 256));
-    return bytes <= power / 4 * 3 ? power / 4 * 3 : power;
+    const std::uint32_t step = std::bit_ceil(std::max<std::uint32_t>(bytes, 256)) / 16;
+    return (bytes + step - 1) / step * step;
   }
 };
 
@@ -292,6 +295,9 @@ class SimWorld {
       : spec_(spec),
         arena_(reused_arena(slots_for(spec, ranks), spec.stack_bytes)),
         slot_owner_(arena_->slots(), -1) {
+    if (std::uint64_t(ranks) > Entry::max_ranks)
+      throw InvalidInput("the simulator runs at most " + std::to_string(Entry::max_ranks) +
+                         " processes; this job has " + std::to_string(ranks));
     procs_.resize(std::size_t(ranks));
     if (spec.network.hierarchical() && spec.network.node.size() != std::size_t(ranks))
       throw std::logic_error("run_sim: the network places " +
@@ -382,15 +388,15 @@ class SimWorld {
         pop_queue();
       else
         heap_.pop();
-      Proc& p = procs_[std::size_t(e.rank)];
-      if (e.order != p.wake_order || p.wait == Wait::done) continue;
+      Proc& p = procs_[std::size_t(e.rank())];
+      if (e.order() != p.wake_order || p.wait == Wait::done) continue;
       now_bits_ = e.time_bits;
       p.clock = std::max(p.clock, e.time());
       p.wake = never;
       ++stats.events;
       // Only the measured time model reads it (clock_gettime at every event costs ~10%).
       if (spec_.measured_time) resumed_at_ = std::chrono::steady_clock::now();
-      resume(e.rank);
+      resume(e.rank());
       stats.end_time = std::max(stats.end_time, p.clock);
     }
   }
@@ -541,6 +547,8 @@ class SimWorld {
     Proc& p = procs_[std::size_t(r)];
     p.wake = t;
     p.wake_order = ++scheduled_;
+    if (scheduled_ == Entry::max_orders) [[unlikely]]
+      too_many_events();
     const Entry e{t, p.wake_order, r};
     if (queue_head_ == queue_.size() ? e.time_bits == now_bits_
                                      : e.time_bits == queue_.back().time_bits)
@@ -603,6 +611,10 @@ class SimWorld {
   [[noreturn, gnu::noinline, gnu::cold]] void throw_aborted() const {
     throw CommError(abort_reason_);
   }
+  [[noreturn, gnu::noinline, gnu::cold]] static void too_many_events() {
+    throw CommError("the simulation reached its limit of " + std::to_string(Entry::max_orders) +
+                    " scheduled events");
+  }
 
   void abort(const std::string& reason) {
     if (aborted_) return;
@@ -632,17 +644,25 @@ class SimWorld {
   // one worker ping-pong at t = 0 forever while the others starved (Malenia and Ringleader,
   // which wait for every worker, never stepped).
   struct Entry {
-    Entry(double t, std::uint64_t o, int r)
-        : time_bits(std::bit_cast<std::uint64_t>(t + 0.0)), order(o), rank(r) {}  // no -0
+    // The order in the high 40 bits of a word, the rank in the low 24: 16 bytes an entry.
+    static constexpr int rank_bits = 24;
+    static constexpr std::uint64_t max_ranks = std::uint64_t(1) << rank_bits;
+    static constexpr std::uint64_t max_orders = std::uint64_t(1) << (64 - rank_bits);
+    Entry(double t, std::uint64_t order, int rank)
+        : time_bits(std::bit_cast<std::uint64_t>(t + 0.0)),  // no -0
+          order_rank(order << rank_bits | std::uint64_t(rank)) {}
     // A time >= 0 as its bits, which order as the times do: the heap compares integers,
     // without a branch per field (its sifts mispredicted on the doubles: 5-8 % of a run).
     std::uint64_t time_bits;
-    std::uint64_t order;
-    int rank;
+    std::uint64_t order_rank;
     double time() const { return std::bit_cast<double>(time_bits); }
-    bool operator<(const Entry& o) const {  // std::priority_queue is a max-heap: earliest first
-      __extension__ typedef unsigned __int128 Key;  // (time bits, order): one comparison
-      return (Key(time_bits) << 64 | order) > (Key(o.time_bits) << 64 | o.order);
+    std::uint64_t order() const { return order_rank >> rank_bits; }
+    int rank() const { return int(order_rank & (max_ranks - 1)); }
+    // std::priority_queue is a max-heap: earliest first. Orders are unique, so (time, order,
+    // rank) orders as (time, order).
+    bool operator<(const Entry& o) const {
+      __extension__ typedef unsigned __int128 Key;  // one comparison
+      return (Key(time_bits) << 64 | order_rank) > (Key(o.time_bits) << 64 | o.order_rank);
     }
   };
 
@@ -844,6 +864,7 @@ void SimComm::collective(const Post& post, void* out, Complete&& complete) {
   SimGroup& g = *group_;
   const int r = me();
   Proc& p = self_;
+  g.prepare_collectives();
   g.posts[std::size_t(rank_)] = post;
   g.outs[std::size_t(rank_)] = out;
   g.arrival[std::size_t(rank_)] = p.clock;
