@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "herd/comm/sim.hpp"
@@ -98,6 +99,20 @@ TEST(Sim, AMailboxHoldsHundredsOfThousandsOfMessagesInFlight) {
     for (int i = 0; i < n; ++i) in_order += c.recv(1, 3).data.at(0) == float(i) ? 1 : 0;
     EXPECT_EQ(in_order, n);
   });
+}
+
+// An event keeps its rank in 24 bits: a larger simulation is refused before it starts,
+// saying why, and never runs a rank under another's number.
+TEST(Sim, MoreRanksThanAnEventCanNameAreRefused) {
+  bool ran = false;
+  try {
+    run_sim(SimSpec{}, (1 << 24) + 1, [&](Communicator&) { ran = true; });
+    FAIL() << "not refused";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("at most 16777216 processes"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(ran);
 }
 
 // A message's delivery time counts its header and its payload bytes, and a link delivers in
