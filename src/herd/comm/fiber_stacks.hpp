@@ -4,7 +4,7 @@
 //
 // A fibre does not own a mapping: with more simulated processes than slots, processes share
 // a slot, and the scheduler copies the used part of a suspended process's stack (from its
-// saved stack pointer to the top: typically 1-2 KB for a parameter-server worker waiting for
+// saved stack pointer to the top: 560 bytes for a parameter-server worker waiting for
 // its model) to the heap when another process needs the slot, and back before the process
 // runs again, at the same address (its frames hold pointers into themselves). So the
 // number of memory mappings is fixed (2 per slot: the kernel's vm.max_map_count, 65,530 by
