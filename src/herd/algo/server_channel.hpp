@@ -148,7 +148,7 @@ class WorkerEnd {
   // The parameter-server worker's wait (ps.cpp): the server's next message, a model or the
   // stop; a model's payload (when it carries one) is copied into x and its buffer handed
   // back. The message itself stays in this call's frame: a worker waiting here holds no
-  // letter (on the simulator, a waiting worker's frames are most of what it costs).
+  // letter (on the simulator, a waiting worker's frames are the largest part of what it costs).
   struct Notice {
     bool stop = false;
     std::uint64_t count = 0;  // the model's version (the server's, for a stop)

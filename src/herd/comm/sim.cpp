@@ -101,7 +101,7 @@ struct SimGroup {
       : world_rank(std::move(members)), links(network.among(world_rank)) {}
   int size() const { return int(world_rank.size()); }
   // The tables of a collective, made at the first: a parameter server's million ranks never
-  // meet in one (60 bytes per rank).
+  // meet in one (65 bytes per rank).
   void prepare_collectives() {
     if (!posts.empty()) return;
     const std::size_t n = world_rank.size();
