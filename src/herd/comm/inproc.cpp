@@ -353,17 +353,27 @@ class InProcComm final : public Communicator {
                       std::to_string(r) + " of a communicator of " + std::to_string(size()));
   }
 
+  // The table of posts (and staging buffers) of this rank's next collective on the group.
+  std::size_t next_table() { return collectives_++ % 2; }
+
+  // Under `lock`: posts this rank's part in `posts`, waits until every rank has posted, and
+  // checks that all called the same collective.
+  void post_and_meet(std::vector<Post>& posts, const Post& post,
+                     std::unique_lock<std::mutex>& lock) {
+    group_->world->throw_if_aborted();
+    posts[std::size_t(rank_)] = post;
+    group_->arrive_and_wait(lock, my_world_rank());
+    detail::check_matched(posts, rank_);
+  }
+
   // Post, wait for all; work(posts) on the posted buffers; wait for all; finish().
   template <class Work, class Finish = void (*)()>
   void run_collective(
       const Post& post, Work&& work, Finish&& finish = [] {}) {
     Group& g = *group_;
-    std::vector<Post>& posts = g.posts[collectives_++ % 2];
+    std::vector<Post>& posts = g.posts[next_table()];
     std::unique_lock lock(g.world->mu);
-    g.world->throw_if_aborted();
-    posts[std::size_t(rank_)] = post;
-    g.arrive_and_wait(lock, my_world_rank());
-    detail::check_matched(posts, rank_);
+    post_and_meet(posts, post, lock);
     lock.unlock();
     work(std::as_const(posts));
     lock.lock();
@@ -389,7 +399,7 @@ class InProcComm final : public Communicator {
   template <class Work>
   void run_staged_collective(const Post& post, std::size_t input_bytes, Work&& work) {
     Group& g = *group_;
-    const std::size_t table = collectives_++ % 2;
+    const std::size_t table = next_table();
     std::vector<Post>& posts = g.posts[table];
     std::vector<std::byte>& copy = g.staging[table][std::size_t(rank_)];
     const auto* in = static_cast<const std::byte*>(post.in);
@@ -397,10 +407,7 @@ class InProcComm final : public Communicator {
     Post staged_post = post;
     staged_post.in = copy.data();
     std::unique_lock lock(g.world->mu);
-    g.world->throw_if_aborted();
-    posts[std::size_t(rank_)] = staged_post;
-    g.arrive_and_wait(lock, my_world_rank());
-    detail::check_matched(posts, rank_);
+    post_and_meet(posts, staged_post, lock);
     g.world->work_started[std::size_t(my_world_rank())] = Clock::now();
     lock.unlock();
     work(std::as_const(posts));
